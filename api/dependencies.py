@@ -1,0 +1,46 @@
+"""FastAPI dependencies: the wired services (from ``app.state``) and command headers."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+
+from api.bootstrap import Services
+from domain.application import ServiceTrail
+from domain.commands import CommandContext
+from domain.errors import InvalidCommandError
+
+_VERSION = re.compile(r'^\s*(?:W/)?"?(\d+)"?\s*$')
+
+
+def get_services(request: Request) -> Services:
+    return request.app.state.services
+
+
+def get_application(services: Annotated[Services, Depends(get_services)]) -> ServiceTrail:
+    return services.app
+
+
+def command_context(
+    idempotency_key: Annotated[
+        str | None,
+        Header(max_length=200, description="Repeat a request safely: same key + same body → first result."),
+    ] = None,
+    if_match: Annotated[
+        str | None, Header(description="The version the caller last saw; a stale one answers 409.")
+    ] = None,
+) -> CommandContext:
+    expected_version = None
+    if if_match is not None:
+        matched = _VERSION.match(if_match)
+        if not matched:
+            raise InvalidCommandError("If-Match", "If-Match must be a ticket version number, e.g. \"3\"")
+        expected_version = int(matched.group(1))
+    # Until API keys land, every command is attributed to the API itself.
+    return CommandContext(actor="api", expected_version=expected_version, idempotency_key=idempotency_key)
+
+
+Application = Annotated[ServiceTrail, Depends(get_application)]
+Context = Annotated[CommandContext, Depends(command_context)]

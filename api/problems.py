@@ -1,0 +1,89 @@
+"""Every error over HTTP is ``application/problem+json`` (RFC 9457), translated in one place."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import ValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from domain.errors import (
+    DomainError,
+    IdempotencyKeyReusedError,
+    InvalidCommandError,
+    TicketNotFoundError,
+    TransitionNotAllowedError,
+    VersionConflictError,
+)
+
+log = logging.getLogger("servicetrail.api")
+
+PROBLEM_JSON = "application/problem+json"
+
+STATUS_BY_ERROR: dict[type[DomainError], int] = {
+    TicketNotFoundError: 404,
+    VersionConflictError: 409,
+    TransitionNotAllowedError: 409,
+    IdempotencyKeyReusedError: 422,
+    InvalidCommandError: 422,
+}
+
+
+def problem(
+    status: int, title: str, detail: str, *, kind: str, headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> JSONResponse:
+    body = {"type": f"urn:servicetrail:problem:{kind}", "title": title, "status": status,
+            "detail": detail, **extra}
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def _field_errors(errors: list[dict[str, Any]]) -> list[dict[str, str]]:
+    fields = []
+    for error in errors:
+        location = [str(part) for part in error.get("loc", ()) if part not in ("body",)]
+        fields.append({"field": ".".join(location) or "body", "reason": error.get("msg", "invalid")})
+    return fields
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    @app.exception_handler(RequestValidationError)
+    async def _request_invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        fields = _field_errors(list(exc.errors()))
+        detail = "; ".join(f"{f['field']}: {f['reason']}" for f in fields)
+        return problem(422, "Invalid request", detail, kind="validation", errors=fields)
+
+    @app.exception_handler(ValidationError)
+    async def _command_invalid(_: Request, exc: ValidationError) -> JSONResponse:
+        fields = _field_errors(list(exc.errors()))
+        detail = "; ".join(f"{f['field']}: {f['reason']}" for f in fields)
+        return problem(422, "Invalid request", detail, kind="validation", errors=fields)
+
+    @app.exception_handler(DomainError)
+    async def _refused(_: Request, exc: DomainError) -> JSONResponse:
+        status = next(
+            (code for kind, code in STATUS_BY_ERROR.items() if isinstance(exc, kind)), 422
+        )
+        extra: dict[str, Any] = {"rule": exc.rule}
+        if isinstance(exc, InvalidCommandError):
+            extra["errors"] = [{"field": exc.field, "reason": exc.detail}]
+        if isinstance(exc, VersionConflictError) and exc.current_version is not None:
+            extra["current_version"] = exc.current_version
+        title = {404: "Not found", 409: "Conflict"}.get(status, "Command refused")
+        return problem(status, title, exc.detail, kind=exc.rule, **extra)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return problem(
+            exc.status_code, str(exc.detail), str(exc.detail), kind=f"http-{exc.status_code}",
+            headers=getattr(exc, "headers", None),
+        )
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.error("unhandled %s on %s %s", type(exc).__name__, request.method, request.url.path)
+        return problem(500, "Internal error", "the server failed; nothing was written", kind="internal")

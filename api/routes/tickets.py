@@ -1,0 +1,137 @@
+"""Ticket commands and the ticket's own history: request → command → use case → response.
+
+Each ticket command's HTTP body is its command model minus ``ticket_id`` (which comes from the
+path), derived here so the two can never drift apart.
+"""
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from fastapi import APIRouter, Response, status
+from pydantic import BaseModel, ConfigDict, create_model
+
+from api.dependencies import Application, Context
+from domain import commands as c
+from domain.application import Outcome
+
+router = APIRouter(prefix="/v1/tickets", tags=["tickets"])
+
+
+class CommandAccepted(BaseModel):
+    ticket_id: UUID
+    version: int
+
+
+class TicketView(BaseModel):
+    """The ticket's current state as the write model holds it."""
+
+    ticket_id: UUID
+    version: int
+    status: str
+    opened_at: datetime
+    recorded_at: datetime
+    customer_id: str
+    channel: str
+    category: str
+    priority: str | None
+    severity: str | None
+    customer_tier: str
+    department: str | None
+    assignee_id: str | None
+    team: str | None
+    escalation_level: int
+    first_response_at: datetime | None
+    resolved_at: datetime | None
+    reopen_count: int
+    surveyed: bool
+    last_hash: str
+
+
+class TicketHistory(BaseModel):
+    ticket_id: UUID
+    events: list[dict[str, Any]]
+
+
+def _accepted(outcome: Outcome, response: Response) -> CommandAccepted:
+    response.headers["ETag"] = f'"{outcome.version}"'
+    if outcome.replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return CommandAccepted(ticket_id=outcome.ticket_id, version=outcome.version)
+
+
+def body_model(command: type[c.TicketCommand]) -> type[BaseModel]:
+    fields = {
+        name: (info.annotation, info)
+        for name, info in command.model_fields.items()
+        if name != "ticket_id"
+    }
+    return create_model(
+        f"{command.__name__}Body",
+        __config__=ConfigDict(extra="forbid"),
+        __doc__=command.__doc__,
+        **fields,
+    )
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=CommandAccepted)
+def open_ticket(body: c.OpenTicket, app: Application, context: Context, response: Response):
+    """Open a ticket (first contact). A complaint carries a severity."""
+    outcome = app.open_ticket(body, context)
+    if outcome.replayed:
+        response.status_code = status.HTTP_200_OK
+    response.headers["Location"] = f"/v1/tickets/{outcome.ticket_id}"
+    return _accepted(outcome, response)
+
+
+def _add_command_route(path: str, command: type[c.TicketCommand], summary: str) -> None:
+    Body = body_model(command)
+
+    def endpoint(ticket_id: UUID, body: Body, app: Application, context: Context, response: Response):  # type: ignore[valid-type]
+        cmd = command(ticket_id=ticket_id, **body.model_dump(exclude_unset=True))
+        return _accepted(app.handle(cmd, context), response)
+
+    endpoint.__name__ = command.handler_name()
+    router.add_api_route(
+        f"/{{ticket_id}}/{path}", endpoint, methods=["POST"], response_model=CommandAccepted,
+        summary=summary, name=command.handler_name(),
+    )
+
+
+for _path, _command, _summary in (
+    ("interactions", c.RecordInteraction, "Record a message or call, in either direction"),
+    ("triage", c.TriageTicket, "Set or correct priority, category, severity"),
+    ("assignment", c.AssignTicket, "Assign or reassign to an agent"),
+    ("transfer", c.TransferTicket, "Hand the ticket to another department"),
+    ("escalations", c.EscalateTicket, "Escalate manually, with a reason"),
+    ("wait", c.WaitOnCustomer, "Wait on the customer (pauses the SLA clock)"),
+    ("resume", c.ResumeTicket, "Resume after waiting on the customer"),
+    ("resolution", c.ResolveTicket, "Resolve, with code and summary (complaints: remedy, root cause)"),
+    ("reopen", c.ReopenTicket, "Reopen within the reopen window"),
+    ("close", c.CloseTicket, "Close a resolved ticket"),
+    ("survey", c.RecordSurvey, "Record the satisfaction survey (CSAT 1–5, NPS 0–10)"),
+):
+    _add_command_route(_path, _command, _summary)
+
+
+@router.get("/{ticket_id}", response_model=TicketView)
+def get_ticket(ticket_id: UUID, app: Application, response: Response):
+    ticket = app.get_ticket(ticket_id)
+    response.headers["ETag"] = f'"{ticket.version}"'
+    return TicketView(
+        ticket_id=ticket.id, version=ticket.version, status=ticket.status,
+        opened_at=ticket.opened_at, recorded_at=ticket.created_on,
+        customer_id=ticket.customer_id, channel=ticket.channel, category=ticket.category,
+        priority=ticket.priority, severity=ticket.severity, customer_tier=ticket.customer_tier,
+        department=ticket.department, assignee_id=ticket.assignee_id, team=ticket.team,
+        escalation_level=ticket.escalation_level, first_response_at=ticket.first_response_at,
+        resolved_at=ticket.resolved_at, reopen_count=ticket.reopen_count,
+        surveyed=ticket.surveyed, last_hash=ticket.last_hash,
+    )
+
+
+@router.get("/{ticket_id}/events", response_model=TicketHistory)
+def ticket_events(ticket_id: UUID, app: Application):
+    """The ticket's full, ordered history, each event with its hash and the previous one's."""
+    events = app.ticket_events(ticket_id)
+    return TicketHistory(ticket_id=ticket_id, events=[event.public_dict() for event in events])

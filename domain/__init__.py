@@ -1,0 +1,4 @@
+"""The service-quality domain: tickets, their lifecycle rules and their events.
+
+Pure Python, pydantic and ``eventsourcing.domain``: no I/O, no clock, no randomness.
+"""

@@ -1,0 +1,221 @@
+"""The service layer: one use case per command, over the eventsourcing Application.
+
+Every use case is: load the ticket, call one method on it, save. Around that sit three guarantees:
+- optimistic concurrency: a caller's ``expected_version`` must be the current version; a racing
+  writer makes ``save`` fail atomically and the use case is retried on fresh state (a caller that
+  pinned a version gets a conflict instead), so no accepted write is ever lost;
+- idempotency: with a key, the first outcome is stored in the same transaction as the events,
+  and a repeat of the same command returns it without writing anything;
+- time: the clock is read here, once per command; the domain only receives instants.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, ClassVar, NamedTuple, Protocol
+from uuid import UUID, uuid4, uuid5
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.persistence import IntegrityError
+from eventsourcing.utils import get_topic
+
+from domain import commands as c
+from domain.errors import (
+    IdempotencyKeyReusedError,
+    OccurredInFutureError,
+    TicketNotFoundError,
+    VersionConflictError,
+)
+from domain.events import TicketEvent
+from domain.idempotency import IdempotencyRecord, idempotency_record_id
+from domain.serialization import PydanticMapper
+from domain.ticket import DEFAULT_REOPEN_WINDOW, Ticket
+from domain.values import Stamp
+
+TICKET_ID_NAMESPACE = UUID("3b8f0a9e-2c71-5d4e-8f60-9a1b2c3d4e5f")
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+
+
+@dataclass(frozen=True)
+class LifecycleRules:
+    """Tunable rules the service layer applies around the aggregate."""
+
+    max_future_skew: timedelta = timedelta(minutes=5)
+    reopen_window: timedelta = DEFAULT_REOPEN_WINDOW
+    max_attempts: int = 20
+
+
+class Outcome(NamedTuple):
+    ticket_id: UUID
+    version: int
+    replayed: bool = False  # True when an idempotency key returned an earlier outcome
+
+
+class ServiceTrail(Application):
+    """The write side. Storage is only reached through the repository and ``save``."""
+
+    name = "servicetrail"
+    env: ClassVar[dict[str, str]] = {"MAPPER_TOPIC": get_topic(PydanticMapper)}
+
+    def __init__(
+        self,
+        env: dict[str, str] | None = None,
+        *,
+        clock: Clock,
+        rules: LifecycleRules = LifecycleRules(),
+        new_ticket_id: Callable[[], UUID] = uuid4,
+    ):
+        super().__init__(env)
+        self.clock = clock
+        self.rules = rules
+        self.new_ticket_id = new_ticket_id
+
+    # ------------------------------------------------------------------------- use cases
+    def handle(self, command: c.Command, context: c.CommandContext = c.CommandContext()) -> Outcome:
+        handler: Callable[[Any, c.CommandContext], Outcome] = getattr(self, command.handler_name())
+        return handler(command, context)
+
+    def open_ticket(self, cmd: c.OpenTicket, ctx: c.CommandContext = c.CommandContext()) -> Outcome:
+        ticket_id = (
+            uuid5(TICKET_ID_NAMESPACE, ctx.idempotency_key) if ctx.idempotency_key else self.new_ticket_id()
+        )
+        details = cmd.model_dump(exclude={"occurred_at"})
+        return self._execute(cmd, ctx, None, lambda _, at: Ticket.open(ticket_id, at, **details))
+
+    def triage_ticket(self, cmd: c.TriageTicket, ctx: c.CommandContext = c.CommandContext()) -> Outcome:
+        return self._change(cmd, ctx, lambda t, at: t.triage(
+            at, priority=cmd.priority, category=cmd.category, sub_category=cmd.sub_category,
+            severity=cmd.severity))
+
+    def assign_ticket(self, cmd: c.AssignTicket, ctx: c.CommandContext = c.CommandContext()) -> Outcome:
+        return self._change(cmd, ctx, lambda t, at: t.assign(at, agent_id=cmd.agent_id, team=cmd.team))
+
+    def transfer_ticket(self, cmd: c.TransferTicket, ctx: c.CommandContext = c.CommandContext()) -> Outcome:
+        return self._change(cmd, ctx, lambda t, at: t.transfer(at, department=cmd.department, reason=cmd.reason))
+
+    def record_interaction(
+        self, cmd: c.RecordInteraction, ctx: c.CommandContext = c.CommandContext()
+    ) -> Outcome:
+        return self._change(cmd, ctx, lambda t, at: t.record_interaction(
+            at, channel=cmd.channel, direction=cmd.direction, author=cmd.author,
+            agent_id=cmd.agent_id, body=cmd.body if cmd.body is not None else cmd.summary,
+            duration_seconds=cmd.duration_seconds))
+
+    def wait_on_customer(self, cmd: c.WaitOnCustomer, ctx: c.CommandContext = c.CommandContext()) -> Outcome:
+        return self._change(cmd, ctx, lambda t, at: t.wait_on_customer(at, reason=cmd.reason))
+
+    def resume_ticket(self, cmd: c.ResumeTicket, ctx: c.CommandContext = c.CommandContext()) -> Outcome:
+        return self._change(cmd, ctx, lambda t, at: t.resume(at, reason=cmd.reason))
+
+    def escalate_ticket(self, cmd: c.EscalateTicket, ctx: c.CommandContext = c.CommandContext()) -> Outcome:
+        return self._change(cmd, ctx, lambda t, at: t.escalate(at, reason=cmd.reason, level=cmd.level))
+
+    def resolve_ticket(self, cmd: c.ResolveTicket, ctx: c.CommandContext = c.CommandContext()) -> Outcome:
+        return self._change(cmd, ctx, lambda t, at: t.resolve(
+            at, code=cmd.code, summary=cmd.summary, remedy=cmd.remedy, root_cause=cmd.root_cause))
+
+    def reopen_ticket(self, cmd: c.ReopenTicket, ctx: c.CommandContext = c.CommandContext()) -> Outcome:
+        return self._change(cmd, ctx, lambda t, at: t.reopen(
+            at, reason=cmd.reason, window=self.rules.reopen_window))
+
+    def close_ticket(self, cmd: c.CloseTicket, ctx: c.CommandContext = c.CommandContext()) -> Outcome:
+        return self._change(cmd, ctx, lambda t, at: t.close(at, reason=cmd.reason))
+
+    def record_survey(self, cmd: c.RecordSurvey, ctx: c.CommandContext = c.CommandContext()) -> Outcome:
+        return self._change(cmd, ctx, lambda t, at: t.survey(
+            at, csat=cmd.csat, nps=cmd.nps, comment=cmd.comment,
+            evaluated_agent_id=cmd.evaluated_agent_id))
+
+    # ----------------------------------------------------------------------------- queries
+    def get_ticket(self, ticket_id: UUID, version: int | None = None) -> Ticket:
+        try:
+            ticket = self.repository.get(ticket_id, version=version)
+        except AggregateNotFoundError:
+            raise TicketNotFoundError(f"no ticket {ticket_id}") from None
+        if not isinstance(ticket, Ticket):
+            raise TicketNotFoundError(f"no ticket {ticket_id}")
+        return ticket
+
+    def ticket_events(self, ticket_id: UUID) -> list[TicketEvent]:
+        found = list(self.repository.event_store.get(ticket_id))
+        if not found or not isinstance(found[0], TicketEvent):
+            raise TicketNotFoundError(f"no ticket {ticket_id}")
+        return found
+
+    def event_count(self) -> int:
+        """Global position of the last recorded event (0 when empty)."""
+        return self.recorder.max_notification_id() or 0
+
+    # ---------------------------------------------------------------------------- machinery
+    def _change(
+        self, cmd: c.TicketCommand, ctx: c.CommandContext, act: Callable[[Ticket, Stamp], None]
+    ) -> Outcome:
+        def decide(ticket: Ticket | None, at: Stamp) -> Ticket:
+            assert ticket is not None
+            act(ticket, at)
+            return ticket
+
+        return self._execute(cmd, ctx, cmd.ticket_id, decide)
+
+    def _execute(
+        self,
+        cmd: c.Command,
+        ctx: c.CommandContext,
+        ticket_id: UUID | None,
+        decide: Callable[[Ticket | None, Stamp], Ticket],
+    ) -> Outcome:
+        digest = cmd.digest() if ctx.idempotency_key else ""
+        for _ in range(self.rules.max_attempts):
+            if ctx.idempotency_key:
+                earlier = self._earlier_outcome(ctx.idempotency_key, type(cmd).__name__, digest)
+                if earlier is not None:
+                    return earlier
+            at = self._stamp(cmd.occurred_at, ctx.actor)
+            ticket = None
+            if ticket_id is not None:
+                ticket = self.get_ticket(ticket_id)
+                if ctx.expected_version is not None and ticket.version != ctx.expected_version:
+                    raise VersionConflictError(
+                        f"ticket is at version {ticket.version}, not {ctx.expected_version}",
+                        current_version=ticket.version,
+                    )
+            ticket = decide(ticket, at)
+            record = None
+            if ctx.idempotency_key:
+                record = IdempotencyRecord.record(
+                    ctx.idempotency_key, command=type(cmd).__name__, request_digest=digest,
+                    ticket_id=ticket.id, version=ticket.version, recorded_at=at.recorded_at,
+                )
+            try:
+                self.save(ticket, record)
+            except IntegrityError:
+                continue  # another writer won: decide again on fresh state
+            return Outcome(ticket.id, ticket.version)
+        raise VersionConflictError(
+            f"gave up after {self.rules.max_attempts} attempts: the ticket is being written by others"
+        )
+
+    def _earlier_outcome(self, key: str, command: str, digest: str) -> Outcome | None:
+        try:
+            record = self.repository.get(idempotency_record_id(key))
+        except AggregateNotFoundError:
+            return None
+        if record.command != command or record.request_digest != digest:
+            raise IdempotencyKeyReusedError(
+                f"idempotency key was first used for a different request ({record.command})"
+            )
+        return Outcome(record.ticket_id, record.result_version, replayed=True)
+
+    def _stamp(self, occurred_at: datetime | None, actor: str) -> Stamp:
+        now = self.clock.now()
+        if occurred_at is not None and occurred_at > now + self.rules.max_future_skew:
+            raise OccurredInFutureError(
+                "occurred_at",
+                f"occurred_at is more than {self.rules.max_future_skew} ahead of the server clock",
+            )
+        return Stamp(occurred_at or now, now, actor)

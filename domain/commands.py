@@ -1,0 +1,151 @@
+"""Commands: what a caller asks the service layer to do (imperative, validated on arrival).
+
+Each command has exactly one handler on ``ServiceTrail``, named after it in snake case
+(``AssignTicket`` → ``assign_ticket``). Field constraints here give callers an early, per-field
+error; the aggregate still enforces every rule itself.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from domain.values import (
+    Author,
+    Channel,
+    CustomerTier,
+    Direction,
+    Priority,
+    Remedy,
+    ServiceType,
+    Severity,
+    UtcDatetime,
+)
+
+Name = Field(min_length=1, max_length=200)
+
+
+class Command(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    occurred_at: UtcDatetime | None = Field(
+        default=None,
+        description="When it happened (business time); defaults to the time it is recorded.",
+    )
+
+    @classmethod
+    def handler_name(cls) -> str:
+        return re.sub(r"(?<!^)(?=[A-Z])", "_", cls.__name__).lower()
+
+    def digest(self) -> str:
+        """Identifies the request for idempotency: same command, same content, same digest."""
+        text = f"{type(self).__name__}:{self.model_dump_json()}"
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+class TicketCommand(Command):
+    ticket_id: UUID
+
+
+@dataclass(frozen=True)
+class CommandContext:
+    """Who sends a command and on which conditions (headers, not body, over HTTP)."""
+
+    actor: str = "api"
+    expected_version: int | None = None
+    idempotency_key: str | None = None
+
+
+class OpenTicket(Command):
+    customer_id: str = Name
+    channel: Channel
+    category: str = Name
+    subject: str = Field(min_length=1, max_length=500)
+    description: str | None = Field(default=None, max_length=20_000)
+    sub_category: str | None = Field(default=None, max_length=200)
+    product: str | None = Field(default=None, max_length=200)
+    region: str | None = Field(default=None, max_length=200)
+    department: str | None = Field(default=None, max_length=200)
+    priority: Priority | None = None
+    severity: Severity | None = Field(default=None, description="Only for complaints.")
+    service_type: ServiceType | None = None
+    customer_tier: CustomerTier = CustomerTier.STANDARD
+    language: str | None = Field(default=None, max_length=35)
+
+
+class TriageTicket(TicketCommand):
+    priority: Priority | None = None
+    category: str | None = Field(default=None, min_length=1, max_length=200)
+    sub_category: str | None = Field(default=None, max_length=200)
+    severity: Severity | None = None
+
+
+class AssignTicket(TicketCommand):
+    agent_id: str = Name
+    team: str | None = Field(default=None, max_length=200)
+
+
+class TransferTicket(TicketCommand):
+    department: str = Name
+    reason: str | None = Field(default=None, max_length=2_000)
+
+
+class RecordInteraction(TicketCommand):
+    channel: Channel
+    direction: Direction
+    author: Author
+    agent_id: str | None = Field(default=None, min_length=1, max_length=200)
+    body: str | None = Field(default=None, max_length=20_000)
+    summary: str | None = Field(default=None, max_length=20_000)
+    duration_seconds: float | None = Field(default=None, ge=0)
+
+    @model_validator(mode="after")
+    def _one_text(self) -> RecordInteraction:
+        if self.body is not None and self.summary is not None:
+            raise ValueError("give either body or summary, not both")
+        return self
+
+
+class WaitOnCustomer(TicketCommand):
+    reason: str | None = Field(default=None, max_length=2_000)
+
+
+class ResumeTicket(TicketCommand):
+    reason: str | None = Field(default=None, max_length=2_000)
+
+
+class EscalateTicket(TicketCommand):
+    reason: str = Field(min_length=1, max_length=2_000)
+    level: int | None = Field(default=None, ge=1, le=3)
+
+
+class ResolveTicket(TicketCommand):
+    code: str = Name
+    summary: str = Field(min_length=1, max_length=5_000)
+    remedy: Remedy | None = None
+    root_cause: str | None = Field(default=None, max_length=2_000)
+
+
+class ReopenTicket(TicketCommand):
+    reason: str | None = Field(default=None, max_length=2_000)
+
+
+class CloseTicket(TicketCommand):
+    reason: str | None = Field(default=None, max_length=2_000)
+
+
+class RecordSurvey(TicketCommand):
+    csat: int = Field(ge=1, le=5)
+    nps: int | None = Field(default=None, ge=0, le=10)
+    comment: str | None = Field(default=None, max_length=5_000)
+    evaluated_agent_id: str | None = Field(default=None, max_length=200)
+
+
+COMMANDS: tuple[type[Command], ...] = (
+    OpenTicket, TriageTicket, AssignTicket, TransferTicket, RecordInteraction, WaitOnCustomer,
+    ResumeTicket, EscalateTicket, ResolveTicket, ReopenTicket, CloseTicket, RecordSurvey,
+)

@@ -1,0 +1,76 @@
+"""The envelope every ticket event carries, and the public form downstream systems read.
+
+An event class is defined once: it is the ``eventsourcing`` domain event that mutates the
+aggregate, the pydantic contract (with ``schema_version``) from which JSON Schema is generated,
+and the JSON published to Kafka. Internally the library's names are used (``originator_id``,
+``originator_version``, ``timestamp``); the public form renames them to ``ticket_id``,
+``version`` and ``recorded_at``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+from uuid import UUID, uuid5
+
+from eventsourcing.domain import CanMutateAggregate
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field
+
+from domain.values import UtcDatetime
+
+# Event ids are derived, never drawn: the same ticket and version always name the same event.
+EVENT_ID_NAMESPACE = UUID("6f1c1f8e-3a4b-5c8e-9d2a-7b1e0c4d5a60")
+
+
+def event_id_for(ticket_id: UUID, version: int) -> UUID:
+    return uuid5(EVENT_ID_NAMESPACE, f"{ticket_id}/{version}")
+
+
+class TicketEvent(BaseModel, CanMutateAggregate[UUID]):
+    """Base of every ticket event: the envelope of ARCHITECTURE.md."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+    # Class-level contract: subclasses set both; ``type`` and ``schema_version`` are also fields
+    # (with those defaults) so that they appear in the JSON and its schema.
+    TYPE: ClassVar[str] = ""
+
+    event_id: UUID
+    originator_id: UUID = Field(
+        serialization_alias="ticket_id",
+        validation_alias=AliasChoices("originator_id", "ticket_id"),
+    )
+    originator_version: int = Field(
+        ge=1,
+        serialization_alias="version",
+        validation_alias=AliasChoices("originator_version", "version"),
+    )
+    occurred_at: UtcDatetime = Field(description="Business time: when it happened.")
+    timestamp: UtcDatetime = Field(
+        description="Transaction time: when the store recorded it.",
+        serialization_alias="recorded_at",
+        validation_alias=AliasChoices("timestamp", "recorded_at"),
+    )
+    actor: str = Field(min_length=1, description="Who or what caused the event.")
+    prev_hash: str = Field(pattern=r"^[0-9a-f]{64}$")
+    hash: str = Field(pattern=r"^[0-9a-f]{64}$")
+
+    @property
+    def ticket_id(self) -> UUID:
+        return self.originator_id
+
+    @property
+    def version(self) -> int:
+        return self.originator_version
+
+    @property
+    def recorded_at(self):  # noqa: ANN201 - a datetime, as ``timestamp``
+        return self.timestamp
+
+    def public_dict(self) -> dict[str, Any]:
+        """The event as downstream systems see it (JSON types, public names)."""
+        return self.model_dump(mode="json", by_alias=True)
+
+    def mutate(self, aggregate: Any) -> Any:
+        aggregate = super().mutate(aggregate)
+        aggregate.last_hash = self.hash
+        return aggregate

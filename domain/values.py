@@ -1,0 +1,108 @@
+"""Value types of the service-quality domain (the words of DOMAIN.md)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import AfterValidator, AwareDatetime
+
+
+class Channel(StrEnum):
+    PHONE = "phone"
+    EMAIL = "email"
+    CHAT = "chat"
+    WEB = "web"
+    MESSAGING = "messaging"  # WeChat, WhatsApp and other messaging apps
+    SOCIAL = "social"
+    BOT = "bot"
+
+
+class Priority(StrEnum):
+    P1 = "P1"
+    P2 = "P2"
+    P3 = "P3"
+    P4 = "P4"
+
+
+class Severity(StrEnum):
+    """Only complaints carry a severity; it decides where the complaint is routed."""
+
+    MAJOR = "major"
+    GENERAL = "general"
+
+
+class ServiceType(StrEnum):
+    PAID = "paid"
+    WARRANTY = "warranty"
+    CONTRACT = "contract"
+
+
+class CustomerTier(StrEnum):
+    STANDARD = "standard"
+    PREMIUM = "premium"
+    VIP = "vip"
+
+
+class Direction(StrEnum):
+    INBOUND = "inbound"
+    OUTBOUND = "outbound"
+
+
+class Author(StrEnum):
+    CUSTOMER = "customer"
+    AGENT = "agent"
+    BOT = "bot"
+
+
+class Remedy(StrEnum):
+    REPLACEMENT = "replacement"
+    EXTRA_SERVICE = "extra_service"
+    COMPENSATION = "compensation"
+    PROCESS_FIX = "process_fix"
+
+
+class Status(StrEnum):
+    OPENED = "opened"
+    TRIAGED = "triaged"
+    ASSIGNED = "assigned"
+    IN_PROGRESS = "in_progress"
+    TRANSFERRED = "transferred"
+    WAITING_ON_CUSTOMER = "waiting_on_customer"
+    RESOLVED = "resolved"
+    REOPENED = "reopened"
+    CLOSED = "closed"
+
+
+OPEN_STATUSES = frozenset(Status) - {Status.RESOLVED, Status.CLOSED}
+
+# Escalation levels of the chain: 1 team lead, 2 department manager, 3 senior management.
+ESCALATION_LEVELS = {1: "team_lead", 2: "department_manager", 3: "senior_management"}
+HIGHEST_ESCALATION_LEVEL = max(ESCALATION_LEVELS)
+
+
+def _as_utc(moment: datetime) -> datetime:
+    return moment.astimezone(timezone.utc)
+
+
+# Every instant in an event is stored in UTC, so its canonical text (and hash) never depends on
+# the offset the caller happened to use.
+UtcDatetime = Annotated[AwareDatetime, AfterValidator(_as_utc)]
+
+
+class Stamp:
+    """When and by whom a command acts: business time, transaction time and actor.
+
+    Supplied by the caller (the service layer reads the clock, the domain never does).
+    """
+
+    __slots__ = ("occurred_at", "recorded_at", "actor")
+
+    def __init__(self, occurred_at: datetime, recorded_at: datetime, actor: str):
+        self.occurred_at = _as_utc(occurred_at)
+        self.recorded_at = _as_utc(recorded_at)
+        self.actor = actor
+
+    def __repr__(self) -> str:
+        return f"Stamp({self.occurred_at.isoformat()}, {self.recorded_at.isoformat()}, {self.actor!r})"

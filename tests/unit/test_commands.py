@@ -1,0 +1,48 @@
+"""Commands map one-to-one onto use cases of the service layer."""
+
+from __future__ import annotations
+
+from uuid import uuid4
+
+import pytest
+from pydantic import ValidationError
+
+from domain import commands as c
+from domain.application import ServiceTrail
+
+
+def test_every_command_has_exactly_one_handler_named_after_it():
+    names = [command.handler_name() for command in c.COMMANDS]
+    assert len(set(names)) == len(names)
+    for command, name in zip(c.COMMANDS, names):
+        assert callable(getattr(ServiceTrail, name, None)), f"{command.__name__} has no {name}"
+    assert c.AssignTicket.handler_name() == "assign_ticket"
+
+
+def test_every_command_class_is_registered():
+    defined = {
+        value for value in vars(c).values()
+        if isinstance(value, type) and issubclass(value, c.Command)
+        and value not in (c.Command, c.TicketCommand)
+    }
+    assert defined == set(c.COMMANDS)
+
+
+def test_digest_depends_on_content_and_command_type():
+    ticket_id = uuid4()
+    a = c.CloseTicket(ticket_id=ticket_id, reason="done")
+    assert a.digest() == c.CloseTicket(ticket_id=ticket_id, reason="done").digest()
+    assert a.digest() != c.CloseTicket(ticket_id=ticket_id, reason="other").digest()
+    assert a.digest() != c.ReopenTicket(ticket_id=ticket_id, reason="done").digest()
+
+
+def test_commands_reject_unknown_fields_and_bad_ranges():
+    with pytest.raises(ValidationError):
+        c.RecordSurvey(ticket_id=uuid4(), csat=6)
+    with pytest.raises(ValidationError):
+        c.AssignTicket(ticket_id=uuid4(), agent_id="a", colour="red")
+
+
+def test_naive_occurred_at_is_rejected():
+    with pytest.raises(ValidationError, match="timezone"):
+        c.CloseTicket(ticket_id=uuid4(), occurred_at="2026-01-01T10:00:00")
