@@ -10,11 +10,9 @@ from api.settings import Settings
 from domain.application import Clock, LifecycleRules, ServiceTrail
 
 
-class SystemClock:
+def system_clock() -> datetime:
     """The only clock read of the write side."""
-
-    def now(self) -> datetime:
-        return datetime.now(timezone.utc)
+    return datetime.now(timezone.utc)
 
 
 @dataclass
@@ -28,7 +26,7 @@ class Services:
 
 
 def bootstrap(settings: Settings, *, clock: Clock | None = None) -> Services:
-    clock = clock or SystemClock()
+    clock = clock or system_clock
     path = settings.sqlite_path
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)

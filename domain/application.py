@@ -3,7 +3,8 @@
 Every use case is: load the ticket, call one method on it, save. Around that sit three guarantees:
 - optimistic concurrency: a caller's ``expected_version`` must be the current version; a racing
   writer makes ``save`` fail atomically and the use case is retried on fresh state (a caller that
-  pinned a version gets a conflict instead), so no accepted write is ever lost;
+  pinned a version gets a conflict instead), so no accepted write is ever lost. Writers of one
+  ticket inside one process queue on a lock first, so retries are only needed between processes;
 - idempotency: with a key, the first outcome is stored in the same transaction as the events,
   and a repeat of the same command returns it without writing anything;
 - time: the clock is read here, once per command; the domain only receives instants.
@@ -11,6 +12,8 @@ Every use case is: load the ticket, call one method on it, save. Around that sit
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -38,7 +41,9 @@ TICKET_ID_NAMESPACE = UUID("3b8f0a9e-2c71-5d4e-8f60-9a1b2c3d4e5f")
 
 
 class Clock(Protocol):
-    def now(self) -> datetime: ...
+    """Tells the current instant (timezone-aware). Injected, so tests and replays control time."""
+
+    def __call__(self) -> datetime: ...
 
 
 @dataclass(frozen=True)
@@ -69,11 +74,14 @@ class ServiceTrail(Application):
         clock: Clock,
         rules: LifecycleRules = LifecycleRules(),
         new_ticket_id: Callable[[], UUID] = uuid4,
+        pause: Callable[[float], None] = time.sleep,
     ):
         super().__init__(env)
         self.clock = clock
         self.rules = rules
         self.new_ticket_id = new_ticket_id
+        self.pause = pause
+        self._ticket_locks = tuple(threading.Lock() for _ in range(64))
 
     # ------------------------------------------------------------------------- use cases
     def handle(self, command: c.Command, context: c.CommandContext = c.CommandContext()) -> Outcome:
@@ -169,8 +177,19 @@ class ServiceTrail(Application):
         ticket_id: UUID | None,
         decide: Callable[[Ticket | None, Stamp], Ticket],
     ) -> Outcome:
+        lock = self._ticket_locks[hash(ticket_id) % len(self._ticket_locks)]
+        with lock:
+            return self._execute_locked(cmd, ctx, ticket_id, decide)
+
+    def _execute_locked(
+        self,
+        cmd: c.Command,
+        ctx: c.CommandContext,
+        ticket_id: UUID | None,
+        decide: Callable[[Ticket | None, Stamp], Ticket],
+    ) -> Outcome:
         digest = cmd.digest() if ctx.idempotency_key else ""
-        for _ in range(self.rules.max_attempts):
+        for attempt in range(self.rules.max_attempts):
             if ctx.idempotency_key:
                 earlier = self._earlier_outcome(ctx.idempotency_key, type(cmd).__name__, digest)
                 if earlier is not None:
@@ -194,7 +213,9 @@ class ServiceTrail(Application):
             try:
                 self.save(ticket, record)
             except IntegrityError:
-                continue  # another writer won: decide again on fresh state
+                # Another process won the race: back off briefly, then decide on fresh state.
+                self.pause(min(0.001 * 2**attempt, 0.05))
+                continue
             return Outcome(ticket.id, ticket.version)
         raise VersionConflictError(
             f"gave up after {self.rules.max_attempts} attempts: the ticket is being written by others"
@@ -212,10 +233,10 @@ class ServiceTrail(Application):
         return Outcome(record.ticket_id, record.result_version, replayed=True)
 
     def _stamp(self, occurred_at: datetime | None, actor: str) -> Stamp:
-        now = self.clock.now()
-        if occurred_at is not None and occurred_at > now + self.rules.max_future_skew:
+        current = self.clock()
+        if occurred_at is not None and occurred_at > current + self.rules.max_future_skew:
             raise OccurredInFutureError(
                 "occurred_at",
                 f"occurred_at is more than {self.rules.max_future_skew} ahead of the server clock",
             )
-        return Stamp(occurred_at or now, now, actor)
+        return Stamp(occurred_at or current, current, actor)

@@ -14,7 +14,7 @@ class FakeClock:
         self._tick = tick
         self._lock = threading.Lock()
 
-    def now(self) -> datetime:
+    def __call__(self) -> datetime:
         with self._lock:
             self._now += self._tick
             return self._now

@@ -1,0 +1,71 @@
+"""The ``servicetrail`` command: settings errors are one clear line; ``serve`` really serves."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from tests.support.postgres import free_port
+
+SERVICETRAIL = [sys.executable, "-m", "api.cli"]
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None, cwd: Path = ROOT) -> subprocess.CompletedProcess:
+    import os
+
+    full_env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
+    return subprocess.run([*SERVICETRAIL, *args], capture_output=True, text=True, env=full_env,
+                          cwd=cwd, timeout=60)
+
+
+def test_a_bad_environment_setting_stops_with_one_line_naming_it():
+    result = run_cli("serve", env={"SERVICETRAIL_PORT": "eighty"})
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "servicetrail: invalid setting SERVICETRAIL_PORT: "
+        "Input should be a valid integer, unable to parse string as an integer"
+    ]
+
+
+def test_a_bad_flag_value_names_the_flag():
+    result = run_cli("serve", "--store-url", "mysql://db/x")
+    assert result.returncode == 2
+    assert "invalid setting flag --store-url" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_serve_answers_on_the_embedded_default(tmp_path):
+    import os
+
+    port = free_port()
+    process = subprocess.Popen(
+        [*SERVICETRAIL, "serve", "--port", str(port)], cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1) as response:
+                    assert json.load(response) == {"status": "ok"}
+                    break
+            except OSError:
+                assert process.poll() is None, process.stdout.read().decode()
+                assert time.monotonic() < deadline, "server did not come up"
+                time.sleep(0.2)
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/v1/tickets", method="POST",
+            data=json.dumps({"customer_id": "c", "channel": "web", "category": "x", "subject": "y"}).encode(),
+            headers={"content-type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=5) as response:
+            assert response.status == 201
+        assert (tmp_path / ".servicetrail" / "servicetrail.db").exists()
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
