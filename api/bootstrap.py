@@ -1,13 +1,22 @@
-"""Composition root: builds the application and its adapters from settings. Nothing connects at
-import time; tests call ``bootstrap`` with their own clock or settings."""
+"""Composition root: builds the application, the state store and every consumer from settings.
+
+Nothing connects at import time; the server, the CLI and the tests all call ``bootstrap`` (tests
+with their own clock or settings). Kafka clients are created only when a consumer that needs
+them is built.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from typing import Any
 
 from api.settings import Settings
+from consumers.runtime import ConsumerRuntime, Handler
+from consumers.sources import EmbeddedLogSource, Source
 from domain.application import Clock, LifecycleRules, ServiceTrail
+from projections.store import StateStore
+from projections.ticket_state.store import TicketStateProjection
 
 
 def system_clock() -> datetime:
@@ -15,14 +24,89 @@ def system_clock() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def projection_handlers() -> list[Handler]:
+    """Every read model the projector maintains."""
+    return [TicketStateProjection()]
+
+
 @dataclass
 class Services:
     settings: Settings
     app: ServiceTrail
     clock: Clock
+    state: StateStore
+    running: list[Any] = field(default_factory=list)
+
+    # ------------------------------------------------------------------------- consumers
+    def embedded_source(self) -> EmbeddedLogSource:
+        return EmbeddedLogSource(self.app.recorder, self.app.mapper)
+
+    def kafka_source(self, handler_name: str) -> Source:
+        from consumers.kafka import KafkaEventSource
+
+        self.ensure_topics()
+        group = f"{self.settings.consumer_group_prefix}-{handler_name}"
+        return KafkaEventSource(self._bootstrap(), self.settings.events_topic, group)
+
+    def projector(self, handler: Handler, *, source: str | None = None) -> ConsumerRuntime:
+        use_kafka = self.settings.uses_kafka_source if source is None else source == "kafka"
+        chosen = self.kafka_source(handler.name) if use_kafka else self.embedded_source()
+        return ConsumerRuntime(handler, chosen, self.state,
+                               idle_sleep=self.settings.poll_interval_ms / 1000)
+
+    def relay(self, **producer_overrides: Any):
+        from consumers.kafka import idempotent_producer
+        from consumers.relay import Relay
+
+        self.ensure_topics()
+        producer = idempotent_producer(self._bootstrap(), **producer_overrides)
+        return Relay(self.app.recorder, self.app.mapper, producer, self.state,
+                     self.settings.events_topic, batch_size=self.settings.relay_batch_size,
+                     idle_sleep=self.settings.poll_interval_ms / 1000)
+
+    def ingestor(self):
+        from kafka import KafkaConsumer
+
+        from consumers.ingestor import Ingestor
+        from consumers.kafka import idempotent_producer
+
+        self.ensure_topics()
+        group = f"{self.settings.consumer_group_prefix}-ingestor"
+        consumer = KafkaConsumer(
+            self.settings.inbound_topic, bootstrap_servers=self._bootstrap(), group_id=group,
+            client_id=group, enable_auto_commit=False, auto_offset_reset="earliest",
+        )
+        producer = idempotent_producer(self._bootstrap(), client_id="servicetrail-ingestor-dlq")
+        return Ingestor(self.app, consumer, producer, self.settings.inbound_dlq_topic)
+
+    def ensure_topics(self) -> None:
+        from consumers.kafka import TopicSpec, ensure_topics
+
+        s = self.settings
+        kept = {"retention.ms": "-1", "min.insync.replicas": str(max(1, min(2, s.topic_replication - 1)))}
+        ensure_topics(self._bootstrap(), [
+            TopicSpec(s.events_topic, s.topic_partitions, s.topic_replication, kept),
+            TopicSpec(s.inbound_topic, s.topic_partitions, s.topic_replication, {}),
+            TopicSpec(s.inbound_dlq_topic, s.topic_partitions, s.topic_replication, kept),
+        ])
+
+    def _bootstrap(self) -> str:
+        if not self.settings.kafka_bootstrap:
+            raise RuntimeError("SERVICETRAIL_KAFKA_BOOTSTRAP is not set: this consumer needs Kafka")
+        return self.settings.kafka_bootstrap
+
+    def in_process_consumers(self) -> list[Any]:
+        """What ``serve`` runs in threads by default: the projector, plus relay and ingestor with Kafka."""
+        consumers: list[Any] = [self.projector(handler) for handler in projection_handlers()]
+        if self.settings.kafka_bootstrap:
+            consumers[:0] = [self.relay(), self.ingestor()]
+        return consumers
 
     def close(self) -> None:
+        for consumer in self.running:
+            consumer.stop()
         self.app.close()
+        self.state.close()
 
 
 def bootstrap(settings: Settings, *, clock: Clock | None = None) -> Services:
@@ -34,4 +118,5 @@ def bootstrap(settings: Settings, *, clock: Clock | None = None) -> Services:
         max_future_skew=settings.max_future_skew, reopen_window=settings.reopen_window
     )
     app = ServiceTrail(settings.eventsourcing_env(), clock=clock, rules=rules)
-    return Services(settings=settings, app=app, clock=clock)
+    state = StateStore(settings.consumer_store_url)
+    return Services(settings=settings, app=app, clock=clock, state=state)

@@ -1,19 +1,39 @@
-"""The FastAPI application: routes, problem handlers, and the services it was given."""
+"""The FastAPI application: routes, problem handlers, the services it was given, and (on the
+embedded default) the consumers it runs in background threads for its lifetime."""
 
 from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
 from api.bootstrap import Services
+from api.lifecycle import BackgroundConsumers
 from api.problems import install_problem_handlers
 from api.routes import health, tickets
 
 
-def create_app(services: Services) -> FastAPI:
+def create_app(services: Services, *, run_consumers: bool | None = None) -> FastAPI:
+    if run_consumers is None:
+        run_consumers = services.settings.consumers == "in-process"
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        background = BackgroundConsumers(services.in_process_consumers() if run_consumers else [])
+        services.running = background.consumers
+        background.start()
+        try:
+            yield
+        finally:
+            background.stop()
+            services.running = []
+
     app = FastAPI(
         title="servicetrail",
         version="0.1.0",
         description="Event-sourced service-quality backend: tickets, SLAs, KPIs, audit.",
+        lifespan=lifespan,
     )
     app.state.services = services
     install_problem_handlers(app)

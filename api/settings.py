@@ -9,6 +9,8 @@ from datetime import timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from typing import Literal
+
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -29,9 +31,30 @@ class Settings(BaseSettings):
     )
     host: str = Field(default="127.0.0.1", description="Address the API server listens on.")
     port: int = Field(default=8000, ge=1, le=65535, description="Port the API server listens on.")
+    state_store_url: str | None = Field(
+        default=None,
+        description="Where read models and consumer positions live; default: projections.db beside "
+        "a SQLite event store, or the event store's PostgreSQL database.",
+    )
     kafka_bootstrap: str | None = Field(
         default=None, description="Kafka bootstrap servers (host:port,…); unset = embedded log."
     )
+    events_topic: str = Field(default="servicetrail.events", min_length=1)
+    inbound_topic: str = Field(default="servicetrail.inbound", min_length=1)
+    inbound_dlq_topic: str = Field(default="servicetrail.inbound.dlq", min_length=1)
+    topic_partitions: int = Field(default=6, ge=1, le=1000)
+    topic_replication: int = Field(default=1, ge=1, le=10)
+    consumer_group_prefix: str = Field(default="servicetrail", min_length=1)
+    consumers: Literal["in-process", "none"] = Field(
+        default="in-process",
+        description="in-process: serve also runs the relay (with Kafka), projector and ingestor "
+        "(with Kafka) in threads; none: run them as their own processes.",
+    )
+    projector_source: Literal["auto", "embedded", "kafka"] = Field(
+        default="auto", description="Where the projector reads: auto = Kafka when configured."
+    )
+    poll_interval_ms: int = Field(default=100, ge=1, le=60_000)
+    relay_batch_size: int = Field(default=2000, ge=1, le=100_000)
     max_future_skew_seconds: float = Field(
         default=300, ge=0, description="How far ahead of the server clock occurred_at may be."
     )
@@ -40,9 +63,11 @@ class Settings(BaseSettings):
     )
     log_level: str = Field(default="info", pattern="^(critical|error|warning|info|debug)$")
 
-    @field_validator("store_url")
+    @field_validator("store_url", "state_store_url")
     @classmethod
-    def _known_store(cls, url: str) -> str:
+    def _known_store(cls, url: str | None) -> str | None:
+        if url is None:
+            return None
         scheme = urlsplit(url).scheme
         if scheme == "sqlite":
             if not url.startswith("sqlite:///") or url == "sqlite:///":
@@ -70,11 +95,27 @@ class Settings(BaseSettings):
             return None
         return Path(self.store_url.removeprefix("sqlite:///"))
 
-    def redacted_store_url(self) -> str:
-        """The store URL without its password, safe for logs."""
-        parts = urlsplit(self.store_url)
+    @property
+    def consumer_store_url(self) -> str:
+        if self.state_store_url:
+            return self.state_store_url
+        path = self.sqlite_path
+        if path is not None:
+            return f"sqlite:///{path.parent / 'projections.db'}"
+        return self.store_url
+
+    @property
+    def uses_kafka_source(self) -> bool:
+        if self.projector_source == "auto":
+            return self.kafka_bootstrap is not None
+        return self.projector_source == "kafka"
+
+    def redacted_store_url(self, url: str | None = None) -> str:
+        """A store URL without its password, safe for logs."""
+        url = url or self.store_url
+        parts = urlsplit(url)
         if parts.password is None:
-            return self.store_url
+            return url
         netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
         return parts._replace(netloc=netloc).geturl()
 

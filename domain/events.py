@@ -28,7 +28,10 @@ def event_id_for(ticket_id: UUID, version: int) -> UUID:
 class TicketEvent(BaseModel, CanMutateAggregate[UUID]):
     """Base of every ticket event: the envelope of ARCHITECTURE.md."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", populate_by_name=True,
+        json_schema_serialization_defaults_required=True,
+    )
 
     # Class-level contract: subclasses set both; ``type`` and ``schema_version`` are also fields
     # (with those defaults) so that they appear in the JSON and its schema.

@@ -43,3 +43,12 @@ class PydanticMapper(Mapper):
 def decode_event(topic: str, state: bytes) -> Any:
     event_class: type[BaseModel] = resolve_topic(topic)
     return event_class.model_validate_json(state)
+
+
+# Internal (library) names of the envelope → the public names downstream systems read.
+PUBLIC_NAMES = {"originator_id": "ticket_id", "originator_version": "version", "timestamp": "recorded_at"}
+
+
+def public_document(internal: dict[str, Any]) -> dict[str, Any]:
+    """The public form of a stored event's JSON, without decoding it into a model."""
+    return {PUBLIC_NAMES.get(key, key): value for key, value in internal.items()}

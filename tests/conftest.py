@@ -29,6 +29,33 @@ def postgres_server() -> Iterator[str]:
         cluster.stop()
 
 
+@pytest.fixture(scope="session")
+def kafka_cluster():
+    """One real Kafka broker (KRaft) for the whole session; tests isolate by topic names."""
+    from tests.support.kafka import new_cluster
+
+    cluster = new_cluster(1)
+    try:
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture
+def kafka_settings(kafka_cluster, tmp_path) -> dict[str, object]:
+    """Settings for one test: its own topics on the shared broker, its own SQLite stores."""
+    suffix = uuid.uuid4().hex[:8]
+    return dict(
+        store_url=f"sqlite:///{tmp_path / 'events.db'}",
+        state_store_url=f"sqlite:///{tmp_path / 'state.db'}",
+        kafka_bootstrap=kafka_cluster.bootstrap,
+        events_topic=f"events-{suffix}", inbound_topic=f"inbound-{suffix}",
+        inbound_dlq_topic=f"inbound-{suffix}.dlq", consumer_group_prefix=f"test-{suffix}",
+        topic_partitions=3, poll_interval_ms=20,
+    )
+
+
 @pytest.fixture
 def postgres_url(postgres_server: str) -> Iterator[str]:
     """A fresh, empty schema per test: the same tables every time, no leftovers."""

@@ -1,0 +1,152 @@
+"""Kafka adapter: topics, the events topic's record format, the producer and the event source.
+
+Record format of the events topic (the contract of CONTRACT.md): key = ticket id (so one ticket's
+events share a partition and keep their order), value = the event's public JSON, headers
+``type``, ``schema_version``, ``event_id`` and ``position`` (the global log position).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.errors import TopicAlreadyExistsError
+from pydantic import ValidationError
+
+from consumers.sources import Delivery
+from domain.serialization import public_document
+from domain.ticket import EVENT_CLASS_BY_TYPE
+
+log = logging.getLogger("servicetrail.kafka")
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    name: str
+    partitions: int
+    replication: int
+    configs: dict[str, str]
+
+
+def ensure_topics(bootstrap: str, topics: list[TopicSpec]) -> None:
+    """Creates absent topics with the configured partitions and replication; keeps existing ones."""
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="servicetrail-admin")
+    try:
+        existing = set(admin.list_topics())
+        wanted = {
+            t.name: {"num_partitions": t.partitions, "replication_factor": t.replication, "configs": t.configs}
+            for t in topics if t.name not in existing
+        }
+        if wanted:
+            try:
+                admin.create_topics(wanted, wait_for_metadata=True)
+            except TopicAlreadyExistsError:
+                pass  # created by another process meanwhile
+    finally:
+        admin.close()
+
+
+def event_record(position: int, stored_json: bytes) -> tuple[bytes, bytes, list[tuple[str, bytes]]]:
+    """(key, value, headers) of the events topic for one stored ticket event."""
+    document = public_document(json.loads(stored_json))
+    headers = [
+        ("type", document["type"].encode()),
+        ("schema_version", str(document["schema_version"]).encode()),
+        ("event_id", document["event_id"].encode()),
+        ("position", str(position).encode()),
+    ]
+    value = json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    return document["ticket_id"].encode(), value, headers
+
+
+def idempotent_producer(bootstrap: str, **overrides: Any) -> KafkaProducer:
+    """acks=all with idempotence stated explicitly, so a conflicting override fails loudly
+    instead of silently disabling idempotence (kafka-python's behaviour for defaults)."""
+    config = dict(
+        bootstrap_servers=bootstrap, client_id="servicetrail-relay", acks="all",
+        enable_idempotence=True, linger_ms=5, batch_size=256 * 1024,
+        max_in_flight_requests_per_connection=5, delivery_timeout_ms=120_000,
+        max_block_ms=60_000,
+    )
+    config.update(overrides)
+    return KafkaProducer(**config)
+
+
+def decode_record(stream: str, record: Any) -> Delivery:
+    """A Kafka record of the events topic as a ``Delivery`` (poison if it breaks the contract)."""
+    headers = {key: value for key, value in (record.headers or [])}
+    event_type = headers.get("type", b"").decode("utf-8", "replace")
+    event_class = EVENT_CLASS_BY_TYPE.get(event_type)
+    if event_class is None:
+        return Delivery(stream, record.offset, error=f"unknown event type {event_type!r}",
+                        payload=record.value or b"")
+    try:
+        event = event_class.model_validate_json(record.value)
+    except ValidationError as invalid:
+        first = invalid.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        return Delivery(stream, record.offset, error=f"invalid {event_type}: {where}: {first['msg']}",
+                        payload=record.value or b"")
+    return Delivery(stream, record.offset, event=event)
+
+
+class KafkaEventSource:
+    """Reads the events topic as a member of a consumer group, positioned by *our* tracking.
+
+    Kafka's committed offsets are not used: whenever the consumer's next offset for a partition
+    differs from the stored position + 1 (a new assignment, a rebuild, a failed batch), the source
+    seeks there first. Records fetched before such a seek are dropped.
+    """
+
+    def __init__(self, bootstrap: str, topic: str, group_id: str, *, poll_timeout_ms: int = 200):
+        self.topic = topic
+        self.poll_timeout_ms = poll_timeout_ms
+        self.consumer = KafkaConsumer(
+            bootstrap_servers=bootstrap, group_id=group_id, client_id=group_id,
+            enable_auto_commit=False, auto_offset_reset="earliest",
+            isolation_level="read_committed", max_poll_records=2000,
+            fetch_max_bytes=32 * 1024 * 1024, max_partition_fetch_bytes=8 * 1024 * 1024,
+        )
+        self.consumer.subscribe([topic])
+        self._next: dict[str, int] = {}
+
+    @staticmethod
+    def stream_of(tp: TopicPartition) -> str:
+        return f"{tp.topic}:{tp.partition}"
+
+    def poll(self, positions: dict[str, int], limit: int) -> list[Delivery]:
+        for tp in self.consumer.assignment():
+            stream = self.stream_of(tp)
+            wanted = positions.get(stream, -1) + 1
+            if self._next.get(stream) != wanted:
+                if wanted == 0:
+                    self.consumer.seek_to_beginning(tp)
+                else:
+                    self.consumer.seek(tp, wanted)
+                self._next[stream] = wanted
+        batches = self.consumer.poll(timeout_ms=self.poll_timeout_ms, max_records=limit)
+        deliveries = []
+        for tp, records in batches.items():
+            stream = self.stream_of(tp)
+            for record in records:
+                if record.offset < self._next.get(stream, 0):
+                    continue  # fetched before our seek
+                deliveries.append(decode_record(stream, record))
+                self._next[stream] = record.offset + 1
+        return deliveries
+
+    def committed(self, positions: dict[str, int]) -> None:
+        pass  # our tracking table is the position of record
+
+    def lag(self, positions: dict[str, int]) -> int:
+        partitions = self.consumer.assignment()
+        if not partitions:
+            return 0
+        ends = self.consumer.end_offsets(list(partitions))
+        return sum(max(0, end - (positions.get(self.stream_of(tp), -1) + 1)) for tp, end in ends.items())
+
+    def close(self) -> None:
+        self.consumer.close(autocommit=False)

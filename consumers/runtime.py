@@ -1,0 +1,147 @@
+"""The one loop every consumer runs: poll, handle, write state and position together, commit.
+
+Delivery: exactly-once effects. For each batch, in one transaction of the state store:
+deliveries at or before the stored position are dropped (redelivery); events whose ticket version
+was already applied are dropped (a relay republishing a tail after a crash); poison goes to
+``dead_letters`` with its reason; the handler applies the rest; the new positions are recorded.
+Only then is the source told (Kafka commits offsets). A crash at any point redoes at most the
+uncommitted batch, and the checks above make redoing it harmless.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Protocol
+
+from domain.events import TicketEvent
+from projections.store import StateStore, Transaction
+from consumers.sources import Delivery, Source
+
+log = logging.getLogger("servicetrail.consumers")
+
+
+class Handler(Protocol):
+    """A consumer's effect: e.g. a projection writing its rows."""
+
+    name: str
+
+    def setup(self, tx: Transaction) -> None: ...
+
+    def handle(self, tx: Transaction, events: list[TicketEvent]) -> None: ...
+
+    def reset(self, tx: Transaction) -> None: ...
+
+
+class ConsumerRuntime:
+    def __init__(
+        self,
+        handler: Handler,
+        source: Source,
+        store: StateStore,
+        *,
+        batch_size: int = 1000,
+        idle_sleep: float = 0.1,
+        on_batch: Callable[[int], None] | None = None,
+    ):
+        self.handler = handler
+        self.source = source
+        self.store = store
+        self.batch_size = batch_size
+        self.idle_sleep = idle_sleep
+        self.on_batch = on_batch
+        self._stop = threading.Event()
+        self.last_error: str | None = None
+        with store.transaction() as tx:
+            handler.setup(tx)
+            self.positions = tx.positions(handler.name)
+
+    @property
+    def name(self) -> str:
+        return self.handler.name
+
+    def run_once(self) -> int:
+        """Processes one batch; returns the number of deliveries consumed (0 when caught up)."""
+        deliveries = self.source.poll(self.positions, self.batch_size)
+        if not deliveries:
+            return 0
+        with self.store.transaction() as tx:
+            tx.lock_streams(self.name, {d.stream for d in deliveries})
+            stored = tx.positions(self.name)
+            fresh = [d for d in deliveries if d.position > stored.get(d.stream, -1)]
+            events = self._unapplied(tx, fresh)
+            if events:
+                self.handler.handle(tx, events)
+            for poison in (d for d in fresh if d.error):
+                log.warning("%s: dead-lettered %s@%s: %s", self.name, poison.stream, poison.position, poison.error)
+                tx.dead_letter(self.name, poison.stream, poison.position, poison.error or "",
+                               poison.payload.decode("utf-8", "replace"))
+            advanced = dict(stored)
+            for delivery in deliveries:
+                advanced[delivery.stream] = max(advanced.get(delivery.stream, -1), delivery.position)
+            tx.advance(self.name, advanced)
+        self.positions = advanced
+        self.source.committed(advanced)
+        if self.on_batch:
+            self.on_batch(len(deliveries))
+        return len(deliveries)
+
+    def _unapplied(self, tx: Transaction, deliveries: list[Delivery]) -> list[TicketEvent]:
+        events = [d.event for d in deliveries if d.event is not None]
+        if not events:
+            return []
+        applied = tx.applied_versions(self.name, sorted({str(e.ticket_id) for e in events}))
+        unapplied, latest = [], {}
+        for event in events:
+            ticket = str(event.ticket_id)
+            if event.version <= latest.get(ticket, applied.get(ticket, 0)):
+                continue  # already applied: a duplicate delivery
+            latest[ticket] = event.version
+            unapplied.append(event)
+        tx.record_versions(self.name, latest)
+        return unapplied
+
+    def run_until_caught_up(self) -> int:
+        total = 0
+        while (consumed := self.run_once()) > 0:
+            total += consumed
+        return total
+
+    def run_forever(self) -> None:
+        while not self._stop.is_set():
+            try:
+                if self.run_once() == 0:
+                    self._stop.wait(self.idle_sleep)
+                self.last_error = None
+            except Exception as failure:
+                self.last_error = f"{type(failure).__name__}: {failure}"
+                log.exception("%s: batch failed; retrying from the last committed position", self.name)
+                self._reload_positions()
+                self._stop.wait(1.0)
+
+    def _reload_positions(self) -> None:
+        try:
+            with self.store.transaction() as tx:
+                self.positions = tx.positions(self.name)
+        except Exception:
+            log.exception("%s: state store unavailable", self.name)
+
+    def lag(self) -> int:
+        """How far behind the source's head this consumer is (events or records)."""
+        head = getattr(self.source, "head", None)
+        if head is not None:
+            return max(0, head() - self.positions.get("log", 0))
+        lag = getattr(self.source, "lag", None)
+        return lag(self.positions) if lag is not None else 0
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def reset(self) -> None:
+        """Drops the handler's state and this consumer's bookkeeping: the next run starts over."""
+        with self.store.transaction() as tx:
+            self.handler.reset(tx)
+            tx.forget(self.name)
+        self.positions = {}

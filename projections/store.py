@@ -1,0 +1,177 @@
+"""The state store of every consumer: one SQL adapter (SQLite or PostgreSQL) and the tables all
+consumers share.
+
+A consumer's effects and its bookkeeping are written in **one transaction**:
+- ``tracking``: the last position processed, per consumer and stream (the embedded log, or one
+  Kafka topic-partition). Forward-only: a position never moves back except by ``reset``.
+- ``applied_versions``: the last event version applied per consumer and ticket, so a republished
+  event (a relay restart) is recognised and skipped even though it arrives at a new offset.
+- ``dead_letters``: events a consumer could not decode, with the reason; they never block it.
+A crash anywhere before commit leaves no trace; after commit, the work is never redone.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+SCHEMA = [
+    """CREATE TABLE IF NOT EXISTS tracking (
+        consumer TEXT NOT NULL, stream TEXT NOT NULL, position BIGINT NOT NULL,
+        PRIMARY KEY (consumer, stream))""",
+    """CREATE TABLE IF NOT EXISTS applied_versions (
+        consumer TEXT NOT NULL, ticket_id TEXT NOT NULL, version INTEGER NOT NULL,
+        PRIMARY KEY (consumer, ticket_id))""",
+    """CREATE TABLE IF NOT EXISTS dead_letters (
+        consumer TEXT NOT NULL, stream TEXT NOT NULL, position BIGINT NOT NULL,
+        reason TEXT NOT NULL, payload TEXT NOT NULL, PRIMARY KEY (consumer, stream, position))""",
+]
+
+
+class Transaction:
+    """One open database transaction; SQL is written with ``?`` placeholders for both engines."""
+
+    def __init__(self, cursor: Any, dialect: str):
+        self.cursor = cursor
+        self.dialect = dialect
+
+    def _sql(self, sql: str) -> str:
+        return sql.replace("?", "%s") if self.dialect == "postgres" else sql
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Transaction:
+        self.cursor.execute(self._sql(sql), params)
+        return self
+
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        rows = list(rows)
+        if rows:
+            self.cursor.executemany(self._sql(sql), rows)
+
+    def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
+        self.cursor.execute(self._sql(sql), params)
+        return list(self.cursor.fetchall())
+
+    def fetch_in(self, sql: str, values: Sequence[Any], *prefix: Any, chunk: int = 500) -> list[tuple]:
+        """Runs ``sql`` (ending in ``IN ({})``) over ``values`` in chunks."""
+        rows: list[tuple] = []
+        for start in range(0, len(values), chunk):
+            part = values[start:start + chunk]
+            marks = ",".join("?" * len(part))
+            rows.extend(self.fetchall(sql.format(marks), (*prefix, *part)))
+        return rows
+
+    # -------------------------------------------------------------- consumer bookkeeping
+    def lock_streams(self, consumer: str, streams: Iterable[str]) -> None:
+        """Serialises the transactions of one consumer's members on the same streams (a consumer
+        group mid-rebalance may briefly deliver one partition to two members). SQLite's
+        ``BEGIN IMMEDIATE`` already serialises every writer."""
+        if self.dialect == "postgres":
+            for stream in sorted(set(streams)):
+                self.execute("SELECT pg_advisory_xact_lock(hashtext(?))", (f"{consumer}/{stream}",))
+
+    def positions(self, consumer: str) -> dict[str, int]:
+        rows = self.fetchall("SELECT stream, position FROM tracking WHERE consumer = ?", (consumer,))
+        return {stream: position for stream, position in rows}
+
+    def advance(self, consumer: str, positions: dict[str, int]) -> None:
+        self.executemany(
+            "INSERT INTO tracking (consumer, stream, position) VALUES (?, ?, ?) "
+            "ON CONFLICT (consumer, stream) DO UPDATE SET position = excluded.position "
+            "WHERE tracking.position < excluded.position",
+            [(consumer, stream, position) for stream, position in positions.items()],
+        )
+
+    def applied_versions(self, consumer: str, ticket_ids: Sequence[str]) -> dict[str, int]:
+        rows = self.fetch_in(
+            "SELECT ticket_id, version FROM applied_versions WHERE consumer = ? AND ticket_id IN ({})",
+            list(ticket_ids), consumer,
+        )
+        return {ticket_id: version for ticket_id, version in rows}
+
+    def record_versions(self, consumer: str, versions: dict[str, int]) -> None:
+        self.executemany(
+            "INSERT INTO applied_versions (consumer, ticket_id, version) VALUES (?, ?, ?) "
+            "ON CONFLICT (consumer, ticket_id) DO UPDATE SET version = excluded.version",
+            [(consumer, ticket_id, version) for ticket_id, version in versions.items()],
+        )
+
+    def dead_letter(self, consumer: str, stream: str, position: int, reason: str, payload: str) -> None:
+        self.execute(
+            "INSERT INTO dead_letters (consumer, stream, position, reason, payload) VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT (consumer, stream, position) DO NOTHING",
+            (consumer, stream, position, reason, payload),
+        )
+
+    def forget(self, consumer: str) -> None:
+        """Drops a consumer's bookkeeping (a rebuild starts over from position zero)."""
+        for table in ("tracking", "applied_versions", "dead_letters"):
+            self.execute(f"DELETE FROM {table} WHERE consumer = ?", (consumer,))
+
+
+class StateStore:
+    """Connections to the consumers' database. Thread-safe: one connection per thread (SQLite),
+    or a short-lived connection per transaction from a pool (PostgreSQL)."""
+
+    def __init__(self, url: str):
+        self.url = url
+        parts = urlsplit(url)
+        self.dialect = "sqlite" if parts.scheme == "sqlite" else "postgres"
+        self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = []
+        self._pool = None
+        if self.dialect == "sqlite":
+            self._path = url.removeprefix("sqlite:///")
+            if self._path != ":memory:":
+                Path(self._path).parent.mkdir(parents=True, exist_ok=True)
+        else:
+            from psycopg_pool import ConnectionPool
+
+            schema = parse_qs(parts.query).get("schema", [None])[0]
+            conninfo = parts._replace(query="").geturl()
+            options = {"options": f"-c search_path={schema}"} if schema else {}
+            self._pool = ConnectionPool(conninfo, kwargs=options, min_size=1, max_size=8, open=True)
+        with self.transaction() as tx:
+            for statement in SCHEMA:
+                tx.execute(statement)
+
+    def _sqlite(self) -> sqlite3.Connection:
+        connection = getattr(self._local, "connection", None)
+        if connection is None:
+            connection = sqlite3.connect(self._path, timeout=30, isolation_level=None,
+                                         check_same_thread=False)
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.execute("PRAGMA synchronous=NORMAL")
+            self._local.connection = connection
+            self._connections.append(connection)
+        return connection
+
+    @contextmanager
+    def transaction(self) -> Iterator[Transaction]:
+        if self.dialect == "sqlite":
+            connection = self._sqlite()
+            cursor = connection.cursor()
+            cursor.execute("BEGIN IMMEDIATE")
+            try:
+                yield Transaction(cursor, "sqlite")
+            except BaseException:
+                cursor.execute("ROLLBACK")
+                raise
+            cursor.execute("COMMIT")
+        else:
+            assert self._pool is not None
+            with self._pool.connection() as connection, connection.transaction():
+                with connection.cursor() as cursor:
+                    yield Transaction(cursor, "postgres")
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.close()
+        for connection in self._connections:
+            connection.close()
+        self._connections.clear()
+        self._local = threading.local()
