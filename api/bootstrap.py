@@ -7,6 +7,8 @@ them is built.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -15,7 +17,9 @@ from api.settings import Settings
 from consumers.runtime import ConsumerRuntime, Handler
 from consumers.sources import EmbeddedLogSource, Source
 from domain.application import Clock, LifecycleRules, ServiceTrail
-from projections.store import StateStore
+from domain.events import TicketEvent
+from projections import time_travel
+from projections.store import StateStore, Transaction
 from projections.ticket_state.store import TicketStateProjection
 
 
@@ -36,6 +40,31 @@ class Services:
     clock: Clock
     state: StateStore
     running: list[Any] = field(default_factory=list)
+
+    # ---------------------------------------------------------------------------- reading
+    def log_events(self, page: int = 1000) -> Iterator[TicketEvent]:
+        """Every ticket event of the store, in global log order."""
+        source = self.embedded_source()
+        positions: dict[str, int] = {}
+        while deliveries := source.poll(positions, page):
+            for delivery in deliveries:
+                if delivery.event is not None:
+                    yield delivery.event
+            positions["log"] = deliveries[-1].position
+
+    @contextmanager
+    def read(self, as_of: datetime | None = None, known_at: datetime | None = None) -> Iterator[Transaction]:
+        """A transaction on the read models: live, or replayed as they stood at the moment."""
+        if as_of is None and known_at is None:
+            with self.state.transaction() as tx:
+                yield tx
+            return
+        replayed = time_travel.replay(self.log_events(), as_of, known_at)
+        try:
+            with replayed.transaction() as tx:
+                yield tx
+        finally:
+            replayed.close()
 
     # ------------------------------------------------------------------------- consumers
     def embedded_source(self) -> EmbeddedLogSource:

@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from api.bootstrap import Services
 from api.lifecycle import BackgroundConsumers
 from api.problems import install_problem_handlers
-from api.routes import health, tickets
+from api.routes import events, health, queries, tickets
 
 
 def create_app(services: Services, *, run_consumers: bool | None = None) -> FastAPI:
@@ -38,5 +38,7 @@ def create_app(services: Services, *, run_consumers: bool | None = None) -> Fast
     app.state.services = services
     install_problem_handlers(app)
     app.include_router(health.router)
+    app.include_router(queries.router)
     app.include_router(tickets.router)
+    app.include_router(events.router)
     return app

@@ -20,12 +20,21 @@ from domain.errors import (
     VersionConflictError,
 )
 
+from projections.queries import InvalidQuery
+
 log = logging.getLogger("servicetrail.api")
+
+
+class ResourceNotFoundError(DomainError):
+    """A read found nothing at that moment (a customer, a ticket as of a time before it opened)."""
+
+    rule = "not_found"
 
 PROBLEM_JSON = "application/problem+json"
 
 STATUS_BY_ERROR: dict[type[DomainError], int] = {
     TicketNotFoundError: 404,
+    ResourceNotFoundError: 404,
     VersionConflictError: 409,
     TransitionNotAllowedError: 409,
     IdempotencyKeyReusedError: 422,
@@ -75,6 +84,11 @@ def install_problem_handlers(app: FastAPI) -> None:
             extra["current_version"] = exc.current_version
         title = {404: "Not found", 409: "Conflict"}.get(status, "Command refused")
         return problem(status, title, exc.detail, kind=exc.rule, **extra)
+
+    @app.exception_handler(InvalidQuery)
+    async def _bad_query(_: Request, exc: InvalidQuery) -> JSONResponse:
+        return problem(422, "Invalid query", str(exc), kind="validation",
+                       errors=[{"field": exc.field, "reason": str(exc)}])
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -55,6 +55,22 @@ class Settings(BaseSettings):
     )
     poll_interval_ms: int = Field(default=100, ge=1, le=60_000)
     relay_batch_size: int = Field(default=2000, ge=1, le=100_000)
+    score_weights: dict[str, float] = Field(
+        default={"fcr": 0.25, "csat": 0.25, "nps": 0.1, "speed": 0.2, "escalations": 0.1, "reopens": 0.1},
+        description="Weights of the agent composite score (JSON object); parts: fcr, csat, nps, "
+        "speed, escalations, reopens.",
+    )
+
+    @field_validator("score_weights")
+    @classmethod
+    def _known_parts(cls, weights: dict[str, float]) -> dict[str, float]:
+        known = {"fcr", "csat", "nps", "speed", "escalations", "reopens", "sla"}
+        unknown = set(weights) - known
+        if unknown:
+            raise ValueError(f"unknown score parts {sorted(unknown)}; known: {sorted(known)}")
+        if any(w < 0 for w in weights.values()) or not any(weights.values()):
+            raise ValueError("weights must be non-negative and not all zero")
+        return weights
     max_future_skew_seconds: float = Field(
         default=300, ge=0, description="How far ahead of the server clock occurred_at may be."
     )

@@ -15,7 +15,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -123,6 +123,7 @@ class StateStore:
         self.dialect = "sqlite" if parts.scheme == "sqlite" else "postgres"
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
+        self._memory_lock = threading.RLock()
         self._pool = None
         if self.dialect == "sqlite":
             self._path = url.removeprefix("sqlite:///")
@@ -140,6 +141,11 @@ class StateStore:
                 tx.execute(statement)
 
     def _sqlite(self) -> sqlite3.Connection:
+        if self._path == ":memory:":  # one private database, shared by the threads that use it
+            if not self._connections:
+                self._connections.append(sqlite3.connect(":memory:", isolation_level=None,
+                                                         check_same_thread=False))
+            return self._connections[0]
         connection = getattr(self._local, "connection", None)
         if connection is None:
             connection = sqlite3.connect(self._path, timeout=30, isolation_level=None,
@@ -153,15 +159,16 @@ class StateStore:
     @contextmanager
     def transaction(self) -> Iterator[Transaction]:
         if self.dialect == "sqlite":
-            connection = self._sqlite()
-            cursor = connection.cursor()
-            cursor.execute("BEGIN IMMEDIATE")
-            try:
-                yield Transaction(cursor, "sqlite")
-            except BaseException:
-                cursor.execute("ROLLBACK")
-                raise
-            cursor.execute("COMMIT")
+            # An in-memory database has one connection: its users take turns.
+            with self._memory_lock if self._path == ":memory:" else nullcontext():
+                cursor = self._sqlite().cursor()
+                cursor.execute("BEGIN IMMEDIATE")
+                try:
+                    yield Transaction(cursor, "sqlite")
+                except BaseException:
+                    cursor.execute("ROLLBACK")
+                    raise
+                cursor.execute("COMMIT")
         else:
             assert self._pool is not None
             with self._pool.connection() as connection, connection.transaction():

@@ -4,16 +4,17 @@ Each ticket command's HTTP body is its command model minus ``ticket_id`` (which 
 path), derived here so the two can never drift apart.
 """
 
-from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Response, status
-from pydantic import BaseModel, ConfigDict, create_model
+from fastapi import APIRouter, Query, Response, status
+from pydantic import AwareDatetime, BaseModel, ConfigDict, create_model
 
 from api.dependencies import Application, Context
+from api.problems import ResourceNotFoundError
 from domain import commands as c
 from domain.application import Outcome
+from projections import time_travel
 
 router = APIRouter(prefix="/v1/tickets", tags=["tickets"])
 
@@ -21,31 +22,6 @@ router = APIRouter(prefix="/v1/tickets", tags=["tickets"])
 class CommandAccepted(BaseModel):
     ticket_id: UUID
     version: int
-
-
-class TicketView(BaseModel):
-    """The ticket's current state as the write model holds it."""
-
-    ticket_id: UUID
-    version: int
-    status: str
-    opened_at: datetime
-    recorded_at: datetime
-    customer_id: str
-    channel: str
-    category: str
-    priority: str | None
-    severity: str | None
-    customer_tier: str
-    department: str | None
-    assignee_id: str | None
-    team: str | None
-    escalation_level: int
-    first_response_at: datetime | None
-    resolved_at: datetime | None
-    reopen_count: int
-    surveyed: bool
-    last_hash: str
 
 
 class TicketHistory(BaseModel):
@@ -114,20 +90,18 @@ for _path, _command, _summary in (
     _add_command_route(_path, _command, _summary)
 
 
-@router.get("/{ticket_id}", response_model=TicketView)
-def get_ticket(ticket_id: UUID, app: Application, response: Response):
-    ticket = app.get_ticket(ticket_id)
-    response.headers["ETag"] = f'"{ticket.version}"'
-    return TicketView(
-        ticket_id=ticket.id, version=ticket.version, status=ticket.status,
-        opened_at=ticket.opened_at, recorded_at=ticket.created_on,
-        customer_id=ticket.customer_id, channel=ticket.channel, category=ticket.category,
-        priority=ticket.priority, severity=ticket.severity, customer_tier=ticket.customer_tier,
-        department=ticket.department, assignee_id=ticket.assignee_id, team=ticket.team,
-        escalation_level=ticket.escalation_level, first_response_at=ticket.first_response_at,
-        resolved_at=ticket.resolved_at, reopen_count=ticket.reopen_count,
-        surveyed=ticket.surveyed, last_hash=ticket.last_hash,
-    )
+@router.get("/{ticket_id}")
+def get_ticket(
+    ticket_id: UUID, app: Application, response: Response,
+    as_of: Annotated[AwareDatetime | None, Query(description="Business time: as it stood then.")] = None,
+    known_at: Annotated[AwareDatetime | None, Query(description="Transaction time: as recorded by then.")] = None,
+) -> dict[str, Any]:
+    """The ticket's state, folded from its own events (so always current), or as of a moment."""
+    row = time_travel.ticket_at(app.ticket_events(ticket_id), as_of, known_at)
+    if row is None:
+        raise ResourceNotFoundError(f"ticket {ticket_id} did not exist at that moment")
+    response.headers["ETag"] = f'"{row.version}"'
+    return row.as_dict()
 
 
 @router.get("/{ticket_id}/events", response_model=TicketHistory)

@@ -1,8 +1,13 @@
-"""Rows of the ticket-state projection: indexed columns for filters, the whole row as JSON."""
+"""Rows of the ticket-state projection: indexed columns for filters and periods, the row as JSON.
+
+The table name is a parameter so that a rebuild can be built aside (``ticket_state__rebuild``)
+and swapped in when complete, while queries keep reading the previous table.
+"""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from typing import Any
 
 from domain.events import TicketEvent
@@ -10,51 +15,65 @@ from projections.store import Transaction
 from projections.ticket_state.fold import TicketRow, fold
 
 TABLE = "ticket_state"
+COLUMNS = ("ticket_id", "version", "status", "assignee_id", "priority", "customer_id", "opened_at",
+           "resolved_at", "surveyed_at", "last_occurred_at", "doc")
 
 
 class TicketStateProjection:
     """The projector's handler for ticket state (a ``consumers.runtime.Handler``)."""
 
-    name = "ticket_state"
+    def __init__(self, table: str = TABLE):
+        self.table = self.name = table
 
     def setup(self, tx: Transaction) -> None:
+        t = self.table
         tx.execute(
-            f"""CREATE TABLE IF NOT EXISTS {TABLE} (
+            f"""CREATE TABLE IF NOT EXISTS {t} (
                 ticket_id TEXT PRIMARY KEY, version INTEGER NOT NULL, status TEXT NOT NULL,
-                assignee_id TEXT, priority TEXT, opened_at TEXT NOT NULL, doc TEXT NOT NULL)"""
+                assignee_id TEXT, priority TEXT, customer_id TEXT NOT NULL, opened_at TEXT NOT NULL,
+                resolved_at TEXT, surveyed_at TEXT, last_occurred_at TEXT, doc TEXT NOT NULL)"""
         )
-        tx.execute(f"CREATE INDEX IF NOT EXISTS {TABLE}_status ON {TABLE} (status, opened_at)")
-        tx.execute(f"CREATE INDEX IF NOT EXISTS {TABLE}_assignee ON {TABLE} (assignee_id, opened_at)")
+        for column in ("status", "assignee_id", "customer_id", "resolved_at", "surveyed_at", "last_occurred_at"):
+            tx.execute(f"CREATE INDEX IF NOT EXISTS {t}_{column} ON {t} ({column}, opened_at)")
+        tx.execute(f"CREATE INDEX IF NOT EXISTS {t}_opened ON {t} (opened_at, ticket_id)")
 
     def handle(self, tx: Transaction, events: list[TicketEvent]) -> None:
         ids = sorted({str(e.ticket_id) for e in events})
         rows: dict[str, TicketRow | None] = {
             ticket_id: TicketRow.from_dict(json.loads(doc))
-            for ticket_id, doc in tx.fetch_in(f"SELECT ticket_id, doc FROM {TABLE} WHERE ticket_id IN ({{}})", ids)
+            for ticket_id, doc in tx.fetch_in(f"SELECT ticket_id, doc FROM {self.table} WHERE ticket_id IN ({{}})", ids)
         }
         for event in events:
             key = str(event.ticket_id)
             rows[key] = fold(rows.get(key), event)
-        tx.executemany(
-            f"INSERT INTO {TABLE} (ticket_id, version, status, assignee_id, priority, opened_at, doc) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (ticket_id) DO UPDATE SET version = excluded.version, "
-            "status = excluded.status, assignee_id = excluded.assignee_id, priority = excluded.priority, "
-            "opened_at = excluded.opened_at, doc = excluded.doc",
-            [
-                (r.ticket_id, r.version, r.status, r.assignee_id, r.priority, r.opened_at,
-                 json.dumps(r.as_dict()))
-                for r in rows.values() if r is not None
-            ],
-        )
+        write_rows(tx, self.table, (row for row in rows.values() if row is not None))
 
     def reset(self, tx: Transaction) -> None:
-        tx.execute(f"DELETE FROM {TABLE}")
+        tx.execute(f"DELETE FROM {self.table}")
 
 
-def read_ticket(tx: Transaction, ticket_id: str) -> dict[str, Any] | None:
-    rows = tx.fetchall(f"SELECT doc FROM {TABLE} WHERE ticket_id = ?", (ticket_id,))
+def write_rows(tx: Transaction, table: str, rows: Iterable[TicketRow]) -> None:
+    tx.executemany(
+        f"INSERT INTO {table} ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))}) "
+        "ON CONFLICT (ticket_id) DO UPDATE SET "
+        + ", ".join(f"{c} = excluded.{c}" for c in COLUMNS[1:]),
+        [
+            (r.ticket_id, r.version, r.status, r.assignee_id, r.priority, r.customer_id, r.opened_at,
+             r.resolved_at, r.surveyed_at, r.last_occurred_at, json.dumps(r.as_dict(), separators=(",", ":")))
+            for r in rows
+        ],
+    )
+
+
+def read_ticket(tx: Transaction, ticket_id: str, table: str = TABLE) -> dict[str, Any] | None:
+    rows = tx.fetchall(f"SELECT doc FROM {table} WHERE ticket_id = ?", (ticket_id,))
     return json.loads(rows[0][0]) if rows else None
 
 
-def read_all(tx: Transaction) -> dict[str, dict[str, Any]]:
-    return {tid: json.loads(doc) for tid, doc in tx.fetchall(f"SELECT ticket_id, doc FROM {TABLE}")}
+def read_all(tx: Transaction, table: str = TABLE) -> dict[str, dict[str, Any]]:
+    return {tid: json.loads(doc) for tid, doc in tx.fetchall(f"SELECT ticket_id, doc FROM {table}")}
+
+
+def read_rows(tx: Transaction, where: str = "", params: tuple = (), table: str = TABLE) -> list[TicketRow]:
+    sql = f"SELECT doc FROM {table}" + (f" WHERE {where}" if where else "")
+    return [TicketRow.from_dict(json.loads(doc)) for (doc,) in tx.fetchall(sql, params)]

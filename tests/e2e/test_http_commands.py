@@ -50,7 +50,7 @@ def test_a_ticket_goes_through_its_whole_lifecycle_over_http(client, services):
 
     state = client.get(t).json()
     assert state["status"] == "closed" and state["escalation_level"] == 2
-    assert state["reopen_count"] == 1 and state["surveyed"] and state["department"] == "finance"
+    assert state["reopen_count"] == 1 and state["surveyed_at"] and state["department"] == "finance"
     history = client.get(f"{t}/events").json()["events"]
     assert [e["type"] for e in history] == ["ticket.opened"] + [
         "ticket." + {"triage": "triaged", "assignment": "assigned", "interactions": "interaction_recorded",

@@ -70,7 +70,8 @@ def test_writers_in_separate_application_instances_lose_no_update(services, stor
     from api.bootstrap import bootstrap
     from api.settings import Settings
 
-    other = bootstrap(Settings(store_url=store_url), clock=clock).app
+    other_services = bootstrap(Settings(store_url=store_url), clock=clock)
+    other = other_services.app
     try:
         first = services.app
         ticket_id = first.open_ticket(
@@ -89,4 +90,4 @@ def test_writers_in_separate_application_instances_lose_no_update(services, stor
         events = first.ticket_events(ticket_id)
         assert [e.version for e in events] == list(range(1, 2 + 4 * WRITES_EACH))
     finally:
-        other.close()
+        other_services.close()

@@ -1,0 +1,75 @@
+"""Dashboards' and auditors' queries. Every one accepts ``as_of`` (business time) and
+``known_at`` (transaction time); without them it reads the live read models."""
+
+from datetime import timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import AwareDatetime
+
+from api.bootstrap import Services
+from api.dependencies import get_services
+from api.problems import ResourceNotFoundError
+from projections import queries
+
+router = APIRouter(prefix="/v1", tags=["read models"])
+
+AsOf = Annotated[AwareDatetime | None, Query(description="Business time: events that occurred at or before it.")]
+KnownAt = Annotated[AwareDatetime | None, Query(description="Transaction time: events recorded at or before it.")]
+Wired = Annotated[Services, Depends(get_services)]
+
+
+@router.get("/tickets")
+def list_tickets(
+    services: Wired, as_of: AsOf = None, known_at: KnownAt = None,
+    status: Annotated[str | None, Query(description="A status, or 'open' for every open one.")] = None,
+    agent_id: str | None = None, priority: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=queries.MAX_PAGE)] = 50, cursor: str | None = None,
+) -> dict[str, Any]:
+    """Tickets newest first, with filters and cursor pagination."""
+    with services.read(as_of, known_at) as tx:
+        return queries.list_tickets(tx, status=status, agent_id=agent_id, priority=priority,
+                                    limit=limit, cursor=cursor)
+
+
+@router.get("/kpis")
+def kpis(
+    services: Wired, as_of: AsOf = None, known_at: KnownAt = None,
+    from_: Annotated[AwareDatetime | None, Query(alias="from", description="Start (default: to − 30 days).")] = None,
+    to: Annotated[AwareDatetime | None, Query(description="End, exclusive (default: as_of or now).")] = None,
+    group_by: Annotated[str | None, Query(description="channel, category, team, priority or region.")] = None,
+) -> dict[str, Any]:
+    """Every KPI of the service over [from, to), optionally per group; backlog at as_of."""
+    end = to or as_of or services.clock()
+    start = from_ or end - timedelta(days=30)
+    with services.read(as_of, known_at) as tx:
+        return queries.kpi_report(tx, start, end, group_by)
+
+
+@router.get("/agents/leaderboard")
+def leaderboard(
+    services: Wired, period: Annotated[str, Query(description="YYYY-MM, YYYY-Www or YYYY-MM-DD.")],
+    as_of: AsOf = None, known_at: KnownAt = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> dict[str, Any]:
+    with services.read(as_of, known_at) as tx:
+        return queries.leaderboard(tx, period, services.settings.score_weights, limit)
+
+
+@router.get("/agents/{agent_id}/performance")
+def agent_performance(
+    services: Wired, agent_id: str, period: Annotated[str, Query(description="YYYY-MM, YYYY-Www or YYYY-MM-DD.")],
+    as_of: AsOf = None, known_at: KnownAt = None,
+) -> dict[str, Any]:
+    with services.read(as_of, known_at) as tx:
+        return queries.agent_report(tx, agent_id, period, services.settings.score_weights)
+
+
+@router.get("/customers/{customer_id}/history")
+def customer_history(services: Wired, customer_id: str, as_of: AsOf = None,
+                     known_at: KnownAt = None) -> dict[str, Any]:
+    with services.read(as_of, known_at) as tx:
+        report = queries.customer_report(tx, customer_id)
+    if report is None:
+        raise ResourceNotFoundError(f"no customer {customer_id} (at that moment)")
+    return report

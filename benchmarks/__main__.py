@@ -1,0 +1,52 @@
+"""``python -m benchmarks [NAME…]``: runs the benchmarks, prints a table, writes JSON.
+
+Every figure is measured beside its baseline in the same run; ratios and medians, not single
+absolute times, because the machines are shared and noisy."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+BENCHMARKS = {
+    "kafka": "benchmarks.kafka_log",
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    parser.add_argument("names", nargs="*", help=f"any of {', '.join(BENCHMARKS)} (default: all)")
+    parser.add_argument("--output", default="benchmarks/results/latest.json")
+    parser.add_argument("--quick", action="store_true", help="smaller sizes, one repeat (smoke run)")
+    args = parser.parse_args()
+    unknown = [name for name in args.names if name not in BENCHMARKS]
+    if unknown:
+        parser.error(f"unknown benchmark(s) {', '.join(unknown)}; known: {', '.join(BENCHMARKS)}")
+    results = []
+    for name in args.names or list(BENCHMARKS):
+        module = __import__(BENCHMARKS[name], fromlist=["run"])
+        print(f"== {name}", flush=True)
+        started = time.perf_counter()
+        kwargs = {"events": 5_000, "repeats": 1} if args.quick else {}
+        results.extend(module.run(**kwargs))
+        print(f"   ({time.perf_counter() - started:.0f}s)")
+    print()
+    print("| benchmark | figure | baseline (same run) | ratio | target | met |")
+    print("| --- | --- | --- | --- | --- | --- |")
+    for r in results:
+        met = "yes" if r.passed else ("no" if r.passed is False else "–")
+        print(f"| {r.benchmark} | {r.figure:,.0f} {r.unit} | {r.baseline:,.0f} {r.unit} | {r.ratio:.2f} | {r.target} | {met} |")
+    output = Path(args.output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps({
+        "when": datetime.now(timezone.utc).isoformat(), "machine": platform.platform(),
+        "results": [r.as_dict() for r in results]}, indent=2))
+    print(f"\nwritten to {output}")
+
+
+if __name__ == "__main__":
+    main()
