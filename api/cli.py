@@ -150,39 +150,105 @@ def ingest(store_url: StoreUrl = None, kafka_bootstrap: Kafka = None) -> None:
 def rebuild(
     names: Annotated[Optional[list[str]], typer.Argument(help="Projections to rebuild (default: all).")] = None,
     store_url: StoreUrl = None,
+    kafka_bootstrap: Kafka = None,
 ) -> None:
-    """Drop projections and rebuild them from the beginning of the log, with progress."""
+    """Rebuild projections from the beginning of the log, aside, then swap them in."""
     import time
 
-    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from api.bootstrap import projection_handlers
+    from consumers.rebuild import rebuild as rebuild_aside
 
-    settings = _settings_or_exit(store_url=store_url)
+    settings = _settings_or_exit(store_url=store_url, kafka_bootstrap=kafka_bootstrap)
     handlers = _chosen(projection_handlers(), names)
     services = _services(settings)
     try:
         head = services.app.event_count()
         for handler in handlers:
-            runtime = services.projector(handler, source="embedded")
-            runtime.reset()
             started = time.perf_counter()
-            with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-                          TextColumn("{task.fields[rate]}"), TimeRemainingColumn(), transient=False) as progress:
+            with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                          TextColumn("{task.fields[rate]}"), TimeRemainingColumn()) as progress:
                 task = progress.add_task(f"rebuild {handler.name}", total=head, rate="")
 
                 def advance(consumed: int) -> None:
-                    elapsed = max(time.perf_counter() - started, 1e-9)
                     done = progress.tasks[task].completed + consumed
-                    progress.update(task, advance=consumed, rate=f"{done / elapsed:,.0f} events/s")
+                    rate = done / max(time.perf_counter() - started, 1e-9)
+                    progress.update(task, advance=consumed, rate=f"{rate:,.0f} events/s")
 
-                runtime.on_batch = advance
-                total = runtime.run_until_caught_up()
+                total = rebuild_aside(handler, services.projector, advance)
             elapsed = time.perf_counter() - started
-            typer.echo(f"servicetrail: rebuilt {handler.name} from {total} events in {elapsed:.1f}s "
-                       f"({total / max(elapsed, 1e-9):,.0f} events/s)")
+            typer.echo(f"servicetrail: rebuilt {handler.name} from {total} log positions in {elapsed:.1f}s "
+                       f"({total / max(elapsed, 1e-9):,.0f} events/s); swapped in")
     finally:
         services.close()
+
+
+@cli.command()
+def replay(
+    as_of: Annotated[Optional[str], typer.Option("--as-of", help="Business time (ISO 8601 with offset).")] = None,
+    known_at: Annotated[Optional[str], typer.Option("--known-at", help="Transaction time (ISO 8601).")] = None,
+    ticket: Annotated[Optional[str], typer.Option(help="One ticket's state.")] = None,
+    projection: Annotated[
+        Optional[str], typer.Option(help="ticket_state (every row) or kpis (the whole KPI set).")
+    ] = None,
+    kpi_from: Annotated[Optional[str], typer.Option("--from", help="KPI range start (default: 30 days before).")] = None,
+    store_url: StoreUrl = None,
+) -> None:
+    """Print (JSON) the state as it stood at --as-of (business time), as known at --known-at."""
+    import json
+    from datetime import timedelta
+    from uuid import UUID
+
+    from projections import queries, time_travel
+    from projections.ticket_state.store import read_all
+
+    settings = _settings_or_exit(store_url=store_url)
+    moments = {name: _instant(name, value) for name, value in (("--as-of", as_of), ("--known-at", known_at))}
+    as_of_at, known_at_at = moments["--as-of"], moments["--known-at"]
+    services = _services(settings)
+    try:
+        if ticket:
+            try:
+                ticket_id = UUID(ticket)
+                row = time_travel.ticket_at(services.app.ticket_events(ticket_id), as_of_at, known_at_at)
+            except (ValueError, LookupError, Exception) as missing:
+                typer.echo(f"servicetrail: no ticket {ticket}: {missing}", err=True)
+                raise typer.Exit(code=1) from None
+            if row is None:
+                typer.echo(f"servicetrail: ticket {ticket} did not exist at that moment", err=True)
+                raise typer.Exit(code=1)
+            document = row.as_dict()
+        else:
+            with services.read(as_of_at, known_at_at) as tx:
+                if projection in (None, "kpis"):
+                    end = as_of_at or known_at_at or services.clock()
+                    start = _instant("--from", kpi_from) or end - timedelta(days=30)
+                    document = queries.kpi_report(tx, start, end, None)
+                elif projection == "ticket_state":
+                    document = read_all(tx)
+                else:
+                    typer.echo("servicetrail: --projection must be ticket_state or kpis", err=True)
+                    raise typer.Exit(code=2)
+        typer.echo(json.dumps(document, indent=2, sort_keys=True, default=str))
+    finally:
+        services.close()
+
+
+def _instant(name: str, value: str | None):
+    from datetime import datetime
+
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None:
+        typer.echo(f"servicetrail: {name} must be an ISO 8601 instant with a UTC offset, e.g. 2026-03-02T09:00:00Z",
+                   err=True)
+        raise typer.Exit(code=2)
+    return moment
 
 
 schema_cli = typer.Typer(help="The published event contract.", no_args_is_help=True)

@@ -68,8 +68,14 @@ class ConsumerRuntime:
         if not deliveries:
             return 0
         with self.store.transaction() as tx:
-            tx.lock_streams(self.name, {d.stream for d in deliveries})
+            streams = {d.stream for d in deliveries}
+            tx.lock_streams(self.name, streams)
             stored = tx.positions(self.name)
+            moved = {s for s in streams if stored.get(s, -1) != self.positions.get(s, -1)}
+            if moved:  # our tracking changed under us (a swap after rebuild, a reset, a rebalance)
+                self.positions = {**{s: p for s, p in self.positions.items() if s not in moved},
+                                  **{s: stored[s] for s in moved if s in stored}}
+                return 0
             fresh = [d for d in deliveries if d.position > stored.get(d.stream, -1)]
             events = self._unapplied(tx, fresh)
             if events:

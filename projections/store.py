@@ -107,6 +107,12 @@ class Transaction:
             (consumer, stream, position, reason, payload),
         )
 
+    def rename_consumer(self, old: str, new: str) -> None:
+        """Gives ``old``'s bookkeeping to ``new`` (whose own is dropped): the swap after a rebuild."""
+        self.forget(new)
+        for table in ("tracking", "applied_versions", "dead_letters"):
+            self.execute(f"UPDATE {table} SET consumer = ? WHERE consumer = ?", (new, old))
+
     def forget(self, consumer: str) -> None:
         """Drops a consumer's bookkeeping (a rebuild starts over from position zero)."""
         for table in ("tracking", "applied_versions", "dead_letters"):

@@ -15,6 +15,7 @@ from projections.store import Transaction
 from projections.ticket_state.fold import TicketRow, fold
 
 TABLE = "ticket_state"
+INDEXED = ("status", "assignee_id", "customer_id", "resolved_at", "surveyed_at", "last_occurred_at", "opened")
 COLUMNS = ("ticket_id", "version", "status", "assignee_id", "priority", "customer_id", "opened_at",
            "resolved_at", "surveyed_at", "last_occurred_at", "doc")
 
@@ -33,7 +34,7 @@ class TicketStateProjection:
                 assignee_id TEXT, priority TEXT, customer_id TEXT NOT NULL, opened_at TEXT NOT NULL,
                 resolved_at TEXT, surveyed_at TEXT, last_occurred_at TEXT, doc TEXT NOT NULL)"""
         )
-        for column in ("status", "assignee_id", "customer_id", "resolved_at", "surveyed_at", "last_occurred_at"):
+        for column in INDEXED[:-1]:
             tx.execute(f"CREATE INDEX IF NOT EXISTS {t}_{column} ON {t} ({column}, opened_at)")
         tx.execute(f"CREATE INDEX IF NOT EXISTS {t}_opened ON {t} (opened_at, ticket_id)")
 
@@ -50,6 +51,19 @@ class TicketStateProjection:
 
     def reset(self, tx: Transaction) -> None:
         tx.execute(f"DELETE FROM {self.table}")
+
+    def aside(self) -> TicketStateProjection:
+        """The same projection into another table, for a rebuild that does not disturb readers."""
+        return TicketStateProjection(f"{self.table}__rebuild")
+
+    def adopt(self, tx: Transaction, rebuilt: TicketStateProjection) -> None:
+        """Replaces this projection's table by the rebuilt one, atomically with the caller's tx."""
+        for column in INDEXED:
+            tx.execute(f"DROP INDEX IF EXISTS {rebuilt.table}_{column}")
+        tx.execute(f"DROP TABLE IF EXISTS {self.table}")
+        tx.execute(f"ALTER TABLE {rebuilt.table} RENAME TO {self.table}")
+        self.setup(tx)
+        tx.rename_consumer(rebuilt.name, self.name)
 
 
 def write_rows(tx: Transaction, table: str, rows: Iterable[TicketRow]) -> None:
