@@ -17,7 +17,6 @@ from api.settings import Settings
 from consumers.runtime import ConsumerRuntime, Handler
 from consumers.sources import EmbeddedLogSource, Source
 from domain.application import Clock, LifecycleRules, ServiceTrail
-from domain.events import TicketEvent
 from projections import time_travel
 from projections.store import StateStore, Transaction
 from projections.ticket_state.store import TicketStateProjection
@@ -42,8 +41,8 @@ class Services:
     running: list[Any] = field(default_factory=list)
 
     # ---------------------------------------------------------------------------- reading
-    def log_events(self, page: int = 1000) -> Iterator[TicketEvent]:
-        """Every ticket event of the store, in global log order."""
+    def log_events(self, page: int = 1000) -> Iterator[dict[str, Any]]:
+        """Every ticket event of the store (public JSON documents), in global log order."""
         source = self.embedded_source()
         positions: dict[str, int] = {}
         while deliveries := source.poll(positions, page):

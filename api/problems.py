@@ -51,11 +51,16 @@ def problem(
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
+LOCATIONS = ("body", "query", "path", "header", "cookie")
+
+
 def _field_errors(errors: list[dict[str, Any]]) -> list[dict[str, str]]:
+    """``{"field", "reason", "in"}`` per error: the field's dotted path, without its location."""
     fields = []
     for error in errors:
-        location = [str(part) for part in error.get("loc", ()) if part not in ("body",)]
-        fields.append({"field": ".".join(location) or "body", "reason": error.get("msg", "invalid")})
+        parts = [str(part) for part in error.get("loc", ())]
+        where = parts.pop(0) if parts and parts[0] in LOCATIONS else "body"
+        fields.append({"field": ".".join(parts) or where, "reason": error.get("msg", "invalid"), "in": where})
     return fields
 
 

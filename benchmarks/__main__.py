@@ -14,6 +14,7 @@ from pathlib import Path
 
 BENCHMARKS = {
     "kafka": "benchmarks.kafka_log",
+    "rebuild": "benchmarks.rebuild",
 }
 
 
@@ -31,7 +32,7 @@ def main() -> None:
         module = __import__(BENCHMARKS[name], fromlist=["run"])
         print(f"== {name}", flush=True)
         started = time.perf_counter()
-        kwargs = {"events": 5_000, "repeats": 1} if args.quick else {}
+        kwargs = {"events": 20_000, "repeats": 1} if args.quick else {}
         results.extend(module.run(**kwargs))
         print(f"   ({time.perf_counter() - started:.0f}s)")
     print()

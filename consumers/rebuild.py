@@ -19,6 +19,7 @@ def rebuild(handler: Any, make_runtime: Callable[[Any], ConsumerRuntime],
     """Rebuilds ``handler``'s projection; returns how many log positions were folded."""
     aside = handler.aside()
     runtime = make_runtime(aside)
+    runtime.batch_size = max(runtime.batch_size, 5000)
     runtime.reset()
     runtime.on_batch = on_batch
     total = runtime.run_until_caught_up()

@@ -1,8 +1,9 @@
 """The one loop every consumer runs: poll, handle, write state and position together, commit.
 
 Delivery: exactly-once effects. For each batch, in one transaction of the state store:
-deliveries at or before the stored position are dropped (redelivery); events whose ticket version
-was already applied are dropped (a relay republishing a tail after a crash); poison goes to
+deliveries at or before the stored position are dropped (redelivery); from a source that can
+carry one event twice (Kafka), events whose ticket version was already applied are dropped (a
+relay republishing a tail after a crash); poison goes to
 ``dead_letters`` with its reason; the handler applies the rest; the new positions are recorded.
 Only then is the source told (Kafka commits offsets). A crash at any point redoes at most the
 uncommitted batch, and the checks above make redoing it harmless.
@@ -16,7 +17,8 @@ import time
 from collections.abc import Callable
 from typing import Protocol
 
-from domain.events import TicketEvent
+from typing import Any
+
 from projections.store import StateStore, Transaction
 from consumers.sources import Delivery, Source
 
@@ -30,7 +32,8 @@ class Handler(Protocol):
 
     def setup(self, tx: Transaction) -> None: ...
 
-    def handle(self, tx: Transaction, events: list[TicketEvent]) -> None: ...
+    def handle(self, tx: Transaction, events: list[dict[str, Any]]) -> None:
+        """Applies events (public JSON documents), in order, within the consumer's transaction."""
 
     def reset(self, tx: Transaction) -> None: ...
 
@@ -77,7 +80,10 @@ class ConsumerRuntime:
                                   **{s: stored[s] for s in moved if s in stored}}
                 return 0
             fresh = [d for d in deliveries if d.position > stored.get(d.stream, -1)]
-            events = self._unapplied(tx, fresh)
+            if self.source.duplicates_possible:
+                events = self._unapplied(tx, fresh)
+            else:
+                events = [d.event for d in fresh if d.event is not None]
             if events:
                 self.handler.handle(tx, events)
             for poison in (d for d in fresh if d.error):
@@ -94,17 +100,17 @@ class ConsumerRuntime:
             self.on_batch(len(deliveries))
         return len(deliveries)
 
-    def _unapplied(self, tx: Transaction, deliveries: list[Delivery]) -> list[TicketEvent]:
+    def _unapplied(self, tx: Transaction, deliveries: list[Delivery]) -> list[dict[str, Any]]:
         events = [d.event for d in deliveries if d.event is not None]
         if not events:
             return []
-        applied = tx.applied_versions(self.name, sorted({str(e.ticket_id) for e in events}))
+        applied = tx.applied_versions(self.name, sorted({e["ticket_id"] for e in events}))
         unapplied, latest = [], {}
         for event in events:
-            ticket = str(event.ticket_id)
-            if event.version <= latest.get(ticket, applied.get(ticket, 0)):
+            ticket, version = event["ticket_id"], event["version"]
+            if version <= latest.get(ticket, applied.get(ticket, 0)):
                 continue  # already applied: a duplicate delivery
-            latest[ticket] = event.version
+            latest[ticket] = version
             unapplied.append(event)
         tx.record_versions(self.name, latest)
         return unapplied

@@ -10,10 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from pydantic import ValidationError
+import orjson
 
-from domain.events import TicketEvent
-from domain.serialization import decode_event
+from domain.serialization import PUBLIC_NAMES
+from domain.ticket import EVENT_CLASS_BY_TYPE
 
 LOG_STREAM = "log"
 TICKET_TOPIC_PREFIX = "domain.ticket:Ticket."
@@ -21,17 +21,35 @@ TICKET_TOPIC_PREFIX = "domain.ticket:Ticket."
 
 @dataclass(frozen=True)
 class Delivery:
-    """One position of a stream: a ticket event, something to skip (``event is None``), or poison
-    (``error`` says why it cannot be decoded; ``payload`` keeps the original bytes)."""
+    """One position of a stream: a ticket event (its public JSON document), something to skip
+    (``event is None``), or poison (``error`` says why it cannot be used; ``payload`` keeps the
+    original bytes)."""
 
     stream: str
     position: int
-    event: TicketEvent | None = None
+    event: dict[str, Any] | None = None
     error: str | None = None
     payload: bytes = b""
 
 
+SUPPORTED_VERSIONS = {kind: cls.model_fields["schema_version"].default for kind, cls in EVENT_CLASS_BY_TYPE.items()}
+
+
+def unsupported(event: dict[str, Any]) -> str | None:
+    """Why a decoded event cannot be folded (unknown type or schema version), or None."""
+    kind = event.get("type")
+    if kind not in SUPPORTED_VERSIONS:
+        return f"unknown event type {kind!r}"
+    if event.get("schema_version") != SUPPORTED_VERSIONS[kind]:
+        return f"unsupported schema version {event.get('schema_version')!r} of {kind}"
+    return None
+
+
 class Source(Protocol):
+    # True when the same event can arrive at two positions (Kafka: a relay republishing a tail);
+    # the runtime then dedupes by ticket version. The embedded log has each event once.
+    duplicates_possible: bool
+
     def poll(self, positions: dict[str, int], limit: int) -> list[Delivery]:
         """Deliveries after ``positions`` (stream → last processed), in order per stream."""
         ...
@@ -46,6 +64,8 @@ class Source(Protocol):
 class EmbeddedLogSource:
     """Follows the event store's global notification log (the library's SQLite recorder cannot be
     subscribed to, so this polls ``select_notifications``)."""
+
+    duplicates_possible = False
 
     def __init__(self, recorder: Any, mapper: Any):
         self.recorder = recorder
@@ -63,9 +83,14 @@ class EmbeddedLogSource:
             return Delivery(LOG_STREAM, notification.id)  # not a ticket event: tracked, ignored
         state = self.mapper.decrypt_and_decompress(notification.state)
         try:
-            event = decode_event(notification.topic, state)
-        except (ValidationError, ValueError, ImportError, AttributeError) as error:
+            event = orjson.loads(state)
+            for internal, public in PUBLIC_NAMES.items():
+                event[public] = event.pop(internal)
+        except (orjson.JSONDecodeError, AttributeError, KeyError, TypeError) as error:
             return Delivery(LOG_STREAM, notification.id, error=f"undecodable: {error}", payload=state)
+        problem = unsupported(event)
+        if problem:
+            return Delivery(LOG_STREAM, notification.id, error=problem, payload=state)
         return Delivery(LOG_STREAM, notification.id, event=event)
 
     def committed(self, positions: dict[str, int]) -> None:

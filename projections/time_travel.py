@@ -16,26 +16,37 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from datetime import datetime
+from typing import Any
 
-from domain.events import TicketEvent
 from projections.store import StateStore
-from projections.ticket_state.fold import TicketRow, fold_all
+from projections.ticket_state.fold import TicketRow, as_document, fold_batch, instant, iso
 from projections.ticket_state.store import TicketStateProjection
 
-
-def visible(event: TicketEvent, as_of: datetime | None, known_at: datetime | None) -> bool:
-    return (as_of is None or event.occurred_at <= as_of) and (known_at is None or event.recorded_at <= known_at)
+Document = dict[str, Any]
 
 
-def ticket_at(events: Iterable[TicketEvent], as_of: datetime | None, known_at: datetime | None) -> TicketRow | None:
+class Moment:
+    """The two time bounds of a query, as canonical text (instants in documents are text)."""
+
+    def __init__(self, as_of: datetime | None, known_at: datetime | None):
+        self.as_of = None if as_of is None else iso(as_of)
+        self.known_at = None if known_at is None else iso(known_at)
+
+    def shows(self, event: Any) -> bool:
+        return ((self.as_of is None or instant(event["occurred_at"]) <= self.as_of)
+                and (self.known_at is None or instant(event["recorded_at"]) <= self.known_at))
+
+
+def ticket_at(events: Iterable[Any], as_of: datetime | None, known_at: datetime | None) -> TicketRow | None:
     """One ticket's row at the moment; None when it had not been opened (or recorded) by then."""
-    chosen = [e for e in events if visible(e, as_of, known_at)]
-    if not chosen or chosen[0].version != 1:
+    moment = Moment(as_of, known_at)
+    chosen = [d for d in map(as_document, events) if moment.shows(d)]
+    if not chosen or chosen[0]["version"] != 1:
         return None
-    return fold_all(chosen)
+    return fold_batch(None, chosen)
 
 
-def replay(events: Iterable[TicketEvent], as_of: datetime | None = None, known_at: datetime | None = None,
+def replay(events: Iterable[Any], as_of: datetime | None = None, known_at: datetime | None = None,
            *, batch: int = 5000) -> StateStore:
     """A fresh in-memory state store holding every projection as it stood at the moment."""
     store = StateStore("sqlite:///:memory:")
@@ -43,28 +54,27 @@ def replay(events: Iterable[TicketEvent], as_of: datetime | None = None, known_a
     with store.transaction() as tx:
         handler.setup(tx)
     opened: set[str] = set()
-    for chunk in _chunks(_visible_with_opening(events, as_of, known_at, opened), batch):
+    for chunk in _chunks(_visible_with_opening(map(as_document, events), Moment(as_of, known_at), opened), batch):
         with store.transaction() as tx:
             handler.handle(tx, chunk)
     return store
 
 
-def _visible_with_opening(events: Iterable[TicketEvent], as_of: datetime | None, known_at: datetime | None,
-                          opened: set[str]) -> Iterator[TicketEvent]:
+def _visible_with_opening(events: Iterable[Document], moment: Moment, opened: set[str]) -> Iterator[Document]:
     """Visible events of tickets whose opening is visible too (a ticket exists from its opening)."""
     for event in events:
-        if not visible(event, as_of, known_at):
+        if not moment.shows(event):
             continue
-        ticket = str(event.ticket_id)
-        if event.version == 1:
+        ticket = event["ticket_id"]
+        if event["version"] == 1:
             opened.add(ticket)
         elif ticket not in opened:
             continue
         yield event
 
 
-def _chunks(events: Iterable[TicketEvent], size: int) -> Iterator[list[TicketEvent]]:
-    chunk: list[TicketEvent] = []
+def _chunks(events: Iterable[Document], size: int) -> Iterator[list[Document]]:
+    chunk: list[Document] = []
     for event in events:
         chunk.append(event)
         if len(chunk) >= size:

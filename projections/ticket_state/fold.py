@@ -1,26 +1,32 @@
 """``fold(row, event) -> row``: the ticket-state read model as a pure function of the events.
 
+Events are folded in their **public JSON form** (the document downstream systems read on the
+events topic), so the projector decodes the log with a plain JSON parser and the same fold serves
+the embedded log, Kafka and time travel. ``fold`` never changes the row it is given: it returns a
+changed copy. ``fold_batch`` copies once and applies several events, which is what makes rebuilds
+fast; the copy is shallow and safe because every nested value is an immutable tuple.
+
 The row holds the ticket's current state and every fact the measures of DOMAIN.md need (SLA
 timestamps, pauses, contacts, handle time, who was assigned, escalated, surveyed and when).
-Everything comes from event fields only (business time ``occurred_at``), so folding the same
-events always gives the same row: live, rebuilt, or replayed as of a moment.
+Instants are text in one canonical form (UTC, microseconds, ``Z``), so they sort as text.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, replace
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, fields
 from datetime import datetime
-from functools import singledispatch
 from typing import Any
 
-from domain.events import TicketEvent
-from domain.ticket import Ticket
+import orjson
+
+Event = Mapping[str, Any]
 
 OPEN_STATUSES = frozenset({"opened", "triaged", "assigned", "in_progress", "transferred",
                            "waiting_on_customer", "reopened"})
 
 
-@dataclass(frozen=True)
+@dataclass
 class TicketRow:
     ticket_id: str
     version: int
@@ -61,12 +67,12 @@ class TicketRow:
     handle_seconds: float = 0.0
     complaint_at: str | None = None
     complaint_agent: str | None = None
-    # (agent, at) of every assignment, and (to_level, at, assignee, automatic) of every escalation
+    # (agent, at) of every assignment; (to_level, at, assignee, automatic) of every escalation
     assignments: tuple[tuple[str, str], ...] = ()
     escalations: tuple[tuple[int, str, str | None, bool], ...] = ()
     # (at, channel, author, agent_id, duration_seconds) of every interaction, in order
     interactions: tuple[tuple[str, str, str, str | None, float | None], ...] = ()
-    # (at, resolver) of every resolution, and (at, resolver of the resolution undone) of every reopen
+    # (at, resolver) of every resolution; (at, resolver of the resolution undone) of every reopen
     resolutions: tuple[tuple[str, str | None], ...] = ()
     reopens: tuple[tuple[str, str | None], ...] = ()
     csat: int | None = None
@@ -81,153 +87,191 @@ class TicketRow:
     def is_open(self) -> bool:
         return self.status in OPEN_STATUSES
 
+    def copy(self) -> TicketRow:
+        clone = object.__new__(TicketRow)
+        clone.__dict__.update(self.__dict__)
+        return clone
+
     def as_dict(self) -> dict[str, Any]:
-        document = asdict(self)
-        for name in SEQUENCES:
-            document[name] = [list(item) for item in document[name]]
-        return document
+        return orjson.loads(self.to_json())
+
+    def to_json(self) -> bytes:
+        return orjson.dumps(self.__dict__)
+
+    @classmethod
+    def from_json(cls, document: bytes | str) -> TicketRow:
+        return cls.from_dict(orjson.loads(document))
 
     @classmethod
     def from_dict(cls, document: dict[str, Any]) -> TicketRow:
-        return cls(**{**document, **{name: tuple(tuple(item) for item in document.get(name, ()))
-                                        for name in SEQUENCES}})
+        row = object.__new__(cls)
+        row.__dict__.update(DEFAULTS)
+        row.__dict__.update(document)
+        for name in SEQUENCES:
+            row.__dict__[name] = tuple(tuple(item) for item in document.get(name, ()))
+        return row
 
 
 SEQUENCES = ("paused", "assignments", "escalations", "interactions", "resolutions", "reopens")
+DEFAULTS = {f.name: f.default for f in fields(TicketRow) if f.default is not f.default_factory}
+
+
+def instant(text: str) -> str:
+    """An event's instant in the canonical text form (pydantic omits a zero fraction)."""
+    return text[:19] + ".000000Z" if len(text) == 20 else text
 
 
 def iso(moment: datetime) -> str:
-    """The one text form of instants in read models: UTC, 'Z', sortable as text."""
+    """A datetime in the canonical text form of read models."""
     return moment.isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
-def fold(row: TicketRow | None, event: TicketEvent) -> TicketRow:
-    if row is None:
-        if not isinstance(event, Ticket.Opened):
-            raise ValueError(f"ticket {event.ticket_id} has no opening event before {event.TYPE}")
-        return _opened(event)
-    updated = _apply(event, row)
-    return replace(updated, version=event.version, last_occurred_at=iso(event.occurred_at),
-                   last_recorded_at=iso(event.recorded_at))
+def as_document(event: Any) -> Event:
+    """Accepts an event model or its public JSON document."""
+    return event if isinstance(event, Mapping) else event.public_dict()
 
 
-def fold_all(events: list[TicketEvent], row: TicketRow | None = None) -> TicketRow | None:
+def fold(row: TicketRow | None, event: Any) -> TicketRow:
+    return fold_batch(row, [event])  # type: ignore[return-value]
+
+
+def fold_batch(row: TicketRow | None, events: Iterable[Any]) -> TicketRow | None:
+    """Folds events of one ticket, in order; the given row is left unchanged."""
+    row = row.copy() if row is not None else None
     for event in events:
-        row = fold(row, event)
+        row = _evolve(row, as_document(event))
     return row
 
 
-def _opened(e: Ticket.Opened) -> TicketRow:
-    at = iso(e.occurred_at)
-    return TicketRow(
-        ticket_id=str(e.ticket_id), version=e.version, status="opened", customer_id=e.customer_id,
-        channel=str(e.channel), category=e.category, opened_at=at, subject=e.subject,
-        sub_category=e.sub_category, product=e.product, region=e.region, department=e.department,
-        priority=_str(e.priority), severity=_str(e.severity), customer_tier=str(e.customer_tier),
-        service_type=_str(e.service_type), language=e.language,
-        complaint_at=at if e.severity else None,
-        last_occurred_at=at, last_recorded_at=iso(e.recorded_at),
+def fold_all(events: Iterable[Any], row: TicketRow | None = None) -> TicketRow | None:
+    return fold_batch(row, events)
+
+
+def _evolve(row: TicketRow | None, e: Event) -> TicketRow:
+    kind = e["type"]
+    if row is None:
+        if kind != "ticket.opened":
+            raise ValueError(f"ticket {e['ticket_id']} has no opening event before {kind}")
+        return _opened(e)
+    apply = APPLY.get(kind)
+    if apply is not None:
+        apply(row, e, instant(e["occurred_at"]))
+    row.version = e["version"]
+    row.last_occurred_at = instant(e["occurred_at"])
+    row.last_recorded_at = instant(e["recorded_at"])
+    return row
+
+
+def _opened(e: Event) -> TicketRow:
+    at = instant(e["occurred_at"])
+    row = TicketRow(
+        ticket_id=e["ticket_id"], version=e["version"], status="opened", customer_id=e["customer_id"],
+        channel=e["channel"], category=e["category"], opened_at=at, subject=e["subject"],
+        sub_category=e.get("sub_category"), product=e.get("product"), region=e.get("region"),
+        department=e.get("department"), priority=e.get("priority"), severity=e.get("severity"),
+        customer_tier=e.get("customer_tier") or "standard", service_type=e.get("service_type"),
+        language=e.get("language"), complaint_at=at if e.get("severity") else None,
+        last_occurred_at=at, last_recorded_at=instant(e["recorded_at"]),
     )
+    return row
 
 
-def _str(value: Any) -> str | None:
-    return None if value is None else str(value)
+# Each applier changes the (already copied) row in place; they only assign fields.
+def _triaged(row: TicketRow, e: Event, at: str) -> None:
+    if row.status == "opened":
+        row.status = "triaged"
+    if e.get("severity") and row.severity is None:
+        row.complaint_at, row.complaint_agent = at, row.assignee_id
+    row.priority = e.get("priority") or row.priority
+    row.category = e.get("category") or row.category
+    row.sub_category = e.get("sub_category") or row.sub_category
+    row.severity = e.get("severity") or row.severity
 
 
-@singledispatch
-def _apply(event: TicketEvent, row: TicketRow) -> TicketRow:
-    return row  # an event type this projection does not use
+def _assigned(row: TicketRow, e: Event, at: str) -> None:
+    row.assignee_id, row.team = e["agent_id"], e.get("team")
+    if row.status != "waiting_on_customer":
+        row.status = "assigned"
+    row.assignments = (*row.assignments, (e["agent_id"], at))
 
 
-@_apply.register
-def _(e: Ticket.Triaged, row: TicketRow) -> TicketRow:
-    becomes_complaint = e.severity is not None and row.severity is None
-    return replace(
-        row,
-        status="triaged" if row.status == "opened" else row.status,
-        priority=_str(e.priority) or row.priority, category=e.category or row.category,
-        sub_category=e.sub_category or row.sub_category, severity=_str(e.severity) or row.severity,
-        complaint_at=iso(e.occurred_at) if becomes_complaint else row.complaint_at,
-        complaint_agent=row.assignee_id if becomes_complaint else row.complaint_agent,
-    )
+def _transferred(row: TicketRow, e: Event, at: str) -> None:
+    row.department, row.assignee_id, row.team = e["to_department"], None, None
+    row.status = "transferred"
+    row.transfer_count += 1
 
 
-@_apply.register
-def _(e: Ticket.Assigned, row: TicketRow) -> TicketRow:
-    status = row.status if row.status == "waiting_on_customer" else "assigned"
-    return replace(row, assignee_id=e.agent_id, team=e.team, status=status,
-                   assignments=(*row.assignments, (e.agent_id, iso(e.occurred_at))))
-
-
-@_apply.register
-def _(e: Ticket.Transferred, row: TicketRow) -> TicketRow:
-    return replace(row, department=e.to_department, assignee_id=None, team=None,
-                   status="transferred", transfer_count=row.transfer_count + 1)
-
-
-@_apply.register
-def _(e: Ticket.InteractionRecorded, row: TicketRow) -> TicketRow:
-    entry = (iso(e.occurred_at), str(e.channel), str(e.author), e.agent_id, e.duration_seconds)
-    changes: dict[str, Any] = {"interactions": (*row.interactions, entry)}
-    if e.first_response:
-        changes.update(first_response_at=iso(e.occurred_at), first_responder=e.agent_id)
-    if e.author == "customer":
-        changes["inbound_count"] = row.inbound_count + 1
-    elif e.author == "agent":
-        changes["agent_interactions"] = row.agent_interactions + 1
-        changes["handle_seconds"] = row.handle_seconds + (e.duration_seconds or 0.0)
+def _interaction(row: TicketRow, e: Event, at: str) -> None:
+    author, agent = e["author"], e.get("agent_id")
+    row.interactions = (*row.interactions, (at, e["channel"], author, agent, e.get("duration_seconds")))
+    if e.get("first_response"):
+        row.first_response_at, row.first_responder = at, agent
+    if author == "customer":
+        row.inbound_count += 1
+    elif author == "agent":
+        row.agent_interactions += 1
+        row.handle_seconds += e.get("duration_seconds") or 0.0
     else:
-        changes["bot_interactions"] = row.bot_interactions + 1
-    if e.resumed:
-        changes.update(_end_pause(row, e.occurred_at), status="in_progress")
-    elif e.author == "agent" and row.status in ("assigned", "reopened"):
-        changes["status"] = "in_progress"
-    return replace(row, **changes)
+        row.bot_interactions += 1
+    if e.get("resumed"):
+        _end_pause(row, at)
+        row.status = "in_progress"
+    elif author == "agent" and row.status in ("assigned", "reopened"):
+        row.status = "in_progress"
 
 
-def _end_pause(row: TicketRow, at: datetime) -> dict[str, Any]:
-    if row.waiting_since is None:
-        return {}
-    return {"paused": (*row.paused, (row.waiting_since, iso(at))), "waiting_since": None}
+def _end_pause(row: TicketRow, at: str) -> None:
+    if row.waiting_since is not None:
+        row.paused = (*row.paused, (row.waiting_since, at))
+        row.waiting_since = None
 
 
-@_apply.register
-def _(e: Ticket.WaitingOnCustomer, row: TicketRow) -> TicketRow:
-    return replace(row, status="waiting_on_customer", waiting_since=iso(e.occurred_at))
+def _waiting(row: TicketRow, e: Event, at: str) -> None:
+    row.status, row.waiting_since = "waiting_on_customer", at
 
 
-@_apply.register
-def _(e: Ticket.Resumed, row: TicketRow) -> TicketRow:
-    return replace(row, status="in_progress", **_end_pause(row, e.occurred_at))
+def _resumed(row: TicketRow, e: Event, at: str) -> None:
+    _end_pause(row, at)
+    row.status = "in_progress"
 
 
-@_apply.register
-def _(e: Ticket.Escalated, row: TicketRow) -> TicketRow:
-    entry = (e.to_level, iso(e.occurred_at), row.assignee_id, e.automatic)
-    return replace(row, escalation_level=e.to_level, escalation_count=row.escalation_count + 1,
-                   escalations=(*row.escalations, entry))
+def _escalated(row: TicketRow, e: Event, at: str) -> None:
+    row.escalation_level = e["to_level"]
+    row.escalation_count += 1
+    row.escalations = (*row.escalations, (e["to_level"], at, row.assignee_id, bool(e.get("automatic"))))
 
 
-@_apply.register
-def _(e: Ticket.Resolved, row: TicketRow) -> TicketRow:
-    at = iso(e.occurred_at)
-    return replace(row, status="resolved", resolved_at=at, resolved_by=e.resolved_by,
-                   resolution_code=e.code, remedy=_str(e.remedy), root_cause=e.root_cause,
-                   resolutions=(*row.resolutions, (at, e.resolved_by)))
+def _resolved(row: TicketRow, e: Event, at: str) -> None:
+    row.status, row.resolved_at, row.resolved_by = "resolved", at, e.get("resolved_by")
+    row.resolution_code, row.remedy, row.root_cause = e["code"], e.get("remedy"), e.get("root_cause")
+    row.resolutions = (*row.resolutions, (at, e.get("resolved_by")))
 
 
-@_apply.register
-def _(e: Ticket.Reopened, row: TicketRow) -> TicketRow:
-    return replace(row, status="reopened", resolved_at=None, reopen_count=row.reopen_count + 1,
-                   reopens=(*row.reopens, (iso(e.occurred_at), row.resolved_by)))
+def _reopened(row: TicketRow, e: Event, at: str) -> None:
+    row.reopens = (*row.reopens, (at, row.resolved_by))
+    row.status, row.resolved_at = "reopened", None
+    row.reopen_count += 1
 
 
-@_apply.register
-def _(e: Ticket.Closed, row: TicketRow) -> TicketRow:
-    return replace(row, status="closed", closed_at=iso(e.occurred_at))
+def _closed(row: TicketRow, e: Event, at: str) -> None:
+    row.status, row.closed_at = "closed", at
 
 
-@_apply.register
-def _(e: Ticket.Surveyed, row: TicketRow) -> TicketRow:
-    return replace(row, csat=e.csat, nps=e.nps, survey_comment=e.comment, surveyed_at=iso(e.occurred_at),
-                   evaluated_agent_id=e.evaluated_agent_id)
+def _surveyed(row: TicketRow, e: Event, at: str) -> None:
+    row.csat, row.nps, row.survey_comment = e["csat"], e.get("nps"), e.get("comment")
+    row.surveyed_at, row.evaluated_agent_id = at, e.get("evaluated_agent_id")
+
+
+APPLY: dict[str, Callable[[TicketRow, Event, str], None]] = {
+    "ticket.triaged": _triaged,
+    "ticket.assigned": _assigned,
+    "ticket.transferred": _transferred,
+    "ticket.interaction_recorded": _interaction,
+    "ticket.waiting_on_customer": _waiting,
+    "ticket.resumed": _resumed,
+    "ticket.escalated": _escalated,
+    "ticket.resolved": _resolved,
+    "ticket.reopened": _reopened,
+    "ticket.closed": _closed,
+    "ticket.surveyed": _surveyed,
+}

@@ -6,13 +6,13 @@ and swapped in when complete, while queries keep reading the previous table.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from typing import Any
 
-from domain.events import TicketEvent
+import orjson
+
 from projections.store import Transaction
-from projections.ticket_state.fold import TicketRow, fold
+from projections.ticket_state.fold import TicketRow, fold_batch
 
 TABLE = "ticket_state"
 INDEXED = ("status", "assignee_id", "customer_id", "resolved_at", "surveyed_at", "last_occurred_at", "opened")
@@ -38,16 +38,17 @@ class TicketStateProjection:
             tx.execute(f"CREATE INDEX IF NOT EXISTS {t}_{column} ON {t} ({column}, opened_at)")
         tx.execute(f"CREATE INDEX IF NOT EXISTS {t}_opened ON {t} (opened_at, ticket_id)")
 
-    def handle(self, tx: Transaction, events: list[TicketEvent]) -> None:
-        ids = sorted({str(e.ticket_id) for e in events})
-        rows: dict[str, TicketRow | None] = {
-            ticket_id: TicketRow.from_dict(json.loads(doc))
-            for ticket_id, doc in tx.fetch_in(f"SELECT ticket_id, doc FROM {self.table} WHERE ticket_id IN ({{}})", ids)
-        }
+    def handle(self, tx: Transaction, events: list[dict[str, Any]]) -> None:
+        by_ticket: dict[str, list[dict[str, Any]]] = {}
         for event in events:
-            key = str(event.ticket_id)
-            rows[key] = fold(rows.get(key), event)
-        write_rows(tx, self.table, (row for row in rows.values() if row is not None))
+            by_ticket.setdefault(event["ticket_id"], []).append(event)
+        rows: dict[str, TicketRow] = {
+            ticket_id: TicketRow.from_json(doc)
+            for ticket_id, doc in tx.fetch_in(f"SELECT ticket_id, doc FROM {self.table} WHERE ticket_id IN ({{}})",
+                                              sorted(by_ticket))
+        }
+        folded = [fold_batch(rows.get(ticket_id), ticket_events) for ticket_id, ticket_events in by_ticket.items()]
+        write_rows(tx, self.table, (row for row in folded if row is not None))
 
     def reset(self, tx: Transaction) -> None:
         tx.execute(f"DELETE FROM {self.table}")
@@ -73,7 +74,7 @@ def write_rows(tx: Transaction, table: str, rows: Iterable[TicketRow]) -> None:
         + ", ".join(f"{c} = excluded.{c}" for c in COLUMNS[1:]),
         [
             (r.ticket_id, r.version, r.status, r.assignee_id, r.priority, r.customer_id, r.opened_at,
-             r.resolved_at, r.surveyed_at, r.last_occurred_at, json.dumps(r.as_dict(), separators=(",", ":")))
+             r.resolved_at, r.surveyed_at, r.last_occurred_at, r.to_json().decode())
             for r in rows
         ],
     )
@@ -81,13 +82,13 @@ def write_rows(tx: Transaction, table: str, rows: Iterable[TicketRow]) -> None:
 
 def read_ticket(tx: Transaction, ticket_id: str, table: str = TABLE) -> dict[str, Any] | None:
     rows = tx.fetchall(f"SELECT doc FROM {table} WHERE ticket_id = ?", (ticket_id,))
-    return json.loads(rows[0][0]) if rows else None
+    return orjson.loads(rows[0][0]) if rows else None
 
 
 def read_all(tx: Transaction, table: str = TABLE) -> dict[str, dict[str, Any]]:
-    return {tid: json.loads(doc) for tid, doc in tx.fetchall(f"SELECT ticket_id, doc FROM {table}")}
+    return {tid: orjson.loads(doc) for tid, doc in tx.fetchall(f"SELECT ticket_id, doc FROM {table}")}
 
 
 def read_rows(tx: Transaction, where: str = "", params: tuple = (), table: str = TABLE) -> list[TicketRow]:
     sql = f"SELECT doc FROM {table}" + (f" WHERE {where}" if where else "")
-    return [TicketRow.from_dict(json.loads(doc)) for (doc,) in tx.fetchall(sql, params)]
+    return [TicketRow.from_json(doc) for (doc,) in tx.fetchall(sql, params)]
