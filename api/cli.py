@@ -11,6 +11,7 @@ from typing import Annotated, Optional
 import typer
 
 from api.settings import Settings, SettingsError, load_settings
+from domain.access import Role
 
 cli = typer.Typer(
     name="servicetrail",
@@ -85,10 +86,13 @@ def serve(
     typer.echo(f"servicetrail: store {settings.redacted_store_url()}")
     if settings.kafka_bootstrap:
         typer.echo(f"servicetrail: kafka {settings.kafka_bootstrap} (topic {settings.events_topic})")
+    if not services.keys.any_exist():
+        text, _ = services.keys.create(Role.ADMIN, "admin", label="first start", actor="servicetrail")
+        typer.echo(f"servicetrail: first start: admin API key (shown once, keep it safe):\n\n    {text}\n")
     typer.echo(f"servicetrail: serving on http://{settings.host}:{settings.port}  (API docs at /docs)")
     try:
         uvicorn.run(create_app(services), host=settings.host, port=settings.port,
-                    log_level=settings.log_level)
+                    log_level=settings.log_level, access_log=False)
     finally:
         services.close()
 
@@ -126,7 +130,7 @@ def project(
     typer.echo(f"servicetrail: projecting {', '.join(h.name for h in handlers)} "
                f"from {'kafka' if settings.uses_kafka_source else 'the embedded log'}")
     try:
-        _run_until_signalled([services.projector(handler) for handler in handlers])
+        _run_until_signalled([*(services.projector(handler) for handler in handlers), services.checkpointer()])
     finally:
         services.close()
 
@@ -249,6 +253,138 @@ def _instant(name: str, value: str | None):
                    err=True)
         raise typer.Exit(code=2)
     return moment
+
+
+keys_cli = typer.Typer(help="API keys: create, list, revoke.", no_args_is_help=True)
+cli.add_typer(keys_cli, name="keys")
+
+
+@keys_cli.command("create")
+def keys_create(
+    role: Annotated[Role, typer.Option(help="agent, manager, auditor, integration or admin.")],
+    principal: Annotated[str, typer.Option(help="Who the key acts as (an agent's id for agents).")],
+    label: Annotated[Optional[str], typer.Option(help="A note for whoever lists keys later.")] = None,
+    store_url: StoreUrl = None,
+) -> None:
+    """Issue a key; it is printed once and stored only as an HMAC digest."""
+    services = _services(_settings_or_exit(store_url=store_url))
+    try:
+        text, key = services.keys.create(role, principal, label=label, actor="cli")
+        typer.echo(f"key {key.key_id} ({role}:{principal}):\n{text}")
+    finally:
+        services.close()
+
+
+@keys_cli.command("list")
+def keys_list(store_url: StoreUrl = None) -> None:
+    """Every key with its role, principal, creation and revocation (never the secret)."""
+    import json
+
+    services = _services(_settings_or_exit(store_url=store_url))
+    try:
+        for key in services.keys.all():
+            typer.echo(json.dumps(key.describe()))
+    finally:
+        services.close()
+
+
+@keys_cli.command("revoke")
+def keys_revoke(key_id: Annotated[str, typer.Argument(help="The key id (the part after st_).")],
+                reason: Annotated[Optional[str], typer.Option()] = None, store_url: StoreUrl = None) -> None:
+    """Revoke a key: it stops working within seconds in every process."""
+    services = _services(_settings_or_exit(store_url=store_url))
+    try:
+        services.keys.revoke(key_id, actor="cli", reason=reason)
+        typer.echo(f"servicetrail: revoked key {key_id}")
+    except KeyError:
+        typer.echo(f"servicetrail: no key {key_id}", err=True)
+        raise typer.Exit(code=1) from None
+    except Exception as refused:
+        typer.echo(f"servicetrail: {refused}", err=True)
+        raise typer.Exit(code=1) from None
+    finally:
+        services.close()
+
+
+audit_cli = typer.Typer(help="Tamper evidence: verify the log, export events with hashes.", no_args_is_help=True)
+cli.add_typer(audit_cli, name="audit")
+
+
+@audit_cli.command("verify")
+def audit_verify(
+    from_kafka: Annotated[bool, typer.Option("--from-kafka", help="Verify the events topic instead of the store.")] = False,
+    store_url: StoreUrl = None, kafka_bootstrap: Kafka = None,
+) -> None:
+    """Re-check every hash chain and checkpoint; exit 0 only when intact, else print the first broken event."""
+    import json
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    settings = _settings_or_exit(store_url=store_url, kafka_bootstrap=kafka_bootstrap)
+    services = _services(settings)
+    try:
+        if from_kafka:
+            from api.kafka_audit import verify_topic
+
+            report = verify_topic(services)
+        else:
+            head = services.app.event_count()
+            with Progress(TextColumn("verify"), BarColumn(), MofNCompleteColumn(), transient=True) as progress:
+                task = progress.add_task("verify", total=head)
+
+                def tracked():
+                    for entry in services.stored_entries():
+                        progress.update(task, completed=entry.position)
+                        yield entry
+
+                report = services.verify_log(tracked())
+        typer.echo(json.dumps(report, indent=2))
+        if not report["intact"]:
+            raise typer.Exit(code=1)
+    finally:
+        services.close()
+
+
+@audit_cli.command("export")
+def audit_export(
+    ticket: Annotated[Optional[str], typer.Option(help="One ticket's events.")] = None,
+    start: Annotated[Optional[str], typer.Option("--from", help="Events that occurred from (ISO 8601).")] = None,
+    end: Annotated[Optional[str], typer.Option("--to", help="… until, exclusive (ISO 8601).")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="jsonl or csv.")] = "jsonl",
+    output: Annotated[Optional[str], typer.Option(help="File to write (default: standard output).")] = None,
+    store_url: StoreUrl = None,
+) -> None:
+    """Export events with their hashes; verify offline with tools/verify_export.py."""
+    import sys
+    from uuid import UUID
+
+    from api.audit_export import export_lines
+
+    if fmt not in ("jsonl", "csv"):
+        typer.echo("servicetrail: --format must be jsonl or csv", err=True)
+        raise typer.Exit(code=2)
+    if ticket is None and start is None and end is None:
+        typer.echo("servicetrail: give --ticket ID or a period (--from/--to)", err=True)
+        raise typer.Exit(code=2)
+    try:
+        ticket_id = UUID(ticket) if ticket else None
+    except ValueError:
+        typer.echo(f"servicetrail: --ticket {ticket} is not a ticket id", err=True)
+        raise typer.Exit(code=2) from None
+    services = _services(_settings_or_exit(store_url=store_url))
+    try:
+        target = open(output, "w", encoding="utf-8", newline="") if output else sys.stdout
+        try:
+            for line in export_lines(services, ticket_id, _instant("--from", start), _instant("--to", end), fmt):
+                target.write(line)
+        finally:
+            if output:
+                target.close()
+    except LookupError as missing:
+        typer.echo(f"servicetrail: {missing}", err=True)
+        raise typer.Exit(code=1) from None
+    finally:
+        services.close()
 
 
 schema_cli = typer.Typer(help="The published event contract.", no_args_is_help=True)

@@ -24,6 +24,7 @@ def get_application(services: Annotated[Services, Depends(get_services)]) -> Ser
 
 
 def command_context(
+    request: Request,
     idempotency_key: Annotated[
         str | None,
         Header(max_length=200, description="Repeat a request safely: same key + same body → first result."),
@@ -38,8 +39,11 @@ def command_context(
         if not matched:
             raise InvalidCommandError("If-Match", "If-Match must be a ticket version number, e.g. \"3\"")
         expected_version = int(matched.group(1))
-    # Until API keys land, every command is attributed to the API itself.
-    return CommandContext(actor="api", expected_version=expected_version, idempotency_key=idempotency_key)
+    caller = getattr(request.state, "caller", None)
+    actor = caller.actor if caller is not None else "api"
+    # Keys are scoped to their caller, so two callers' keys never collide.
+    key = f"{caller.key_id}:{idempotency_key}" if caller is not None and idempotency_key else idempotency_key
+    return CommandContext(actor=actor, expected_version=expected_version, idempotency_key=key)
 
 
 Application = Annotated[ServiceTrail, Depends(get_application)]

@@ -6,12 +6,14 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
+from api.auth import authorize
 from api.bootstrap import Services
+from api.middleware import RequestGuard
 from api.lifecycle import BackgroundConsumers
 from api.problems import install_problem_handlers
-from api.routes import events, health, queries, tickets
+from api.routes import audit, events, health, keys, queries, tickets
 
 
 def create_app(services: Services, *, run_consumers: bool | None = None) -> FastAPI:
@@ -34,6 +36,7 @@ def create_app(services: Services, *, run_consumers: bool | None = None) -> Fast
         version="0.1.0",
         description="Event-sourced service-quality backend: tickets, SLAs, KPIs, audit.",
         lifespan=lifespan,
+        dependencies=[Depends(authorize)],
     )
     app.state.services = services
     install_problem_handlers(app)
@@ -41,4 +44,8 @@ def create_app(services: Services, *, run_consumers: bool | None = None) -> Fast
     app.include_router(queries.router)
     app.include_router(tickets.router)
     app.include_router(events.router)
+    app.include_router(keys.router)
+    app.include_router(audit.router)
+    app.add_middleware(RequestGuard, max_body_bytes=services.settings.max_body_bytes,
+                       per_minute=services.settings.rate_limit_per_minute)
     return app

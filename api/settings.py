@@ -11,7 +11,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from typing import Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ENV_PREFIX = "SERVICETRAIL_"
@@ -78,6 +78,15 @@ class Settings(BaseSettings):
         default=7, gt=0, description="How long after resolution a customer may reopen a ticket."
     )
     log_level: str = Field(default="info", pattern="^(critical|error|warning|info|debug)$")
+    secret_key: SecretStr | None = Field(
+        default=None,
+        description="Server secret for hashing API keys (HMAC); default with SQLite: generated once "
+        "into secret.key beside the store; required with PostgreSQL.",
+    )
+    audit_checkpoint_interval: int = Field(default=1000, ge=1, le=1_000_000,
+                                           description="Events between two audit checkpoints.")
+    max_body_bytes: int = Field(default=1_048_576, ge=1024, description="Largest request body accepted (413 above).")
+    rate_limit_per_minute: int = Field(default=6000, ge=0, description="Requests per minute per key (0 = unlimited).")
 
     @field_validator("store_url", "state_store_url")
     @classmethod

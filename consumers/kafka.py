@@ -16,7 +16,7 @@ from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.errors import TopicAlreadyExistsError
 from pydantic import ValidationError
 
-from consumers.sources import Delivery
+from consumers.sources import POSITION, Delivery
 from domain.serialization import public_document
 from domain.ticket import EVENT_CLASS_BY_TYPE
 
@@ -86,6 +86,8 @@ def decode_record(stream: str, record: Any) -> Delivery:
     try:
         event_class.model_validate_json(record.value)  # the contract check at the boundary
         event = json.loads(record.value)
+        if "position" in headers:
+            event[POSITION] = int(headers["position"])
     except ValidationError as invalid:
         first = invalid.errors()[0]
         where = ".".join(str(part) for part in first["loc"])

@@ -16,6 +16,7 @@ from domain.serialization import PUBLIC_NAMES
 from domain.ticket import EVENT_CLASS_BY_TYPE
 
 LOG_STREAM = "log"
+POSITION = "_position"  # the event's global log position, added to its document by the source
 TICKET_TOPIC_PREFIX = "domain.ticket:Ticket."
 
 
@@ -86,6 +87,7 @@ class EmbeddedLogSource:
             event = orjson.loads(state)
             for internal, public in PUBLIC_NAMES.items():
                 event[public] = event.pop(internal)
+            event[POSITION] = notification.id
         except (orjson.JSONDecodeError, AttributeError, KeyError, TypeError) as error:
             return Delivery(LOG_STREAM, notification.id, error=f"undecodable: {error}", payload=state)
         problem = unsupported(event)

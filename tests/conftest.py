@@ -81,7 +81,7 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 def services(store_url: str, clock: FakeClock) -> Iterator[Services]:
-    wired = bootstrap(Settings(store_url=store_url), clock=clock)
+    wired = bootstrap(Settings(store_url=store_url, secret_key="test-server-secret"), clock=clock)
     yield wired
     wired.close()
 

@@ -17,7 +17,8 @@ Wired = Annotated[Services, Depends(get_services)]
 def page(services: Services, after: int, limit: int) -> tuple[list[dict[str, Any]], int]:
     """Ticket events after a position, and the position to continue from."""
     deliveries = services.embedded_source().poll({"log": after}, limit)
-    events = [{"position": d.position, **d.event} for d in deliveries if d.event is not None]
+    events = [{"position": d.position, **{k: v for k, v in d.event.items() if not k.startswith("_")}}
+              for d in deliveries if d.event is not None]
     return events, deliveries[-1].position if deliveries else after
 
 

@@ -39,33 +39,52 @@ def test_a_bad_flag_value_names_the_flag():
     assert len(result.stderr.strip().splitlines()) == 1
 
 
-def test_serve_answers_on_the_embedded_default(tmp_path):
+def test_serve_answers_on_the_embedded_default_and_prints_an_admin_key_once(tmp_path):
     import os
+    import re
 
     port = free_port()
-    process = subprocess.Popen(
-        [*SERVICETRAIL, "serve", "--port", str(port)], cwd=tmp_path,
-        env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-    )
-    try:
+    output = tmp_path / "serve.log"
+
+    def start() -> subprocess.Popen:
+        return subprocess.Popen(
+            [*SERVICETRAIL, "serve", "--port", str(port)], cwd=tmp_path,
+            env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=output.open("w"), stderr=subprocess.STDOUT,
+        )
+
+    def wait_healthy(process: subprocess.Popen) -> None:
         deadline = time.monotonic() + 30
         while True:
             try:
                 with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1) as response:
                     assert json.load(response) == {"status": "ok"}
-                    break
+                    return
             except OSError:
-                assert process.poll() is None, process.stdout.read().decode()
+                assert process.poll() is None, output.read_text()
                 assert time.monotonic() < deadline, "server did not come up"
                 time.sleep(0.2)
+
+    process = start()
+    try:
+        wait_healthy(process)
+        keys = re.findall(r"st_[0-9a-f]{12}_[A-Za-z0-9_-]+", output.read_text())
+        assert len(keys) == 1, "the first start prints one admin key"
         request = urllib.request.Request(
             f"http://127.0.0.1:{port}/v1/tickets", method="POST",
             data=json.dumps({"customer_id": "c", "channel": "web", "category": "x", "subject": "y"}).encode(),
-            headers={"content-type": "application/json"},
+            headers={"content-type": "application/json", "authorization": f"Bearer {keys[0]}"},
         )
         with urllib.request.urlopen(request, timeout=5) as response:
             assert response.status == 201
         assert (tmp_path / ".servicetrail" / "servicetrail.db").exists()
+        assert oct((tmp_path / ".servicetrail" / "secret.key").stat().st_mode & 0o777) == "0o600"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+    process = start()
+    try:
+        wait_healthy(process)
+        assert len(re.findall(r"st_[0-9a-f]{12}_", output.read_text())) == 0, "not printed again"
     finally:
         process.terminate()
         process.wait(timeout=10)

@@ -21,6 +21,7 @@ def event_count(services) -> int:
 
 
 def test_a_ticket_goes_through_its_whole_lifecycle_over_http(client, services):
+    before = event_count(services)
     created = client.post("/v1/tickets", json={**OPEN, "severity": "general", "priority": "P3"})
     assert created.status_code == 201
     assert created.headers["location"] == f"/v1/tickets/{created.json()['ticket_id']}"
@@ -60,17 +61,18 @@ def test_a_ticket_goes_through_its_whole_lifecycle_over_http(client, services):
         for path, _ in steps
     ]
     assert all(e["prev_hash"] == p["hash"] for p, e in zip(history, history[1:]))
-    assert event_count(services) == 1 + len(steps)
+    assert event_count(services) == before + 1 + len(steps)
 
 
 def test_unknown_ticket_is_404_problem_json(client, services):
+    before = event_count(services)
     response = client.post(f"/v1/tickets/{uuid4()}/assignment", json={"agent_id": "ana"})
     assert response.status_code == 404
     assert response.headers["content-type"] == "application/problem+json"
     assert {"type", "title", "status", "detail"} <= response.json().keys()
     assert client.get(f"/v1/tickets/{uuid4()}").status_code == 404
     assert client.get(f"/v1/tickets/{uuid4()}/events").status_code == 404
-    assert event_count(services) == 0
+    assert event_count(services) == before
 
 
 @pytest.mark.parametrize(
@@ -97,18 +99,20 @@ def test_an_invalid_field_is_422_naming_the_field_and_writes_nothing(client, ser
 
 
 def test_invalid_opening_is_422_naming_every_bad_field(client, services):
+    before = event_count(services)
     response = client.post("/v1/tickets", json={"customer_id": "c", "channel": "pigeon", "category": "x"})
     assert response.status_code == 422
     fields = {error["field"] for error in response.json()["errors"]}
     assert fields == {"channel", "subject"}
-    assert event_count(services) == 0
+    assert event_count(services) == before
 
 
 def test_malformed_json_is_422_problem(client, services):
+    before = event_count(services)
     response = client.post("/v1/tickets", content=b"{not json", headers={"content-type": "application/json"})
     assert response.status_code == 422
     assert response.headers["content-type"] == "application/problem+json"
-    assert event_count(services) == 0
+    assert event_count(services) == before
 
 
 @pytest.mark.parametrize(

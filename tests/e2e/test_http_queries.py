@@ -108,4 +108,4 @@ def test_server_sent_events_stream_new_events(services, client):
                 received.append(json.loads(line.removeprefix("data: ")))
                 break
             assert time.monotonic() - started < 10
-    assert received[0]["type"] == "ticket.opened" and received[0]["position"] == 1
+    assert received[0]["type"] == "ticket.opened" and received[0]["position"] == services.app.event_count()

@@ -70,7 +70,7 @@ def test_writers_in_separate_application_instances_lose_no_update(services, stor
     from api.bootstrap import bootstrap
     from api.settings import Settings
 
-    other_services = bootstrap(Settings(store_url=store_url), clock=clock)
+    other_services = bootstrap(Settings(store_url=store_url, secret_key="test-server-secret"), clock=clock)
     other = other_services.app
     try:
         first = services.app

@@ -1,0 +1,42 @@
+"""API keys over HTTP (admin only): issue, list, revoke. A key's secret is shown once."""
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, status
+from pydantic import BaseModel, Field
+
+from api.auth import CurrentCaller
+from api.bootstrap import Services
+from api.dependencies import get_services
+from api.problems import ResourceNotFoundError
+from domain.access import Role
+
+router = APIRouter(prefix="/v1/keys", tags=["keys"])
+Wired = Annotated[Services, Depends(get_services)]
+
+
+class NewKey(BaseModel):
+    role: Role
+    principal: str = Field(min_length=1, max_length=200, description="Who the key acts as (an agent id for agents).")
+    label: str | None = Field(default=None, max_length=200)
+
+
+@router.post("", status_code=status.HTTP_201_CREATED)
+def create_key(body: NewKey, services: Wired, caller: CurrentCaller) -> dict[str, Any]:
+    text, key = services.keys.create(body.role, body.principal, label=body.label,
+                                     actor=caller.actor if caller else "admin")
+    return {"key": text, **key.describe()}
+
+
+@router.get("")
+def list_keys(services: Wired) -> dict[str, Any]:
+    return {"keys": [key.describe() for key in services.keys.all()]}
+
+
+@router.delete("/{key_id}")
+def revoke_key(key_id: str, services: Wired, caller: CurrentCaller) -> dict[str, Any]:
+    try:
+        key = services.keys.revoke(key_id, actor=caller.actor if caller else "admin")
+    except KeyError:
+        raise ResourceNotFoundError(f"no key {key_id}") from None
+    return key.describe()
