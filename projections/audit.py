@@ -137,6 +137,9 @@ def verify(entries: Iterable[StoredEntry], witness: Witness) -> Report:
     last: dict[str, tuple[int, str]] = {}
     digest, count, checked = GENESIS_HASH, 0, 0
     position = 0
+    # A digest mismatch says "something before here"; keep scanning for a finding that names the
+    # event (a ticket head), and fall back to the mismatch.
+    mismatch: Broken | None = None
 
     def report(broken: Broken | None) -> Report:
         return Report(broken is None, count, len(last), checked, broken)
@@ -166,21 +169,14 @@ def verify(entries: Iterable[StoredEntry], witness: Witness) -> Report:
         last[entry.ticket_id] = (entry.version, doc["hash"])
         digest = step(digest, entry.position, doc["hash"])
         count += 1
+        witnessed = witness.checkpoints.get(entry.position)
         if witness.head and entry.position == witness.head[0]:
+            witnessed = witness.head[1]
+        if witnessed is not None:
             checked += 1
-            if witness.head[1] != digest:
-                return report(Broken("log differs from the witnessed chain head: an event was removed, inserted "
-                                     "or moved at or before this position", entry.position,
-                                     expected=witness.head[1], found=digest))
-        if entry.position in witness.checkpoints:
-            checked += 1
-            if witness.checkpoints[entry.position] != digest:
-                return report(Broken("log differs from checkpoint: an event was removed, inserted or moved "
-                                     "at or before this position", entry.position,
-                                     expected=witness.checkpoints[entry.position], found=digest))
-    missing = sorted(p for p in witness.checkpoints if p > position)
-    if missing:
-        return report(Broken("events witnessed by a checkpoint are missing from the end of the log", missing[0]))
+            if witnessed != digest and mismatch is None:
+                mismatch = Broken("log differs from a checkpoint: an event was removed, inserted or moved "
+                                  "at or before this position", entry.position, expected=witnessed, found=digest)
     for ticket_id, (version, head_hash, head_position) in sorted(witness.heads.items()):
         found_version, found_hash = last.get(ticket_id, (0, None))
         if found_version < version:
@@ -189,6 +185,11 @@ def verify(entries: Iterable[StoredEntry], witness: Witness) -> Report:
         if found_version == version and found_hash != head_hash:
             return report(Broken("the ticket's latest witnessed event was rewritten", head_position, ticket_id,
                                  version, expected=head_hash, found=found_hash))
+    if mismatch is not None:
+        return report(mismatch)
+    missing = sorted(p for p in witness.checkpoints if p > position)
+    if missing:
+        return report(Broken("events witnessed by a checkpoint are missing from the end of the log", missing[0]))
     if witness.head and witness.head[0] > position:
         return report(Broken("events witnessed by the chain head are missing from the end of the log",
                              witness.head[0]))
