@@ -12,7 +12,7 @@ from typing import Any, Protocol
 
 import orjson
 
-from domain.serialization import PUBLIC_NAMES
+from domain.serialization import PUBLIC_NAMES, upcast
 from domain.ticket import EVENT_CLASS_BY_TYPE
 
 LOG_STREAM = "log"
@@ -87,6 +87,7 @@ class EmbeddedLogSource:
             event = orjson.loads(state)
             for internal, public in PUBLIC_NAMES.items():
                 event[public] = event.pop(internal)
+            event = upcast(event)
             event[POSITION] = notification.id
         except (orjson.JSONDecodeError, AttributeError, KeyError, TypeError) as error:
             return Delivery(LOG_STREAM, notification.id, error=f"undecodable: {error}", payload=state)

@@ -7,6 +7,8 @@ internal field names; the public form (``TicketEvent.public_dict``) renames thre
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from typing import Any
 
 from eventsourcing.persistence import Mapper, StoredEvent
@@ -42,8 +44,29 @@ class PydanticMapper(Mapper):
 
 def decode_event(topic: str, state: bytes) -> Any:
     event_class: type[BaseModel] = resolve_topic(topic)
-    return event_class.model_validate_json(state)
+    if not UPCASTERS:
+        return event_class.model_validate_json(state)
+    return event_class.model_validate(upcast(json.loads(state)))
 
+
+# Upcasters turn a stored event of an old schema version into the next version, so that events are
+# never rewritten yet always read in the current shape. Keyed by (type, the version upcast from).
+Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
+UPCASTERS: dict[tuple[str, int], Upcaster] = {}
+
+
+def upcaster(event_type: str, from_version: int) -> Callable[[Upcaster], Upcaster]:
+    def register(function: Upcaster) -> Upcaster:
+        UPCASTERS[(event_type, from_version)] = function
+        return function
+    return register
+
+
+def upcast(document: dict[str, Any]) -> dict[str, Any]:
+    """Applies upcasters until no upcaster exists for the document's (type, schema_version)."""
+    while (step := UPCASTERS.get((document.get("type"), document.get("schema_version")))) is not None:
+        document = {**step(document), "schema_version": document["schema_version"] + 1}
+    return document
 
 # Internal (library) names of the envelope → the public names downstream systems read.
 PUBLIC_NAMES = {"originator_id": "ticket_id", "originator_version": "version", "timestamp": "recorded_at"}

@@ -15,6 +15,28 @@ from tests.fakes import FakeClock
 from tests.support.postgres import PostgresCluster, start_cluster
 
 
+# Public form of every ticket event saved during the session (checked against the published schema
+# by tests/zz_contract). Bounded, so that large tests do not hold everything.
+PRODUCED: list[dict] = []
+PRODUCED_LIMIT = 50_000
+
+
+def pytest_configure(config):
+    from domain.application import ServiceTrail
+    from domain.events import TicketEvent
+
+    original = ServiceTrail.save
+
+    def recording_save(self, *objs, **kwargs):
+        for obj in objs:
+            for event in getattr(obj, "pending_events", None) or ([obj] if isinstance(obj, TicketEvent) else []):
+                if isinstance(event, TicketEvent) and len(PRODUCED) < PRODUCED_LIMIT:
+                    PRODUCED.append(event.public_dict())
+        return original(self, *objs, **kwargs)
+
+    ServiceTrail.save = recording_save
+
+
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[str]:
     """URL of a PostgreSQL server: ``SERVICETRAIL_TEST_POSTGRES_URL`` or a throwaway cluster."""

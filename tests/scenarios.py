@@ -71,3 +71,22 @@ def scenario() -> list[Ticket]:
     return [t1, t2, t3, t4, t5, t6, t7]
 
 
+
+
+def every_event_type() -> Ticket:
+    """One complaint that goes through every event type once or more."""
+    t = new(severity=Severity.MAJOR)
+    t.triage(at(1), priority="P1")
+    t.assign(at(2), agent_id="ana")
+    reply(t, 3, "ana", 60)
+    t.wait_on_customer(at(4))
+    t.resume(at(5))
+    t.transfer(at(6), department="tech")
+    t.assign(at(7), agent_id="bo")
+    t.escalate(at(8), reason="vip")
+    t.resolve(at(9), code="ok", summary="done", remedy=Remedy.REPLACEMENT, root_cause="defect")
+    t.reopen(at(10))
+    t.resolve(at(11), code="ok", summary="again", remedy=Remedy.REPLACEMENT, root_cause="defect")
+    t.close(at(12))
+    t.survey(at(13), csat=4, nps=8, comment="fine")
+    return t
