@@ -41,6 +41,7 @@ ROUTE_POLICY: dict[tuple[str, str], str] = {
     ("GET", "/v1/events/stream"): P.READ_EVENTS,
     ("GET", "/v1/audit/verify"): P.AUDIT,
     ("GET", "/v1/audit/export"): P.AUDIT,
+    ("DELETE", "/v1/customers/{customer_id}/personal-data"): P.ERASE_PERSONAL_DATA,
     ("POST", "/v1/keys"): P.MANAGE_KEYS,
     ("GET", "/v1/keys"): P.MANAGE_KEYS,
     ("DELETE", "/v1/keys/{key_id}"): P.MANAGE_KEYS,

@@ -15,6 +15,7 @@ from typing import Any
 
 from api.keys import KeyService, load_server_secret
 from api.settings import Settings
+from api.vault import Vault
 from consumers.runtime import ConsumerRuntime, Handler
 from consumers.sources import EmbeddedLogSource, Source
 from domain.application import Clock, LifecycleRules, ServiceTrail
@@ -41,6 +42,7 @@ class Services:
     clock: Clock
     state: StateStore
     keys: KeyService
+    vault: Vault
     running: list[Any] = field(default_factory=list)
 
     # ---------------------------------------------------------------------------- reading
@@ -166,6 +168,17 @@ class Services:
             consumers[:0] = [self.relay(), self.ingestor()]
         return consumers
 
+    def reveal(self, documents: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Replaces sealed contact details by their plaintext, or by ``{"erased": true}``."""
+        import json
+
+        for document in documents:
+            sealed = document.get("contact")
+            if isinstance(sealed, dict) and "ciphertext" in sealed:
+                plaintext = self.vault.unseal(sealed)
+                document["contact"] = json.loads(plaintext) if plaintext is not None else {"erased": True}
+        return documents
+
     def close(self) -> None:
         for consumer in self.running:
             consumer.stop()
@@ -181,8 +194,9 @@ def bootstrap(settings: Settings, *, clock: Clock | None = None) -> Services:
     rules = LifecycleRules(
         max_future_skew=settings.max_future_skew, reopen_window=settings.reopen_window
     )
-    app = ServiceTrail(settings.eventsourcing_env(), clock=clock, rules=rules)
     state = StateStore(settings.consumer_store_url)
+    vault = Vault(state)
+    app = ServiceTrail(settings.eventsourcing_env(), clock=clock, rules=rules, vault=vault)
     with state.transaction() as tx:  # readers find every table even before a projector ran
         for handler in [*projection_handlers(), AuditCheckpointer()]:
             handler.setup(tx)
@@ -190,4 +204,5 @@ def bootstrap(settings: Settings, *, clock: Clock | None = None) -> Services:
         settings.secret_key.get_secret_value() if settings.secret_key else None,
         None if path is None else path.parent / "secret.key",
     )
-    return Services(settings=settings, app=app, clock=clock, state=state, keys=KeyService(app, secret))
+    return Services(settings=settings, app=app, clock=clock, state=state, keys=KeyService(app, secret),
+                    vault=vault)

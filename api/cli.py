@@ -387,6 +387,23 @@ def audit_export(
         services.close()
 
 
+customers_cli = typer.Typer(help="Customers' personal data.", no_args_is_help=True)
+cli.add_typer(customers_cli, name="customers")
+
+
+@customers_cli.command("erase")
+def customers_erase(customer_id: Annotated[str, typer.Argument(help="The customer whose personal data goes.")],
+                    store_url: StoreUrl = None) -> None:
+    """Erase a customer's personal data everywhere (deletes their key); events and hashes stay."""
+    services = _services(_settings_or_exit(store_url=store_url))
+    try:
+        existed = services.vault.erase(customer_id, actor="cli", at=services.clock().isoformat())
+        typer.echo(f"servicetrail: erased the personal data of {customer_id}"
+                   + ("" if existed else " (none was stored)"))
+    finally:
+        services.close()
+
+
 schema_cli = typer.Typer(help="The published event contract.", no_args_is_help=True)
 cli.add_typer(schema_cli, name="schema")
 

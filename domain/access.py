@@ -37,6 +37,7 @@ class Permission(StrEnum):
     READ_EVENTS = "events:read"
     AUDIT = "audit"
     MANAGE_KEYS = "keys:manage"
+    ERASE_PERSONAL_DATA = "personal-data:erase"
 
 
 P = Permission

@@ -27,6 +27,7 @@ from eventsourcing.utils import get_topic
 from domain import commands as c
 from domain.errors import (
     IdempotencyKeyReusedError,
+    InvalidCommandError,
     OccurredInFutureError,
     TicketNotFoundError,
     VersionConflictError,
@@ -35,9 +36,17 @@ from domain.events import TicketEvent
 from domain.idempotency import IdempotencyRecord, idempotency_record_id
 from domain.serialization import PydanticMapper
 from domain.ticket import DEFAULT_REOPEN_WINDOW, Ticket
-from domain.values import Stamp
+from domain.values import Sealed, Stamp
 
 TICKET_ID_NAMESPACE = UUID("3b8f0a9e-2c71-5d4e-8f60-9a1b2c3d4e5f")
+
+
+class Vault(Protocol):
+    """Seals personal data under a per-customer key, so that erasing the key erases the data."""
+
+    def seal(self, owner: str, plaintext: bytes) -> Sealed: ...
+
+    def unseal(self, sealed: Sealed) -> bytes | None: ...
 
 
 class Clock(Protocol):
@@ -75,12 +84,14 @@ class ServiceTrail(Application):
         rules: LifecycleRules = LifecycleRules(),
         new_ticket_id: Callable[[], UUID] = uuid4,
         pause: Callable[[float], None] = time.sleep,
+        vault: Vault | None = None,
     ):
         super().__init__(env)
         self.clock = clock
         self.rules = rules
         self.new_ticket_id = new_ticket_id
         self.pause = pause
+        self.vault = vault
         self._ticket_locks = tuple(threading.Lock() for _ in range(64))
 
     # ------------------------------------------------------------------------- use cases
@@ -92,7 +103,11 @@ class ServiceTrail(Application):
         ticket_id = (
             uuid5(TICKET_ID_NAMESPACE, ctx.idempotency_key) if ctx.idempotency_key else self.new_ticket_id()
         )
-        details = cmd.model_dump(exclude={"occurred_at"})
+        details = cmd.model_dump(exclude={"occurred_at", "contact"})
+        if cmd.contact is not None:
+            if self.vault is None:
+                raise InvalidCommandError("contact", "this deployment has no vault for personal data")
+            details["contact"] = self.vault.seal(cmd.customer_id, cmd.contact.model_dump_json().encode())
         return self._execute(cmd, ctx, None, lambda _, at: Ticket.open(ticket_id, at, **details))
 
     def triage_ticket(self, cmd: c.TriageTicket, ctx: c.CommandContext = c.CommandContext()) -> Outcome:

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from domain.values import (
     Author,
     Channel,
+    CustomerContact,
     CustomerTier,
     Direction,
     Priority,
@@ -75,6 +76,8 @@ class OpenTicket(Command):
     service_type: ServiceType | None = None
     customer_tier: CustomerTier = CustomerTier.STANDARD
     language: str | None = Field(default=None, max_length=35)
+    contact: CustomerContact | None = Field(
+        default=None, description="Name, e-mail, phone, address: encrypted per customer before storage.")
 
 
 class TriageTicket(TicketCommand):

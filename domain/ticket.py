@@ -31,6 +31,7 @@ from domain.values import (
     Direction,
     Priority,
     Remedy,
+    Sealed,
     ServiceType,
     Severity,
     Stamp,
@@ -67,6 +68,7 @@ class Ticket(BaseAggregate[UUID]):
         service_type: ServiceType | None = None
         customer_tier: CustomerTier = CustomerTier.STANDARD
         language: str | None = None
+        contact: Sealed | None = Field(default=None, description="Contact details, sealed per customer.")
 
         # The aggregate class to build, as the library expects; never part of the public form.
         originator_topic: str = Field(default="domain.ticket:Ticket", exclude=True)

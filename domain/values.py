@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import AfterValidator, AwareDatetime
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
 
 class Channel(StrEnum):
@@ -106,3 +106,23 @@ class Stamp:
 
     def __repr__(self) -> str:
         return f"Stamp({self.occurred_at.isoformat()}, {self.recorded_at.isoformat()}, {self.actor!r})"
+
+
+class CustomerContact(BaseModel):
+    """Personal contact details: never stored in clear (see ``Sealed``)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    name: str | None = Field(default=None, max_length=200)
+    email: str | None = Field(default=None, max_length=320)
+    phone: str | None = Field(default=None, max_length=50)
+    address: str | None = Field(default=None, max_length=500)
+
+
+class Sealed(BaseModel):
+    """Data encrypted under one customer's key (AES-256-GCM). Erasing the customer deletes the key:
+    the event, its hash and the chain stay intact; the content becomes unreadable everywhere."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    key_owner: str = Field(description="The customer whose key sealed this.")
+    nonce: str = Field(description="Base64 of the 96-bit nonce.")
+    ciphertext: str = Field(description="Base64 of ciphertext and tag.")

@@ -21,6 +21,7 @@ def history(customer_id: str, rows: Iterable[TicketRow]) -> dict[str, Any] | Non
     return {
         "customer_id": customer_id,
         "tier": rows[-1].customer_tier,
+        "contact": next((r.contact for r in reversed(rows) if r.contact), None),
         "tickets": [
             {"ticket_id": r.ticket_id, "opened_at": r.opened_at, "status": r.status, "channel": r.channel,
              "category": r.category, "subject": r.subject, "priority": r.priority, "resolved_at": r.resolved_at}

@@ -9,6 +9,7 @@ from pydantic import AwareDatetime
 
 from api.bootstrap import Services
 from api.dependencies import get_services
+from api.auth import CurrentCaller
 from api.problems import ResourceNotFoundError
 from projections import queries
 
@@ -28,8 +29,10 @@ def list_tickets(
 ) -> dict[str, Any]:
     """Tickets newest first, with filters and cursor pagination."""
     with services.read(as_of, known_at) as tx:
-        return queries.list_tickets(tx, status=status, agent_id=agent_id, priority=priority,
+        page = queries.list_tickets(tx, status=status, agent_id=agent_id, priority=priority,
                                     limit=limit, cursor=cursor)
+    services.reveal(page["tickets"])
+    return page
 
 
 @router.get("/kpis")
@@ -72,4 +75,15 @@ def customer_history(services: Wired, customer_id: str, as_of: AsOf = None,
         report = queries.customer_report(tx, customer_id)
     if report is None:
         raise ResourceNotFoundError(f"no customer {customer_id} (at that moment)")
+    if report["contact"]:
+        report["contact"] = services.reveal([{"contact": report["contact"]}])[0]["contact"]
     return report
+
+
+@router.delete("/customers/{customer_id}/personal-data")
+def erase_personal_data(services: Wired, customer_id: str, caller: CurrentCaller) -> dict[str, Any]:
+    """Erases the customer's personal data everywhere by deleting their key; history keeps its shape."""
+    existed = services.vault.erase(customer_id, actor=caller.actor if caller else "admin",
+                                   at=services.clock().isoformat())
+    return {"customer_id": customer_id, "erased": True, "had_personal_data": existed,
+            **(services.vault.erased(customer_id) or {})}

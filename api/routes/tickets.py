@@ -7,16 +7,18 @@ path), derived here so the two can never drift apart.
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Depends, Query, Response, status
 from pydantic import AwareDatetime, BaseModel, ConfigDict, create_model
 
-from api.dependencies import Application, Context
+from api.bootstrap import Services
+from api.dependencies import Application, Context, get_services
 from api.problems import ResourceNotFoundError
 from domain import commands as c
 from domain.application import Outcome
 from projections import time_travel
 
 router = APIRouter(prefix="/v1/tickets", tags=["tickets"])
+Wired = Annotated[Services, Depends(get_services)]
 
 
 class CommandAccepted(BaseModel):
@@ -92,7 +94,7 @@ for _path, _command, _summary in (
 
 @router.get("/{ticket_id}")
 def get_ticket(
-    ticket_id: UUID, app: Application, response: Response,
+    ticket_id: UUID, app: Application, response: Response, services: Wired,
     as_of: Annotated[AwareDatetime | None, Query(description="Business time: as it stood then.")] = None,
     known_at: Annotated[AwareDatetime | None, Query(description="Transaction time: as recorded by then.")] = None,
 ) -> dict[str, Any]:
@@ -101,7 +103,7 @@ def get_ticket(
     if row is None:
         raise ResourceNotFoundError(f"ticket {ticket_id} did not exist at that moment")
     response.headers["ETag"] = f'"{row.version}"'
-    return row.as_dict()
+    return services.reveal([row.as_dict()])[0]
 
 
 @router.get("/{ticket_id}/events", response_model=TicketHistory)

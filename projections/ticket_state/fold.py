@@ -45,6 +45,7 @@ class TicketRow:
     customer_tier: str = "standard"
     service_type: str | None = None
     language: str | None = None
+    contact: dict[str, str] | None = None  # sealed per customer; revealed (or not) at read time
     assignee_id: str | None = None
     team: str | None = None
     escalation_level: int = 0
@@ -170,7 +171,7 @@ def _opened(e: Event) -> TicketRow:
         sub_category=e.get("sub_category"), product=e.get("product"), region=e.get("region"),
         department=e.get("department"), priority=e.get("priority"), severity=e.get("severity"),
         customer_tier=e.get("customer_tier") or "standard", service_type=e.get("service_type"),
-        language=e.get("language"), complaint_at=at if e.get("severity") else None,
+        language=e.get("language"), contact=e.get("contact"), complaint_at=at if e.get("severity") else None,
         last_occurred_at=at, last_recorded_at=instant(e["recorded_at"]),
     )
     return row
