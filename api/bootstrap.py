@@ -19,6 +19,7 @@ from api.vault import Vault
 from consumers.runtime import ConsumerRuntime, Handler
 from consumers.sources import EmbeddedLogSource, Source
 from domain.application import Clock, LifecycleRules, ServiceTrail
+from domain.service_levels import ServicePolicy, load_policy
 from projections import time_travel
 from projections.audit import AuditCheckpointer, StoredEntry, Witness, verify
 from projections.store import StateStore, Transaction
@@ -43,6 +44,7 @@ class Services:
     state: StateStore
     keys: KeyService
     vault: Vault
+    policy: ServicePolicy
     running: list[Any] = field(default_factory=list)
 
     # ---------------------------------------------------------------------------- reading
@@ -97,6 +99,12 @@ class Services:
         with self.state.transaction() as tx:
             witness = Witness.read(tx)
         return verify(entries if entries is not None else self.stored_entries(), witness).as_dict()
+
+    def watcher(self):
+        from consumers.sla_watcher import SlaWatcher
+
+        return SlaWatcher(self.app, self.embedded_source(), self.policy, self.clock,
+                          idle_sleep=self.settings.poll_interval_ms / 1000)
 
     def checkpointer(self) -> ConsumerRuntime:
         return ConsumerRuntime(AuditCheckpointer(self.settings.audit_checkpoint_interval), self.embedded_source(),
@@ -163,10 +171,17 @@ class Services:
     def in_process_consumers(self) -> list[Any]:
         """What ``serve`` runs in threads by default: the projector, plus relay and ingestor with Kafka."""
         consumers: list[Any] = [self.projector(handler) for handler in projection_handlers()]
-        consumers.append(self.checkpointer())
+        consumers.extend([self.checkpointer(), self.watcher()])
         if self.settings.kafka_bootstrap:
             consumers[:0] = [self.relay(), self.ingestor()]
         return consumers
+
+    def deadline_state(self, row: Any, at: datetime | None = None) -> list[dict[str, Any]]:
+        """Each deadline of the ticket at ``at`` (default now): due, remaining business time, paused, breached."""
+        from domain.service_levels import calendar_of, deadlines
+
+        moment = at or self.clock()
+        return [d.describe(moment, calendar_of(d, self.policy)) for d in deadlines(row, self.policy)]
 
     def reveal(self, documents: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Replaces sealed contact details by their plaintext, or by ``{"erased": true}``."""
@@ -188,6 +203,7 @@ class Services:
 
 def bootstrap(settings: Settings, *, clock: Clock | None = None) -> Services:
     clock = clock or system_clock
+    policy = load_policy(settings.policy_file.read_text()) if settings.policy_file else ServicePolicy()
     path = settings.sqlite_path
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -205,4 +221,4 @@ def bootstrap(settings: Settings, *, clock: Clock | None = None) -> Services:
         None if path is None else path.parent / "secret.key",
     )
     return Services(settings=settings, app=app, clock=clock, state=state, keys=KeyService(app, secret),
-                    vault=vault)
+                    vault=vault, policy=policy)

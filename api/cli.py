@@ -74,6 +74,7 @@ def serve(
     consumers: Annotated[
         Optional[str], typer.Option(help="in-process | none [env SERVICETRAIL_CONSUMERS].")
     ] = None,
+    policy_file: Annotated[Optional[str], typer.Option(help="Policy TOML [env SERVICETRAIL_POLICY_FILE].")] = None,
 ) -> None:
     """Serve the API; on the embedded default the projector runs in-process too."""
     import uvicorn
@@ -81,7 +82,7 @@ def serve(
     from api.http import create_app
 
     settings = _settings_or_exit(host=host, port=port, store_url=store_url,
-                                 kafka_bootstrap=kafka_bootstrap, consumers=consumers)
+                                 kafka_bootstrap=kafka_bootstrap, consumers=consumers, policy_file=policy_file)
     services = _services(settings)
     typer.echo(f"servicetrail: store {settings.redacted_store_url()}")
     if settings.kafka_bootstrap:
@@ -146,6 +147,20 @@ def ingest(store_url: StoreUrl = None, kafka_bootstrap: Kafka = None) -> None:
     typer.echo(f"servicetrail: ingesting {settings.inbound_topic} (rejects → {settings.inbound_dlq_topic})")
     try:
         _run_until_signalled([services.ingestor()])
+    finally:
+        services.close()
+
+
+@cli.command()
+def watch(store_url: StoreUrl = None,
+          policy_file: Annotated[Optional[str], typer.Option(help="Policy TOML [env SERVICETRAIL_POLICY_FILE].")] = None,
+          ) -> None:
+    """Watch every open deadline: warnings, breaches and escalations, on the wall clock."""
+    settings = _settings_or_exit(store_url=store_url, policy_file=policy_file)
+    services = _services(settings)
+    typer.echo(f"servicetrail: watching deadlines ({settings.policy_file or 'built-in policy'})")
+    try:
+        _run_until_signalled([services.watcher()])
     finally:
         services.close()
 

@@ -83,6 +83,8 @@ class Settings(BaseSettings):
         description="Server secret for hashing API keys (HMAC); default with SQLite: generated once "
         "into secret.key beside the store; required with PostgreSQL.",
     )
+    policy_file: Path | None = Field(
+        default=None, description="SLA/OLA policies, calendars and escalation chain (TOML); default: built in.")
     audit_checkpoint_interval: int = Field(default=1000, ge=1, le=1_000_000,
                                            description="Events between two audit checkpoints.")
     max_body_bytes: int = Field(default=1_048_576, ge=1024, description="Largest request body accepted (413 above).")
@@ -104,6 +106,21 @@ class Settings(BaseSettings):
         else:
             raise ValueError("must start with sqlite:/// or postgresql://")
         return url
+
+    @field_validator("policy_file")
+    @classmethod
+    def _valid_policy(cls, path: Path | None) -> Path | None:
+        if path is None:
+            return None
+        from domain.service_levels import PolicyError, load_policy
+
+        try:
+            load_policy(path.read_text())
+        except OSError as unreadable:
+            raise ValueError(f"cannot read {path}: {unreadable.strerror}") from None
+        except PolicyError as bad:
+            raise ValueError(f"{path}: {bad}") from None
+        return path
 
     # ------------------------------------------------------------------------------ derived
     @property

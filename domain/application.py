@@ -154,6 +154,17 @@ class ServiceTrail(Application):
             at, csat=cmd.csat, nps=cmd.nps, comment=cmd.comment,
             evaluated_agent_id=cmd.evaluated_agent_id))
 
+    def record_sla_warning(self, cmd: c.RecordSlaWarning, ctx: c.CommandContext = c.CommandContext()) -> Outcome:
+        return self._change(cmd, ctx, lambda t, at: t.record_sla_warning(at, deadline=cmd.deadline, due_at=cmd.due_at))
+
+    def record_sla_breach(self, cmd: c.RecordSlaBreach, ctx: c.CommandContext = c.CommandContext()) -> Outcome:
+        return self._change(cmd, ctx, lambda t, at: t.record_sla_breach(at, deadline=cmd.deadline, due_at=cmd.due_at))
+
+    def escalate_automatically(self, cmd: c.EscalateAutomatically,
+                               ctx: c.CommandContext = c.CommandContext()) -> Outcome:
+        return self._change(cmd, ctx, lambda t, at: t.escalate(
+            at, reason=cmd.reason, level=cmd.level, automatic=True, deadline=cmd.deadline))
+
     # ----------------------------------------------------------------------------- queries
     def get_ticket(self, ticket_id: UUID, version: int | None = None) -> Ticket:
         try:

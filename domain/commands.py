@@ -148,7 +148,30 @@ class RecordSurvey(TicketCommand):
     evaluated_agent_id: str | None = Field(default=None, max_length=200)
 
 
+class RecordSlaWarning(TicketCommand):
+    """Issued by the SLA watcher when a deadline nears (not an HTTP route)."""
+
+    deadline: str = Name
+    due_at: UtcDatetime
+
+
+class RecordSlaBreach(TicketCommand):
+    """Issued by the SLA watcher when a deadline passed unmet (not an HTTP route)."""
+
+    deadline: str = Name
+    due_at: UtcDatetime
+
+
+class EscalateAutomatically(TicketCommand):
+    """Issued by the SLA watcher: a breach, or a complaint routed by severity (not an HTTP route)."""
+
+    level: int = Field(ge=1, le=3)
+    reason: str = Field(min_length=1, max_length=2_000)
+    deadline: str | None = None
+
+
 COMMANDS: tuple[type[Command], ...] = (
     OpenTicket, TriageTicket, AssignTicket, TransferTicket, RecordInteraction, WaitOnCustomer,
     ResumeTicket, EscalateTicket, ResolveTicket, ReopenTicket, CloseTicket, RecordSurvey,
 )
+INTERNAL_COMMANDS: tuple[type[Command], ...] = (RecordSlaWarning, RecordSlaBreach, EscalateAutomatically)

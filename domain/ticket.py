@@ -91,6 +91,7 @@ class Ticket(BaseAggregate[UUID]):
             ticket.resolved_by = None
             ticket.reopen_count = 0
             ticket.surveyed = False
+            ticket.sla_events = frozenset()
 
     class Triaged(TicketEvent):
         TYPE: ClassVar[str] = "ticket.triaged"
@@ -248,10 +249,30 @@ class Ticket(BaseAggregate[UUID]):
         def apply(self, ticket: Ticket) -> None:
             ticket.surveyed = True
 
+    class SlaWarned(TicketEvent):
+        TYPE: ClassVar[str] = "ticket.sla_warned"
+        type: Literal["ticket.sla_warned"] = "ticket.sla_warned"
+        schema_version: Literal[1] = 1
+        deadline: str = Field(description="kind#cycle, e.g. first_response#0 or ola:billing#1")
+        due_at: UtcDatetime
+
+        def apply(self, ticket: Ticket) -> None:
+            ticket.sla_events = ticket.sla_events | {f"warn:{self.deadline}"}
+
+    class SlaBreached(TicketEvent):
+        TYPE: ClassVar[str] = "ticket.sla_breached"
+        type: Literal["ticket.sla_breached"] = "ticket.sla_breached"
+        schema_version: Literal[1] = 1
+        deadline: str = Field(description="kind#cycle, e.g. resolution#1")
+        due_at: UtcDatetime
+
+        def apply(self, ticket: Ticket) -> None:
+            ticket.sla_events = ticket.sla_events | {f"breach:{self.deadline}"}
+
     # State (assigned only by the events' apply): status, opened_at, customer_id, channel,
     # category, priority, severity, customer_tier, department, assignee_id, team,
     # escalation_level, first_response_at, resolved_at, resolved_by, reopen_count, surveyed,
-    # last_hash. Only what the rules need lives here; projections keep the rest.
+    # sla_events, last_hash. Only what the rules need lives here; projections keep the rest.
 
     @property
     def is_complaint(self) -> bool:
@@ -443,6 +464,19 @@ class Ticket(BaseAggregate[UUID]):
             csat=csat, nps=nps, comment=comment,
             evaluated_agent_id=evaluated_agent_id or self.resolved_by,
         )
+
+    def record_sla_warning(self, at: Stamp, *, deadline: str, due_at: datetime) -> None:
+        self._record_sla(self.SlaWarned, "warn", at, deadline, due_at)
+
+    def record_sla_breach(self, at: Stamp, *, deadline: str, due_at: datetime) -> None:
+        self._record_sla(self.SlaBreached, "breach", at, deadline, due_at)
+
+    def _record_sla(self, event_class: type[TicketEvent], kind: str, at: Stamp, deadline: str,
+                    due_at: datetime) -> None:
+        self._require_open(f"record an SLA {kind} on")
+        if f"{kind}:{deadline}" in self.sla_events:
+            raise TransitionNotAllowedError(f"the {kind} of deadline {deadline} is already recorded")
+        self._record(event_class, at, deadline=deadline, due_at=due_at)
 
     # ------------------------------------------------------------------------------- helpers
     def _require_open(self, action: str) -> None:

@@ -91,7 +91,7 @@ def evaluate(agent: str, facts: dict[str, Any], weights: dict[str, float]) -> di
         "resolution_seconds": ttr_stats,
         "csat": csat,
         "nps": nps,
-        "sla_compliance": None,
+        "sla_compliance": m.ratio(sum(1 for r in resolved if not r.sla_breaches), len(resolved)),
         "escalations_caused": facts["escalations"],
         "reopens_caused": facts["reopens"],
         "complaints_against": facts["complaints"],

@@ -12,7 +12,8 @@ Where DOMAIN.md leaves a choice, this module makes it and says so:
   assignment or agent interaction;
 - average handle time: mean over tickets resolved in the range of the summed durations of
   their agent interactions;
-- backlog: tickets open at the moment of the state (``as_of``, default now).
+- backlog: tickets open at the moment of the state (``as_of``, default now);
+- SLA compliance: of the tickets resolved in the range, the share with no breach recorded.
 """
 
 from __future__ import annotations
@@ -124,13 +125,24 @@ def kpis(rows: Iterable[TicketRow], start: datetime, end: datetime) -> dict[str,
         "fcr_rate": ratio(sum(1 for r in resolved if is_fcr(r)), len(resolved)),
         "csat": csat(csats),
         "nps": nps(npss),
-        "sla_compliance": None,  # needs SLA policies (service levels)
+        "sla_compliance": ratio(sum(1 for r in resolved if not r.sla_breaches), len(resolved)),
+        "sla_breaches": breaches_by_kind(rows, lo, hi),
         "escalation_rate": ratio(sum(1 for r in opened if r.escalation_count), len(opened)),
         "reopen_rate": ratio(reopens, resolutions),
         "complaint_rate": ratio(sum(1 for r in opened if is_complaint(r)), len(opened)),
         "bot_deflection_rate": ratio(sum(1 for r in bot if is_bot_deflected(r)), len(bot)),
         "average_handle_seconds": (sum(r.handle_seconds for r in resolved) / len(resolved)) if resolved else None,
     }
+
+
+def breaches_by_kind(rows: Iterable[TicketRow], lo: str, hi: str) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for row in rows:
+        for deadline, _due, at in row.sla_breaches:
+            if within(at, lo, hi):
+                kind = deadline.split("#")[0].split(":")[0]
+                counts[kind] = counts.get(kind, 0) + 1
+    return dict(sorted(counts.items()))
 
 
 def csat(scores: Sequence[int]) -> dict[str, Any]:

@@ -37,9 +37,13 @@ def decode_cursor(cursor: str) -> tuple[str, str]:
 
 
 def list_tickets(tx: Transaction, *, status: str | None = None, agent_id: str | None = None,
-                 priority: str | None = None, limit: int = 50, cursor: str | None = None) -> dict[str, Any]:
+                 priority: str | None = None, breached: bool | None = None, limit: int = 50,
+                 cursor: str | None = None) -> dict[str, Any]:
     """Tickets newest first, filtered, with an opaque cursor to the next page."""
     where, params = [], []
+    if breached is not None:
+        where.append("breached = ?")
+        params.append(int(breached))
     if status == "open":
         where.append(f"status IN ({','.join('?' * len(OPEN_STATUSES))})")
         params.extend(sorted(OPEN_STATUSES))
@@ -63,6 +67,10 @@ def list_tickets(tx: Transaction, *, status: str | None = None, agent_id: str | 
         "tickets": [row.as_dict() for row in page],
         "next_cursor": encode_cursor(page[-1]) if len(rows) > limit else None,
     }
+
+
+def open_rows(tx: Transaction) -> list[TicketRow]:
+    return read_rows(tx, f"status IN ({','.join('?' * len(OPEN_STATUSES))})", tuple(sorted(OPEN_STATUSES)))
 
 
 def rows_touching(tx: Transaction, start: datetime, end: datetime) -> list[TicketRow]:

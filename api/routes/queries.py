@@ -25,14 +25,40 @@ def list_tickets(
     services: Wired, as_of: AsOf = None, known_at: KnownAt = None,
     status: Annotated[str | None, Query(description="A status, or 'open' for every open one.")] = None,
     agent_id: str | None = None, priority: str | None = None,
+    breached: Annotated[bool | None, Query(description="Only tickets with (true) or without (false) an SLA breach.")] = None,
     limit: Annotated[int, Query(ge=1, le=queries.MAX_PAGE)] = 50, cursor: str | None = None,
 ) -> dict[str, Any]:
     """Tickets newest first, with filters and cursor pagination."""
     with services.read(as_of, known_at) as tx:
-        page = queries.list_tickets(tx, status=status, agent_id=agent_id, priority=priority,
+        page = queries.list_tickets(tx, status=status, agent_id=agent_id, priority=priority, breached=breached,
                                     limit=limit, cursor=cursor)
     services.reveal(page["tickets"])
     return page
+
+
+@router.get("/sla/risk")
+def sla_risk(
+    services: Wired, as_of: AsOf = None, known_at: KnownAt = None,
+    within_minutes: Annotated[int, Query(ge=0, le=7 * 24 * 60, description="Due within this many minutes.")] = 60,
+) -> dict[str, Any]:
+    """Open tickets with a breached or soon-due deadline, by escalation level, soonest first."""
+    from domain.service_levels import deadlines
+
+    moment = as_of or known_at or services.clock()
+    horizon = moment + timedelta(minutes=within_minutes)
+    with services.read(as_of, known_at) as tx:
+        rows = queries.open_rows(tx)
+    at_risk = []
+    for row in rows:
+        pending = [d for d in deadlines(row, services.policy) if d.met_at is None and d.due_at is not None]
+        soonest = min(pending, key=lambda d: d.due_at, default=None)
+        if soonest is not None and soonest.due_at <= horizon:
+            at_risk.append({"ticket_id": row.ticket_id, "priority": row.priority, "assignee_id": row.assignee_id,
+                            "escalation_level": row.escalation_level, "deadline": soonest.key,
+                            "due_at": soonest.due_at.isoformat(), "breached": soonest.due_at <= moment})
+    at_risk.sort(key=lambda entry: entry["due_at"])
+    return {"at": moment.isoformat(), "within_minutes": within_minutes,
+            "breached": [e for e in at_risk if e["breached"]], "about_to_breach": [e for e in at_risk if not e["breached"]]}
 
 
 @router.get("/kpis")

@@ -103,7 +103,9 @@ def get_ticket(
     if row is None:
         raise ResourceNotFoundError(f"ticket {ticket_id} did not exist at that moment")
     response.headers["ETag"] = f'"{row.version}"'
-    return services.reveal([row.as_dict()])[0]
+    document = services.reveal([row.as_dict()])[0]
+    document["deadlines"] = services.deadline_state(row, as_of or known_at)
+    return document
 
 
 @router.get("/{ticket_id}/events", response_model=TicketHistory)

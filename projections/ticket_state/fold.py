@@ -76,6 +76,10 @@ class TicketRow:
     # (at, resolver) of every resolution; (at, resolver of the resolution undone) of every reopen
     resolutions: tuple[tuple[str, str | None], ...] = ()
     reopens: tuple[tuple[str, str | None], ...] = ()
+    # (at, to_department) of every transfer; (kind#cycle, due_at, at) of SLA warnings and breaches
+    transfers: tuple[tuple[str, str], ...] = ()
+    sla_warnings: tuple[tuple[str, str, str], ...] = ()
+    sla_breaches: tuple[tuple[str, str, str], ...] = ()
     csat: int | None = None
     nps: int | None = None
     survey_comment: str | None = None
@@ -113,7 +117,8 @@ class TicketRow:
         return row
 
 
-SEQUENCES = ("paused", "assignments", "escalations", "interactions", "resolutions", "reopens")
+SEQUENCES = ("paused", "assignments", "escalations", "interactions", "resolutions", "reopens", "transfers",
+             "sla_warnings", "sla_breaches")
 DEFAULTS = {f.name: f.default for f in fields(TicketRow) if f.default is not f.default_factory}
 
 
@@ -200,6 +205,7 @@ def _transferred(row: TicketRow, e: Event, at: str) -> None:
     row.department, row.assignee_id, row.team = e["to_department"], None, None
     row.status = "transferred"
     row.transfer_count += 1
+    row.transfers = (*row.transfers, (at, e["to_department"]))
 
 
 def _interaction(row: TicketRow, e: Event, at: str) -> None:
@@ -263,7 +269,17 @@ def _surveyed(row: TicketRow, e: Event, at: str) -> None:
     row.surveyed_at, row.evaluated_agent_id = at, e.get("evaluated_agent_id")
 
 
+def _sla_warned(row: TicketRow, e: Event, at: str) -> None:
+    row.sla_warnings = (*row.sla_warnings, (e["deadline"], instant(e["due_at"]), at))
+
+
+def _sla_breached(row: TicketRow, e: Event, at: str) -> None:
+    row.sla_breaches = (*row.sla_breaches, (e["deadline"], instant(e["due_at"]), at))
+
+
 APPLY: dict[str, Callable[[TicketRow, Event, str], None]] = {
+    "ticket.sla_warned": _sla_warned,
+    "ticket.sla_breached": _sla_breached,
     "ticket.triaged": _triaged,
     "ticket.assigned": _assigned,
     "ticket.transferred": _transferred,

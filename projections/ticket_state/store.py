@@ -15,9 +15,10 @@ from projections.store import Transaction
 from projections.ticket_state.fold import TicketRow, fold_batch
 
 TABLE = "ticket_state"
-INDEXED = ("status", "assignee_id", "customer_id", "resolved_at", "surveyed_at", "last_occurred_at", "opened")
+INDEXED = ("status", "assignee_id", "customer_id", "resolved_at", "surveyed_at", "last_occurred_at", "breached",
+           "opened")
 COLUMNS = ("ticket_id", "version", "status", "assignee_id", "priority", "customer_id", "opened_at",
-           "resolved_at", "surveyed_at", "last_occurred_at", "doc")
+           "resolved_at", "surveyed_at", "last_occurred_at", "breached", "doc")
 
 
 class TicketStateProjection:
@@ -32,7 +33,8 @@ class TicketStateProjection:
             f"""CREATE TABLE IF NOT EXISTS {t} (
                 ticket_id TEXT PRIMARY KEY, version INTEGER NOT NULL, status TEXT NOT NULL,
                 assignee_id TEXT, priority TEXT, customer_id TEXT NOT NULL, opened_at TEXT NOT NULL,
-                resolved_at TEXT, surveyed_at TEXT, last_occurred_at TEXT, doc TEXT NOT NULL)"""
+                resolved_at TEXT, surveyed_at TEXT, last_occurred_at TEXT, breached INTEGER NOT NULL DEFAULT 0,
+                doc TEXT NOT NULL)"""
         )
         for column in INDEXED[:-1]:
             tx.execute(f"CREATE INDEX IF NOT EXISTS {t}_{column} ON {t} ({column}, opened_at)")
@@ -74,7 +76,7 @@ def write_rows(tx: Transaction, table: str, rows: Iterable[TicketRow]) -> None:
         + ", ".join(f"{c} = excluded.{c}" for c in COLUMNS[1:]),
         [
             (r.ticket_id, r.version, r.status, r.assignee_id, r.priority, r.customer_id, r.opened_at,
-             r.resolved_at, r.surveyed_at, r.last_occurred_at, r.to_json().decode())
+             r.resolved_at, r.surveyed_at, r.last_occurred_at, int(bool(r.sla_breaches)), r.to_json().decode())
             for r in rows
         ],
     )

@@ -17,7 +17,9 @@ def admin_key(services) -> str:
 
 @pytest.fixture
 def client(services, admin_key) -> Iterator[TestClient]:
-    """An HTTP client that presents an admin key (tests of access rules use their own keys)."""
-    with TestClient(create_app(services), raise_server_exceptions=False,
+    """An HTTP client that presents an admin key (tests of access rules use their own keys). No
+    background consumers: each test drives projector and watcher itself, deterministically; the
+    real server process with its in-process consumers is tested in test_cli / test_sla_e2e."""
+    with TestClient(create_app(services, run_consumers=False), raise_server_exceptions=False,
                     headers={"Authorization": f"Bearer {admin_key}"}) as test_client:
         yield test_client

@@ -26,7 +26,7 @@ def servicetrail_services() -> dict[str, dict]:
 def test_every_service_runs_a_real_cli_command_with_real_options():
     group = typer.main.get_command(cli)
     services = servicetrail_services()
-    assert {"api", "relay", "projector", "ingestor"} <= set(services)
+    assert {"api", "relay", "projector", "ingestor", "watcher"} <= set(services)
     for name, spec in services.items():
         args = list(spec["command"])
         context = group.make_context("servicetrail", list(args), resilient_parsing=False)

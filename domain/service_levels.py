@@ -1,0 +1,294 @@
+"""Service levels: SLA and OLA policies, the escalation chain, and the deadlines they set.
+
+A policy file (TOML) names calendars, SLA targets matched by priority / customer tier / category /
+channel (first match wins), OLA targets per department, and which escalation level each breach
+kind goes to. ``deadlines(row, policy, now)`` derives every deadline of a ticket from its
+read-model row alone, so the watcher, the ticket query and the KPIs agree and replays repeat.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from domain.calendar import Calendar
+
+
+class PolicyError(ValueError):
+    """The policy file is invalid; the message names the offending key."""
+
+
+class SlaTarget(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    priority: str | None = None
+    tier: str | None = None
+    category: str | None = None
+    channel: str | None = None
+    calendar: str = "24x7"
+    first_response_minutes: float | None = Field(default=None, gt=0)
+    next_response_minutes: float | None = Field(default=None, gt=0)
+    resolution_minutes: float | None = Field(default=None, gt=0)
+    warning_at: float = Field(default=0.8, gt=0, lt=1, description="Warn when this share of the target is used.")
+
+    def matches(self, facts: dict[str, Any]) -> bool:
+        return all(getattr(self, key) in (None, facts.get(key)) for key in ("priority", "tier", "category", "channel"))
+
+
+class OlaTarget(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    calendar: str = "24x7"
+    minutes: float = Field(gt=0)
+    warning_at: float = Field(default=0.8, gt=0, lt=1)
+
+
+class EscalationChain(BaseModel):
+    """Which level each breach goes to: 1 team lead, 2 department manager, 3 senior management."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    first_response: int = Field(default=1, ge=1, le=3)
+    next_response: int = Field(default=1, ge=1, le=3)
+    resolution: int = Field(default=2, ge=1, le=3)
+    ola: int = Field(default=2, ge=1, le=3)
+    complaint_major: int = Field(default=3, ge=1, le=3)
+    complaint_general: int = Field(default=2, ge=1, le=3)
+
+    def for_kind(self, kind: str) -> int:
+        return self.ola if kind.startswith("ola:") else getattr(self, kind)
+
+    def for_complaint(self, severity: str | None) -> int | None:
+        return {"major": self.complaint_major, "general": self.complaint_general}.get(severity or "")
+
+
+DEFAULT_SLA = [
+    SlaTarget(tier="vip", calendar="24x7", first_response_minutes=30, next_response_minutes=120, resolution_minutes=480),
+    SlaTarget(priority="P1", calendar="24x7", first_response_minutes=60, next_response_minutes=240, resolution_minutes=480),
+    SlaTarget(priority="P2", calendar="business", first_response_minutes=240, next_response_minutes=480,
+              resolution_minutes=1440),
+    SlaTarget(priority="P3", calendar="business", first_response_minutes=480, resolution_minutes=2880),
+    SlaTarget(calendar="business", first_response_minutes=960, resolution_minutes=5760),
+]
+
+
+class ServicePolicy(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    calendars: dict[str, Calendar] = Field(default_factory=lambda: {
+        "24x7": Calendar(always_open=True), "business": Calendar()})
+    sla: tuple[SlaTarget, ...] = tuple(DEFAULT_SLA)
+    ola: dict[str, OlaTarget] = Field(default_factory=dict)
+    escalation: EscalationChain = EscalationChain()
+
+    @model_validator(mode="after")
+    def _calendars_exist(self) -> ServicePolicy:
+        for index, target in enumerate(self.sla):
+            if target.calendar not in self.calendars:
+                raise ValueError(f"sla[{index}].calendar: no calendar named {target.calendar!r}")
+        for department, target in self.ola.items():
+            if target.calendar not in self.calendars:
+                raise ValueError(f"ola.{department}.calendar: no calendar named {target.calendar!r}")
+        return self
+
+    def sla_for(self, facts: dict[str, Any]) -> SlaTarget | None:
+        return next((target for target in self.sla if target.matches(facts)), None)
+
+
+def load_policy(text: str) -> ServicePolicy:
+    """Parses and validates a TOML policy; errors name the key (``sla[1].resolution_minutes: …``)."""
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as bad:
+        raise PolicyError(f"not valid TOML: {bad}") from None
+    try:
+        return ServicePolicy.model_validate(raw)
+    except ValidationError as invalid:
+        error = invalid.errors()[0]
+        where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error["loc"]).lstrip(".")
+        raise PolicyError(f"{where or 'policy'}: {error['msg']}") from None
+
+
+# ------------------------------------------------------------------------------- deadlines
+@dataclass(frozen=True)
+class Deadline:
+    kind: str               # first_response | next_response | resolution | ola:<department>
+    cycle: int              # resolution: reopens so far; ola: transfer number; next_response: message number
+    started_at: datetime
+    target_seconds: float
+    calendar: str
+    warn_at: datetime | None   # None while paused
+    due_at: datetime | None    # None while paused
+    met_at: datetime | None
+    paused: bool
+
+    @property
+    def key(self) -> str:
+        return f"{self.kind}#{self.cycle}"
+
+    def breached(self, now: datetime) -> bool:
+        if self.met_at is not None:
+            return self.due_at is not None and self.met_at > self.due_at
+        return self.due_at is not None and now >= self.due_at
+
+    def describe(self, now: datetime, calendar: Calendar) -> dict[str, Any]:
+        remaining = None
+        if self.due_at is not None and self.met_at is None:
+            remaining = calendar.business_seconds(now, self.due_at) if now < self.due_at else \
+                -calendar.business_seconds(self.due_at, now)
+        return {"kind": self.kind, "cycle": self.cycle, "started_at": self.started_at.isoformat(),
+                "due_at": self.due_at.isoformat() if self.due_at else None,
+                "met_at": self.met_at.isoformat() if self.met_at else None,
+                "paused": self.paused, "breached": self.breached(now),
+                "remaining_business_seconds": remaining}
+
+
+def _at(text: str | None) -> datetime | None:
+    return None if text is None else datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def _deadline(kind: str, cycle: int, start: datetime, minutes: float, warning: float, calendar_name: str,
+              calendar: Calendar, met: datetime | None, pauses: list[tuple[datetime, datetime | None]]) -> Deadline:
+    """Due = start + target in business time, pushed back by the business time spent paused."""
+    end_of_view = met
+    paused_seconds, paused_now = 0.0, False
+    for pause_start, pause_end in pauses:
+        if pause_end is not None and pause_end <= start:
+            continue
+        if end_of_view is not None and pause_start >= end_of_view:
+            continue
+        if pause_end is None:
+            paused_now = end_of_view is None
+            if paused_now:
+                break
+            pause_end = end_of_view
+        paused_seconds += calendar.business_seconds(max(pause_start, start), pause_end)
+    target = minutes * 60
+    if paused_now:
+        return Deadline(kind, cycle, start, target, calendar_name, None, None, met, True)
+    due = calendar.add_business_seconds(start, target + paused_seconds)
+    warn = calendar.add_business_seconds(start, target * warning + paused_seconds)
+    return Deadline(kind, cycle, start, target, calendar_name, warn, due, met, False)
+
+
+def deadlines(row: Any, policy: ServicePolicy) -> list[Deadline]:
+    """Every deadline of a ticket (met, running or paused), from its ticket-state row."""
+    facts = {"priority": row.priority, "tier": row.customer_tier, "category": row.category, "channel": row.channel}
+    pauses = [(_at(a), _at(b)) for a, b in row.paused]
+    if row.waiting_since:
+        pauses.append((_at(row.waiting_since), None))
+    found: list[Deadline] = []
+    sla = policy.sla_for(facts)
+    if sla is not None:
+        calendar = policy.calendars[sla.calendar]
+        opened = _at(row.opened_at)
+        if sla.first_response_minutes:
+            found.append(_deadline("first_response", 0, opened, sla.first_response_minutes, sla.warning_at,
+                                   sla.calendar, calendar, _at(row.first_response_at), pauses))
+        if sla.resolution_minutes:
+            start = _at(row.reopens[-1][0]) if row.reopens else opened
+            found.append(_deadline("resolution", len(row.reopens), start, sla.resolution_minutes, sla.warning_at,
+                                   sla.calendar, calendar, _at(row.resolved_at), pauses))
+        if sla.next_response_minutes and row.first_response_at:
+            found.extend(_next_responses(row, sla, calendar, pauses))
+    for number, (at, department) in enumerate(row.transfers, start=1):
+        ola = policy.ola.get(department)
+        if ola is None:
+            continue
+        handed_on = row.transfers[number][0] if number < len(row.transfers) else row.resolved_at
+        found.append(_deadline(f"ola:{department}", number, _at(at), ola.minutes, ola.warning_at, ola.calendar,
+                               policy.calendars[ola.calendar], _at(handed_on), []))
+    return found
+
+
+def _next_responses(row: Any, sla: SlaTarget, calendar: Calendar, pauses) -> list[Deadline]:
+    """After the first response, each customer message waits for the next agent reply."""
+    found, waiting_since, number = [], None, 0
+    for at, _channel, author, _agent, _duration in row.interactions:
+        if author == "customer" and waiting_since is None and at > row.first_response_at:
+            waiting_since, number = at, number + 1
+        elif author == "agent" and waiting_since is not None:
+            found.append(_deadline("next_response", number, _at(waiting_since), sla.next_response_minutes,
+                                   sla.warning_at, sla.calendar, calendar, _at(at), pauses))
+            waiting_since = None
+    if waiting_since is not None and row.resolved_at is None:
+        found.append(_deadline("next_response", number, _at(waiting_since), sla.next_response_minutes,
+                               sla.warning_at, sla.calendar, calendar, None, pauses))
+    return found
+
+
+def calendar_of(deadline: Deadline, policy: ServicePolicy) -> Calendar:
+    return policy.calendars[deadline.calendar]
+
+
+def first_due(found: list[Deadline]) -> datetime | None:
+    pending = [d for d in found if d.met_at is None and d.due_at is not None]
+    return min((d.due_at for d in pending), default=None)
+
+
+def since(start: datetime, seconds: float) -> datetime:
+    return start + timedelta(seconds=seconds)
+
+
+# ------------------------------------------------------------------------- what is due now
+@dataclass(frozen=True)
+class Action:
+    """Something the SLA watcher must do for a ticket. ``key`` makes it idempotent: it derives from
+    the ticket, the deadline (kind and cycle) and the level, so reruns cannot repeat it."""
+
+    command: str             # warn | breach | escalate
+    ticket_id: str
+    deadline: str | None
+    due_at: datetime
+    level: int | None
+    reason: str
+
+    @property
+    def key(self) -> str:
+        return f"sla:{self.ticket_id}:{self.deadline or 'complaint'}:{self.command}" + (
+            f":{self.level}" if self.level else "")
+
+
+def actions_due(row: Any, policy: ServicePolicy, now: datetime) -> list[Action]:
+    """What the watcher must do now for this ticket (nothing for a ticket that is not open)."""
+    if not row.is_open:
+        return []
+    actions: list[Action] = []
+    level = row.escalation_level
+    complaint_level = policy.escalation.for_complaint(row.severity)
+    if complaint_level and complaint_level > level:
+        opened = _at(row.complaint_at or row.opened_at)
+        actions.append(Action("escalate", row.ticket_id, None, opened, complaint_level,
+                              f"{row.severity} complaint routed by severity"))
+        level = complaint_level
+    warned = {deadline for deadline, _due, _at_ in row.sla_warnings}
+    breached = {deadline for deadline, _due, _at_ in row.sla_breaches}
+    for deadline in sorted(deadlines(row, policy), key=lambda d: (d.due_at or now, d.key)):
+        if deadline.met_at is not None or deadline.due_at is None:
+            continue
+        if deadline.key not in breached and now >= deadline.due_at:
+            actions.append(Action("breach", row.ticket_id, deadline.key, deadline.due_at, None,
+                                  f"{deadline.kind} deadline passed"))
+            target = policy.escalation.for_kind(deadline.kind)
+            if target > level:
+                actions.append(Action("escalate", row.ticket_id, deadline.key, deadline.due_at, target,
+                                      f"{deadline.kind} deadline breached"))
+                level = target
+        elif deadline.key not in warned and deadline.key not in breached and now >= deadline.warn_at:
+            actions.append(Action("warn", row.ticket_id, deadline.key, deadline.warn_at, None,
+                                  f"{deadline.kind} deadline near"))
+    return actions
+
+
+def next_check(row: Any, policy: ServicePolicy) -> datetime | None:
+    """When this ticket next needs the watcher's attention (a warning or a due time), if ever."""
+    if not row.is_open:
+        return None
+    warned = {d for d, _, _ in row.sla_warnings}
+    breached = {d for d, _, _ in row.sla_breaches}
+    moments = []
+    for deadline in deadlines(row, policy):
+        if deadline.met_at is not None or deadline.due_at is None or deadline.key in breached:
+            continue
+        moments.append(deadline.due_at if deadline.key in warned else deadline.warn_at)
+    return min(moments, default=None)

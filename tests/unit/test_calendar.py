@@ -1,0 +1,73 @@
+"""Business-time arithmetic against hand-computed cases: weekends, holidays, DST, 24×7."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta, timezone
+
+import pytest
+from pydantic import ValidationError
+
+from domain.calendar import Calendar
+
+UTC = timezone.utc
+LISBON = Calendar(timezone="Europe/Lisbon", hours=(time(9), time(18)), holidays=frozenset({date(2026, 12, 25)}))
+
+
+def utc(*parts) -> datetime:
+    return datetime(*parts, tzinfo=UTC)
+
+
+def test_always_open_is_wall_clock():
+    always = Calendar(always_open=True)
+    assert always.business_seconds(utc(2026, 3, 7, 22), utc(2026, 3, 8, 2)) == 4 * 3600
+    assert always.add_business_seconds(utc(2026, 3, 7, 22), 3600) == utc(2026, 3, 7, 23)
+
+
+def test_within_one_working_day():
+    # 2026-03-02 is a Monday; Lisbon is on UTC (WET) in March before the 29th.
+    assert LISBON.business_seconds(utc(2026, 3, 2, 10), utc(2026, 3, 2, 12, 30)) == 2.5 * 3600
+    assert LISBON.add_business_seconds(utc(2026, 3, 2, 10), 3600) == utc(2026, 3, 2, 11)
+
+
+def test_outside_hours_start_at_the_next_opening():
+    assert LISBON.add_business_seconds(utc(2026, 3, 2, 20), 60) == utc(2026, 3, 3, 9, 1)
+    assert LISBON.business_seconds(utc(2026, 3, 2, 18), utc(2026, 3, 3, 9)) == 0
+
+
+def test_a_weekend_is_skipped():
+    # Friday 17:00 + 2 business hours = Monday 10:00
+    assert LISBON.add_business_seconds(utc(2026, 3, 6, 17), 2 * 3600) == utc(2026, 3, 9, 10)
+    assert LISBON.business_seconds(utc(2026, 3, 6, 17), utc(2026, 3, 9, 10)) == 2 * 3600
+
+
+def test_a_holiday_is_skipped():
+    # Thursday 2026-12-24 17:00 + 2 h: Friday the 25th is a holiday, so Monday the 28th 10:00.
+    assert LISBON.add_business_seconds(utc(2026, 12, 24, 17), 2 * 3600) == utc(2026, 12, 28, 10)
+
+
+def test_dst_moves_the_working_day_in_utc():
+    # Lisbon switches to WEST (UTC+1) on Sunday 2026-03-29: Monday 09:00 local is 08:00 UTC.
+    assert LISBON.add_business_seconds(utc(2026, 3, 27, 17, 30), 3600) == utc(2026, 3, 30, 8, 30)
+    assert LISBON.business_seconds(utc(2026, 3, 30, 8), utc(2026, 3, 30, 17)) == 9 * 3600
+
+
+def test_a_long_target_spans_days():
+    # 9 working hours a day: 20 h from Monday 09:00 = Wednesday 11:00.
+    assert LISBON.add_business_seconds(utc(2026, 3, 2, 9), 20 * 3600) == utc(2026, 3, 4, 11)
+
+
+def test_add_and_between_are_inverse():
+    start = utc(2026, 3, 5, 16, 17)
+    for hours in (0.5, 3, 11, 40):
+        due = LISBON.add_business_seconds(start, hours * 3600)
+        assert LISBON.business_seconds(start, due) == pytest.approx(hours * 3600)
+
+
+@pytest.mark.parametrize(("fields", "message"), [
+    ({"timezone": "Mars/Olympus"}, "unknown time zone"),
+    ({"days": ("mon", "funday")}, "days must be among"),
+    ({"hours": (time(18), time(9))}, "opening before closing"),
+])
+def test_invalid_calendars_name_the_problem(fields, message):
+    with pytest.raises(ValidationError, match=message):
+        Calendar(**fields)
