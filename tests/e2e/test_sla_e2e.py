@@ -1,0 +1,77 @@
+"""The running server escalates on its own: a P1 ticket opened two hours in the past, whose first
+response target is one hour, is escalated within seconds; the escalation is in the ticket's
+history, in the KPIs and on the Kafka topic."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import time
+import urllib.request
+from datetime import datetime, timedelta, timezone
+
+from tests.e2e.test_cli import ROOT, SERVICETRAIL
+from tests.support.postgres import free_port
+from tests.support.topics import read_topic
+
+
+def call(port: int, key: str, path: str, body: dict | None = None) -> dict:
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}{path}", method="POST" if body is not None else "GET",
+        data=json.dumps(body).encode() if body is not None else None,
+        headers={"content-type": "application/json", "authorization": f"Bearer {key}"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.load(response)
+
+
+def test_a_running_server_escalates_an_overdue_p1_within_seconds(kafka_settings, tmp_path):
+    port, log = free_port(), tmp_path / "serve.log"
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "SERVICETRAIL_POLL_INTERVAL_MS": "50",
+           **{f"SERVICETRAIL_{k.upper()}": str(v) for k, v in kafka_settings.items()}}
+    process = subprocess.Popen([*SERVICETRAIL, "serve", "--port", str(port)], cwd=tmp_path, env=env,
+                               stdout=log.open("w"), stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 60
+        while not (keys := re.findall(r"st_[0-9a-f]{12}_[A-Za-z0-9_-]+", log.read_text())):
+            assert process.poll() is None and time.monotonic() < deadline, log.read_text()
+            time.sleep(0.2)
+        key = keys[0]
+        while True:
+            try:
+                call(port, key, "/v1/kpis")
+                break
+            except OSError:
+                assert time.monotonic() < deadline, log.read_text()
+                time.sleep(0.2)
+        two_hours_ago = (datetime.now(timezone.utc) - timedelta(hours=2)).isoformat()
+        opened = time.monotonic()
+        ticket = call(port, key, "/v1/tickets", {"customer_id": "c1", "channel": "phone", "category": "outage",
+                                                 "subject": "site down", "priority": "P1",
+                                                 "occurred_at": two_hours_ago})["ticket_id"]
+        while True:
+            history = call(port, key, f"/v1/tickets/{ticket}/events")["events"]
+            if any(e["type"] == "ticket.escalated" for e in history):
+                break
+            assert time.monotonic() - opened < 10, f"not escalated: {[e['type'] for e in history]}"
+            time.sleep(0.1)
+        escalated_after = time.monotonic() - opened
+        escalation = next(e for e in history if e["type"] == "ticket.escalated")
+        assert escalation["automatic"] and escalation["deadline"] == "first_response#0"
+        assert any(e["type"] == "ticket.sla_breached" for e in history)
+
+        while True:  # the projector (through Kafka) catches up
+            kpis = call(port, key, "/v1/kpis")["groups"]["all"]
+            if kpis["escalation_rate"]:
+                break
+            assert time.monotonic() - opened < 30
+            time.sleep(0.2)
+        assert kpis["sla_breaches"] == {"first_response": 1}
+        on_topic = [json.loads(r.value)["type"] for r in read_topic(kafka_settings["kafka_bootstrap"],
+                                                                   kafka_settings["events_topic"])]
+        assert "ticket.escalated" in on_topic and "ticket.sla_breached" in on_topic
+        print(f"escalated {escalated_after:.2f}s after opening")
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
