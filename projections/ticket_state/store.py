@@ -24,8 +24,9 @@ COLUMNS = ("ticket_id", "version", "status", "assignee_id", "priority", "custome
 class TicketStateProjection:
     """The projector's handler for ticket state (a ``consumers.runtime.Handler``)."""
 
-    def __init__(self, table: str = TABLE):
+    def __init__(self, table: str = TABLE, *, indexed: bool = True):
         self.table = self.name = table
+        self.indexed = indexed  # a table built aside gets its indexes once, when swapped in
 
     def setup(self, tx: Transaction) -> None:
         t = self.table
@@ -36,6 +37,8 @@ class TicketStateProjection:
                 resolved_at TEXT, surveyed_at TEXT, last_occurred_at TEXT, breached INTEGER NOT NULL DEFAULT 0,
                 doc TEXT NOT NULL)"""
         )
+        if not self.indexed:
+            return
         for column in INDEXED[:-1]:
             tx.execute(f"CREATE INDEX IF NOT EXISTS {t}_{column} ON {t} ({column}, opened_at)")
         tx.execute(f"CREATE INDEX IF NOT EXISTS {t}_opened ON {t} (opened_at, ticket_id)")
@@ -57,7 +60,7 @@ class TicketStateProjection:
 
     def aside(self) -> TicketStateProjection:
         """The same projection into another table, for a rebuild that does not disturb readers."""
-        return TicketStateProjection(f"{self.table}__rebuild")
+        return TicketStateProjection(f"{self.table}__rebuild", indexed=False)
 
     def adopt(self, tx: Transaction, rebuilt: TicketStateProjection) -> None:
         """Replaces this projection's table by the rebuilt one, atomically with the caller's tx."""
