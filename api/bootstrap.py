@@ -201,6 +201,17 @@ class Services:
         self.state.close()
 
 
+def open_load(state: StateStore) -> dict[str, int]:
+    """Open tickets per assignee, from the ticket-state read model (routing's "least load")."""
+    from projections.ticket_state.fold import OPEN_STATUSES
+
+    marks = ",".join("?" * len(OPEN_STATUSES))
+    with state.transaction() as tx:
+        rows = tx.fetchall(f"SELECT assignee_id, COUNT(*) FROM ticket_state WHERE status IN ({marks}) "
+                           "AND assignee_id IS NOT NULL GROUP BY assignee_id", tuple(sorted(OPEN_STATUSES)))
+    return {agent: count for agent, count in rows}
+
+
 def bootstrap(settings: Settings, *, clock: Clock | None = None) -> Services:
     clock = clock or system_clock
     policy = load_policy(settings.policy_file.read_text()) if settings.policy_file else ServicePolicy()
@@ -212,7 +223,8 @@ def bootstrap(settings: Settings, *, clock: Clock | None = None) -> Services:
     )
     state = StateStore(settings.consumer_store_url)
     vault = Vault(state)
-    app = ServiceTrail(settings.eventsourcing_env(), clock=clock, rules=rules, vault=vault)
+    app = ServiceTrail(settings.eventsourcing_env(), clock=clock, rules=rules, vault=vault,
+                       open_load=lambda: open_load(state))
     with state.transaction() as tx:  # readers find every table even before a projector ran
         for handler in [*projection_handlers(), AuditCheckpointer()]:
             handler.setup(tx)

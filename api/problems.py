@@ -12,7 +12,9 @@ from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from domain.errors import (
+    AgentNotFoundError,
     DomainError,
+    NoAgentAvailableError,
     IdempotencyKeyReusedError,
     InvalidCommandError,
     TicketNotFoundError,
@@ -34,6 +36,8 @@ PROBLEM_JSON = "application/problem+json"
 
 STATUS_BY_ERROR: dict[type[DomainError], int] = {
     TicketNotFoundError: 404,
+    AgentNotFoundError: 404,
+    NoAgentAvailableError: 409,
     ResourceNotFoundError: 404,
     VersionConflictError: 409,
     TransitionNotAllowedError: 409,

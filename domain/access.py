@@ -37,6 +37,7 @@ class Permission(StrEnum):
     READ_EVENTS = "events:read"
     AUDIT = "audit"
     MANAGE_KEYS = "keys:manage"
+    MANAGE_ROSTER = "roster:manage"
     ERASE_PERSONAL_DATA = "personal-data:erase"
 
 
@@ -44,7 +45,7 @@ P = Permission
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.AGENT: frozenset({P.OPEN_TICKET, P.ACT_ON_TICKET, P.READ_TICKET, P.READ_OWN_PERFORMANCE}),
     Role.MANAGER: frozenset({P.OPEN_TICKET, P.ACT_ON_TICKET, P.READ_TICKET, P.READ_MODELS,
-                             P.READ_OWN_PERFORMANCE, P.READ_EVENTS}),
+                             P.READ_OWN_PERFORMANCE, P.READ_EVENTS, P.MANAGE_ROSTER}),
     Role.AUDITOR: frozenset({P.READ_TICKET, P.READ_MODELS, P.READ_OWN_PERFORMANCE, P.READ_EVENTS, P.AUDIT}),
     Role.INTEGRATION: frozenset({P.OPEN_TICKET, P.ACT_ON_TICKET, P.READ_TICKET, P.READ_EVENTS}),
     Role.ADMIN: frozenset(Permission),

@@ -26,14 +26,18 @@ from eventsourcing.utils import get_topic
 
 from domain import commands as c
 from domain.errors import (
+    AgentNotFoundError,
     IdempotencyKeyReusedError,
     InvalidCommandError,
+    NoAgentAvailableError,
     OccurredInFutureError,
     TicketNotFoundError,
     VersionConflictError,
 )
 from domain.events import TicketEvent
 from domain.idempotency import IdempotencyRecord, idempotency_record_id
+from domain.roster import Agent, Profile, agent_aggregate_id
+from domain.routing import Candidate, choose
 from domain.serialization import PydanticMapper
 from domain.ticket import DEFAULT_REOPEN_WINDOW, Ticket
 from domain.values import Sealed, Stamp
@@ -85,6 +89,7 @@ class ServiceTrail(Application):
         new_ticket_id: Callable[[], UUID] = uuid4,
         pause: Callable[[float], None] = time.sleep,
         vault: Vault | None = None,
+        open_load: Callable[[], dict[str, int]] | None = None,
     ):
         super().__init__(env)
         self.clock = clock
@@ -92,6 +97,7 @@ class ServiceTrail(Application):
         self.new_ticket_id = new_ticket_id
         self.pause = pause
         self.vault = vault
+        self.open_load = open_load  # open tickets per agent (from the read side), for routing
         self._ticket_locks = tuple(threading.Lock() for _ in range(64))
 
     # ------------------------------------------------------------------------- use cases
@@ -116,7 +122,59 @@ class ServiceTrail(Application):
             severity=cmd.severity))
 
     def assign_ticket(self, cmd: c.AssignTicket, ctx: c.CommandContext = c.CommandContext()) -> Outcome:
-        return self._change(cmd, ctx, lambda t, at: t.assign(at, agent_id=cmd.agent_id, team=cmd.team))
+        if cmd.agent_id is not None:
+            return self._change(cmd, ctx, lambda t, at: t.assign(at, agent_id=cmd.agent_id, team=cmd.team))
+
+        def routed(ticket: Ticket, at: Stamp) -> None:
+            choice = choose(category=ticket.category, language=ticket.language, customer_id=ticket.customer_id,
+                            tier=str(ticket.customer_tier), candidates=self.candidates())
+            if choice is None:
+                raise NoAgentAvailableError(f"no available agent is skilled in {ticket.category!r}")
+            ticket.route(at, agent_id=choice.agent_id, team=cmd.team or choice.team, reason=choice.reason)
+
+        return self._change(cmd, ctx, routed)
+
+    # -------------------------------------------------------------------------------- roster
+    def register_agent(self, cmd: c.RegisterAgent, ctx: c.CommandContext = c.CommandContext()) -> Agent:
+        """Registers an agent, or changes the profile of a registered one."""
+        profile = Profile(name=cmd.name, team=cmd.team, skills=cmd.skills, languages=cmd.languages,
+                          accounts=cmd.accounts)
+        at = self.clock()
+        try:
+            agent = self.repository.get(agent_aggregate_id(cmd.agent_id))
+            agent.change_profile(profile, actor=ctx.actor, at=at)
+        except AggregateNotFoundError:
+            agent = Agent.register(cmd.agent_id, profile, actor=ctx.actor, at=at)
+        self.save(agent)
+        return agent
+
+    def set_availability(self, cmd: c.SetAvailability, ctx: c.CommandContext = c.CommandContext()) -> Agent:
+        agent = self.get_agent(cmd.agent_id)
+        agent.set_availability(cmd.available, actor=ctx.actor, at=self.clock(), reason=cmd.reason)
+        self.save(agent)
+        return agent
+
+    def get_agent(self, agent_id: str) -> Agent:
+        try:
+            return self.repository.get(agent_aggregate_id(agent_id))
+        except AggregateNotFoundError:
+            raise AgentNotFoundError(f"no agent {agent_id}") from None
+
+    def agents(self) -> list[Agent]:
+        topic, found, position = get_topic(Agent.Registered), [], 0
+        while page := self.recorder.select_notifications(start=position, limit=1000, topics=(topic,),
+                                                          inclusive_of_start=False):
+            found.extend(self.repository.get(n.originator_id) for n in page)
+            position = page[-1].id
+        return found
+
+    def candidates(self) -> list[Candidate]:
+        loads = self.open_load() if self.open_load else {}
+        return [
+            Candidate(a.agent_id, a.profile.team, frozenset(a.profile.skills), frozenset(a.profile.languages),
+                      frozenset(a.profile.accounts), a.available, loads.get(a.agent_id, 0))
+            for a in self.agents()
+        ]
 
     def transfer_ticket(self, cmd: c.TransferTicket, ctx: c.CommandContext = c.CommandContext()) -> Outcome:
         return self._change(cmd, ctx, lambda t, at: t.transfer(at, department=cmd.department, reason=cmd.reason))

@@ -88,7 +88,8 @@ class TriageTicket(TicketCommand):
 
 
 class AssignTicket(TicketCommand):
-    agent_id: str = Name
+    agent_id: str | None = Field(default=None, min_length=1, max_length=200,
+                                 description="Omit to let routing choose the most suitable available agent.")
     team: str | None = Field(default=None, max_length=200)
 
 
@@ -148,6 +149,21 @@ class RecordSurvey(TicketCommand):
     evaluated_agent_id: str | None = Field(default=None, max_length=200)
 
 
+class RegisterAgent(Command):
+    agent_id: str = Name
+    name: str = Name
+    team: str | None = Field(default=None, max_length=200)
+    skills: tuple[str, ...] = Field(default=(), description="Categories the agent handles.")
+    languages: tuple[str, ...] = ()
+    accounts: tuple[str, ...] = Field(default=(), description="VIP customers whose account manager this agent is.")
+
+
+class SetAvailability(Command):
+    agent_id: str = Name
+    available: bool
+    reason: str | None = Field(default=None, max_length=500)
+
+
 class RecordSlaWarning(TicketCommand):
     """Issued by the SLA watcher when a deadline nears (not an HTTP route)."""
 
@@ -175,3 +191,4 @@ COMMANDS: tuple[type[Command], ...] = (
     ResumeTicket, EscalateTicket, ResolveTicket, ReopenTicket, CloseTicket, RecordSurvey,
 )
 INTERNAL_COMMANDS: tuple[type[Command], ...] = (RecordSlaWarning, RecordSlaBreach, EscalateAutomatically)
+ROSTER_COMMANDS: tuple[type[Command], ...] = (RegisterAgent, SetAvailability)

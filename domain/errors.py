@@ -59,3 +59,13 @@ class IdempotencyKeyReusedError(DomainError):
     """The same idempotency key was sent with a different command."""
 
     rule = "idempotency_key_reused"
+
+
+class AgentNotFoundError(DomainError):
+    rule = "agent_not_found"
+
+
+class NoAgentAvailableError(DomainError):
+    """Routing found no available agent with the skills the ticket needs."""
+
+    rule = "no_agent_available"

@@ -82,6 +82,7 @@ class Ticket(BaseAggregate[UUID]):
             ticket.priority = self.priority
             ticket.severity = self.severity
             ticket.customer_tier = self.customer_tier
+            ticket.language = self.language
             ticket.department = self.department
             ticket.assignee_id = None
             ticket.team = None
@@ -125,6 +126,15 @@ class Ticket(BaseAggregate[UUID]):
             ticket.team = self.team
             if ticket.status != Status.WAITING_ON_CUSTOMER:
                 ticket.status = Status.ASSIGNED
+
+    class Routed(TicketEvent):
+        """Routing chose the agent of the assignment that follows; the reason says why."""
+
+        TYPE: ClassVar[str] = "ticket.routed"
+        type: Literal["ticket.routed"] = "ticket.routed"
+        schema_version: Literal[1] = 1
+        agent_id: str = Text
+        reason: str
 
     class Transferred(TicketEvent):
         TYPE: ClassVar[str] = "ticket.transferred"
@@ -270,7 +280,7 @@ class Ticket(BaseAggregate[UUID]):
             ticket.sla_events = ticket.sla_events | {f"breach:{self.deadline}"}
 
     # State (assigned only by the events' apply): status, opened_at, customer_id, channel,
-    # category, priority, severity, customer_tier, department, assignee_id, team,
+    # category, priority, severity, customer_tier, language, department, assignee_id, team,
     # escalation_level, first_response_at, resolved_at, resolved_by, reopen_count, surveyed,
     # sla_events, last_hash. Only what the rules need lives here; projections keep the rest.
 
@@ -315,6 +325,12 @@ class Ticket(BaseAggregate[UUID]):
         self._record(
             self.Assigned, at, agent_id=agent_id, team=team, previous_agent_id=self.assignee_id
         )
+
+    def route(self, at: Stamp, *, agent_id: str, team: str | None, reason: str) -> None:
+        """Records routing's choice and assigns the ticket accordingly."""
+        self._require_open("route")
+        self._record(self.Routed, at, agent_id=agent_id, reason=reason)
+        self.assign(at, agent_id=agent_id, team=team)
 
     def transfer(self, at: Stamp, *, department: str, reason: str | None = None) -> None:
         self._require_open("transfer")

@@ -82,7 +82,7 @@ def every_event_type() -> Ticket:
     t.wait_on_customer(at(4))
     t.resume(at(5))
     t.transfer(at(6), department="tech")
-    t.assign(at(7), agent_id="bo")
+    t.route(at(7), agent_id="bo", team="tech", reason="skilled in billing, least open load (0)")
     t.escalate(at(8), reason="vip")
     t.resolve(at(9), code="ok", summary="done", remedy=Remedy.REPLACEMENT, root_cause="defect")
     t.reopen(at(10))

@@ -30,6 +30,8 @@ BODIES = {
     "/v1/tickets/{ticket_id}/close": {},
     "/v1/tickets/{ticket_id}/survey": {"csat": 5},
     "/v1/keys": {"role": "auditor", "principal": "someone"},
+    "/v1/agents": {"agent_id": "zed", "name": "Zed", "skills": ["x"]},
+    "/v1/agents/{agent_id}/availability": {"available": True},
 }
 QUERY = {"/v1/agents/leaderboard": {"period": "2026-03"}, "/v1/agents/{agent_id}/performance": {"period": "2026-03"},
          "/v1/events/stream": {"after": 0}}
@@ -68,6 +70,7 @@ def test_every_route_has_an_access_rule(app):
 def call(client: TestClient, method: str, path: str, services, headers: dict) -> int:
     ticket = services.app.open_ticket(c.OpenTicket(customer_id="c", channel="chat", category="x", subject="s"))
     services.app.assign_ticket(c.AssignTicket(ticket_id=ticket.ticket_id, agent_id="ana"))
+    services.app.register_agent(c.RegisterAgent(agent_id="ana", name="Ana", skills=("x",)))
     key_id = services.keys.create(Role.AUDITOR, "victim")[1].key_id
     url = path.format(ticket_id=ticket.ticket_id, agent_id="ana", customer_id="c", key_id=key_id)
     params = QUERY.get(path, {})

@@ -80,7 +80,7 @@ def test_unknown_ticket_is_404_problem_json(client, services):
     [
         ("survey", {"csat": 7}, "csat"),
         ("survey", {"csat": 4, "nps": 11}, "nps"),
-        ("assignment", {}, "agent_id"),
+        ("assignment", {"agent_id": ""}, "agent_id"),
         ("assignment", {"agent_id": "ana", "colour": "red"}, "colour"),
         ("interactions", {"channel": "fax", "direction": "inbound", "author": "customer"}, "channel"),
         ("interactions", {"channel": "chat", "direction": "inbound", "author": "customer", "duration_seconds": -3}, "duration_seconds"),

@@ -52,7 +52,7 @@ def test_changing_any_field_changes_the_hash():
 
 
 def test_event_types_are_unique_and_each_has_a_schema_version():
-    assert len(EVENT_CLASS_BY_TYPE) == len(TICKET_EVENT_CLASSES) == 14
+    assert len(EVENT_CLASS_BY_TYPE) == len(TICKET_EVENT_CLASSES) == 15
     for cls in TICKET_EVENT_CLASSES:
         assert cls.model_fields["type"].default == cls.TYPE
         assert cls.model_fields["schema_version"].default >= 1
