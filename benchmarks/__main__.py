@@ -15,7 +15,15 @@ from pathlib import Path
 BENCHMARKS = {
     "kafka": "benchmarks.kafka_log",
     "rebuild": "benchmarks.rebuild",
+    "watcher": "benchmarks.sla_watcher",
 }
+
+
+def number(value: float, digits: int = 0) -> str:
+    """Large figures with separators, small ones with enough decimals to mean something."""
+    if abs(value) < 10 and value != 0:
+        return f"{value:.2f}"
+    return f"{value:,.{digits}f}"
 
 
 def main() -> None:
@@ -40,7 +48,8 @@ def main() -> None:
     print("| --- | --- | --- | --- | --- | --- |")
     for r in results:
         met = "yes" if r.passed else ("no" if r.passed is False else "–")
-        print(f"| {r.benchmark} | {r.figure:,.0f} {r.unit} | {r.baseline:,.0f} {r.unit} | {r.ratio:.2f} | {r.target} | {met} |")
+        print(f"| {r.benchmark} | {number(r.figure)} {r.unit} | {number(r.baseline)} {r.unit} | {number(r.ratio, 2)} "
+              f"| {r.target} | {met} |")
     output = Path(args.output)
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(json.dumps({

@@ -207,3 +207,37 @@ def test_the_policy_example_in_the_readme_loads():
     example = readme.split("```toml\n", 1)[1].split("```", 1)[0]
     policy = load_policy(example)
     assert policy.sla and policy.calendars
+
+
+NEXT_RESPONSE_POLICY = """
+[[sla]]
+calendar = "24x7"
+first_response_minutes = 60
+next_response_minutes = 30
+resolution_minutes = 6000
+"""
+
+
+def test_each_customer_message_after_the_first_response_waits_for_the_next_reply(tmp_path):
+    policy = tmp_path / "p.toml"
+    policy.write_text(NEXT_RESPONSE_POLICY)
+    clock = FakeClock(tick=timedelta(0))
+    services = bootstrap(Settings(store_url=f"sqlite:///{tmp_path / 'e.db'}", secret_key="s", policy_file=policy),
+                         clock=clock)
+    watcher = services.watcher()
+    try:
+        t = open_ticket(services.app, "t")
+        services.app.assign_ticket(c.AssignTicket(ticket_id=t, agent_id="ana"))
+        reply = c.RecordInteraction(ticket_id=t, channel="chat", direction="outbound", author="agent", agent_id="ana")
+        ask = c.RecordInteraction(ticket_id=t, channel="chat", direction="inbound", author="customer")
+        services.app.record_interaction(reply)
+        step(watcher, clock, 5)
+        services.app.record_interaction(ask)
+        step(watcher, clock, 20)
+        services.app.record_interaction(reply)  # answered in 20 of 30 minutes: met
+        services.app.record_interaction(ask)
+        step(watcher, clock, 31)                # not answered: breached
+        breaches = [e.deadline for e in services.app.ticket_events(t) if e.type == "ticket.sla_breached"]
+        assert breaches == ["next_response#2"]
+    finally:
+        services.close()

@@ -6,9 +6,12 @@
 from __future__ import annotations
 
 import random
+import uuid
 from datetime import datetime, timedelta, timezone
 from uuid import UUID
 
+import psycopg
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -188,3 +191,36 @@ def test_as_of_equals_a_rebuild_from_the_events_that_occurred_by_then(log, offse
             del queues[ticket]
     with replay(events, as_of=moment).transaction() as tx:
         assert read_all(tx) == rebuilt(shuffled)
+
+
+@pytest.mark.postgres
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                  HealthCheck.function_scoped_fixture])
+@given(log=logs, batch=st.integers(1, 9), crashes=st.sets(st.integers(1, 20), max_size=4))
+def test_incremental_equals_a_rebuild_on_postgresql(postgres_server, log, batch, crashes):
+    events = build_events(*log)
+    app = new_app()
+    app.save(*events)
+    stores = []
+    try:
+        for _ in range(2):
+            schema = f"p_{uuid.uuid4().hex[:10]}"
+            with psycopg.connect(postgres_server, autocommit=True) as conn:
+                conn.execute(f'CREATE SCHEMA "{schema}"')
+            stores.append(StateStore(f"{postgres_server}?schema={schema}"))
+        incremental = ConsumerRuntime(Crashing(crashes), EmbeddedLogSource(app.recorder, app.mapper), stores[0])
+        incremental.batch_size = batch
+        while True:
+            try:
+                incremental.run_until_caught_up()
+                break
+            except RuntimeError:
+                with stores[0].transaction() as tx:
+                    incremental.positions = tx.positions(incremental.name)
+        rebuild = ConsumerRuntime(TicketStateProjection(), EmbeddedLogSource(app.recorder, app.mapper), stores[1])
+        rebuild.run_until_caught_up()
+        with stores[0].transaction() as a, stores[1].transaction() as b:
+            assert read_all(a) == read_all(b)
+    finally:
+        for store in stores:
+            store.close()
