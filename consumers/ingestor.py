@@ -11,12 +11,12 @@ acknowledged; a store outage stops the batch so nothing is skipped.
 from __future__ import annotations
 
 import logging
-import threading
 from typing import Any
 
 from kafka import KafkaConsumer, OffsetAndMetadata
 from pydantic import ValidationError
 
+from consumers.loop import PollingLoop
 from domain.commands import CommandContext
 from domain.errors import DomainError
 from domain.inbound import InboundAdapter
@@ -32,15 +32,15 @@ def rejection_reason(invalid: ValidationError) -> str:
     return "invalid message: " + "; ".join(parts)
 
 
-class Ingestor:
+class Ingestor(PollingLoop):
     name = "ingestor"
 
     def __init__(self, app: Any, consumer: KafkaConsumer, producer: Any, dlq_topic: str,
                  *, poll_timeout_ms: int = 200):
         self.app, self.consumer, self.producer = app, consumer, producer
         self.dlq_topic, self.poll_timeout_ms = dlq_topic, poll_timeout_ms
-        self.last_error: str | None = None
-        self._stop = threading.Event()
+        self.idle_sleep = 0.0  # polling already waits up to poll_timeout_ms
+        super().__init__()
 
     def run_once(self) -> int:
         batches = self.consumer.poll(timeout_ms=self.poll_timeout_ms, max_records=500)
@@ -86,18 +86,7 @@ class Ingestor:
         ]
         return self.producer.send(self.dlq_topic, key=record.key, value=record.value or b"", headers=headers)
 
-    def run_forever(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self.run_once()
-                self.last_error = None
-            except Exception as failure:
-                self.last_error = f"{type(failure).__name__}: {failure}"
-                log.warning("ingestor: batch failed (%s); it will be redelivered", self.last_error)
-                self._rewind()
-                self._stop.wait(1.0)
-
-    def _rewind(self) -> None:
+    def recover(self) -> None:
         """Seeks every assigned partition back to its committed offset (the failed batch again)."""
         for tp in self.consumer.assignment():
             committed = self.consumer.committed(tp)
@@ -105,6 +94,3 @@ class Ingestor:
                 self.consumer.seek_to_beginning(tp)
             else:
                 self.consumer.seek(tp, committed)
-
-    def stop(self) -> None:
-        self._stop.set()

@@ -8,18 +8,15 @@ consumers recognise those duplicates by event id (ticket and version). Nothing i
 
 from __future__ import annotations
 
-import logging
-import threading
 from typing import Any
 
 from consumers.kafka import event_record
+from consumers.loop import PollingLoop
 from consumers.sources import LOG_STREAM, TICKET_TOPIC_PREFIX
 from projections.store import StateStore
 
-log = logging.getLogger("servicetrail.relay")
 
-
-class Relay:
+class Relay(PollingLoop):
     name = "relay"
 
     def __init__(self, recorder: Any, mapper: Any, producer: Any, store: StateStore, topic: str,
@@ -27,8 +24,7 @@ class Relay:
         self.recorder, self.mapper, self.producer = recorder, mapper, producer
         self.store, self.topic = store, topic
         self.batch_size, self.idle_sleep = batch_size, idle_sleep
-        self.last_error: str | None = None
-        self._stop = threading.Event()
+        super().__init__()
         self.position = self._saved_position()
 
     def _saved_position(self) -> int:
@@ -56,28 +52,12 @@ class Relay:
         with self.store.transaction() as tx:
             tx.advance(self.name, {LOG_STREAM: last})
         self.position = last
-        self.last_error = None
         return len(notifications)
 
-    def run_until_caught_up(self) -> int:
-        total = 0
-        while (relayed := self.run_once()) > 0:
-            total += relayed
-        return total
-
-    def run_forever(self) -> None:
-        while not self._stop.is_set():
-            try:
-                if self.run_once() == 0:
-                    self._stop.wait(self.idle_sleep)
-            except Exception as failure:
-                self.last_error = f"{type(failure).__name__}: {failure}"
-                log.warning("relay: batch not acknowledged (%s); republishing from %s", self.last_error, self.position)
-                self.position = self._saved_position()
-                self._stop.wait(1.0)
+    def recover(self) -> None:
+        """A batch not acknowledged is republished from the saved position."""
+        self.position = self._saved_position()
 
     def lag(self) -> int:
         return (self.recorder.max_notification_id() or 0) - self.position
 
-    def stop(self) -> None:
-        self._stop.set()

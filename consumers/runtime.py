@@ -12,15 +12,12 @@ uncommitted batch, and the checks above make redoing it harmless.
 from __future__ import annotations
 
 import logging
-import threading
-import time
 from collections.abc import Callable
-from typing import Protocol
+from typing import Any, Protocol
 
-from typing import Any
-
-from projections.store import StateStore, Transaction
+from consumers.loop import PollingLoop
 from consumers.sources import Delivery, Source
+from projections.store import StateStore, Transaction
 
 log = logging.getLogger("servicetrail.consumers")
 
@@ -38,7 +35,7 @@ class Handler(Protocol):
     def reset(self, tx: Transaction) -> None: ...
 
 
-class ConsumerRuntime:
+class ConsumerRuntime(PollingLoop):
     def __init__(
         self,
         handler: Handler,
@@ -55,8 +52,7 @@ class ConsumerRuntime:
         self.batch_size = batch_size
         self.idle_sleep = idle_sleep
         self.on_batch = on_batch
-        self._stop = threading.Event()
-        self.last_error: str | None = None
+        super().__init__()
         with store.transaction() as tx:
             handler.setup(tx)
             self.positions = tx.positions(handler.name)
@@ -115,30 +111,9 @@ class ConsumerRuntime:
         tx.record_versions(self.name, latest)
         return unapplied
 
-    def run_until_caught_up(self) -> int:
-        total = 0
-        while (consumed := self.run_once()) > 0:
-            total += consumed
-        return total
-
-    def run_forever(self) -> None:
-        while not self._stop.is_set():
-            try:
-                if self.run_once() == 0:
-                    self._stop.wait(self.idle_sleep)
-                self.last_error = None
-            except Exception as failure:
-                self.last_error = f"{type(failure).__name__}: {failure}"
-                log.exception("%s: batch failed; retrying from the last committed position", self.name)
-                self._reload_positions()
-                self._stop.wait(1.0)
-
-    def _reload_positions(self) -> None:
-        try:
-            with self.store.transaction() as tx:
-                self.positions = tx.positions(self.name)
-        except Exception:
-            log.exception("%s: state store unavailable", self.name)
+    def recover(self) -> None:
+        with self.store.transaction() as tx:
+            self.positions = tx.positions(self.name)
 
     def lag(self) -> int:
         """How far behind the source's head this consumer is (events or records)."""
@@ -147,9 +122,6 @@ class ConsumerRuntime:
             return max(0, head() - self.positions.get("log", 0))
         lag = getattr(self.source, "lag", None)
         return lag(self.positions) if lag is not None else 0
-
-    def stop(self) -> None:
-        self._stop.set()
 
     def reset(self) -> None:
         """Drops the handler's state and this consumer's bookkeeping: the next run starts over."""

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import heapq
 import logging
-import threading
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from consumers.loop import PollingLoop
 from domain import commands as c
 from domain.errors import DomainError
 from domain.service_levels import Action, ServicePolicy, actions_due, next_check
@@ -26,7 +26,7 @@ log = logging.getLogger("servicetrail.sla_watcher")
 ACTOR = "system:sla-watcher"
 
 
-class SlaWatcher:
+class SlaWatcher(PollingLoop):
     name = "sla_watcher"
 
     def __init__(self, app: Any, source: Any, policy: ServicePolicy, clock: Callable[[], datetime],
@@ -37,9 +37,8 @@ class SlaWatcher:
         self.positions: dict[str, int] = {}
         self._heap: list[tuple[datetime, str]] = []
         self._scheduled: dict[str, datetime] = {}
-        self.last_error: str | None = None
         self.actions_taken = 0
-        self._stop = threading.Event()
+        super().__init__()
 
     # ------------------------------------------------------------------------ following
     def follow(self) -> int:
@@ -131,20 +130,6 @@ class SlaWatcher:
         self.tick()
         return total
 
-    def run_forever(self) -> None:
-        while not self._stop.is_set():
-            try:
-                if self.run_once() == 0:
-                    self._stop.wait(self.idle_sleep)
-                self.last_error = None
-            except Exception as failure:
-                self.last_error = f"{type(failure).__name__}: {failure}"
-                log.exception("sla watcher: step failed; retrying")
-                self._stop.wait(1.0)
-
     def lag(self) -> int:
         head = getattr(self.source, "head", None)
         return max(0, head() - self.positions.get("log", 0)) if head else 0
-
-    def stop(self) -> None:
-        self._stop.set()
