@@ -98,19 +98,25 @@ def serve(
         services.close()
 
 
+def _kafka_process(store_url: str | None, kafka_bootstrap: str | None, name: str, build, describe) -> None:
+    """Runs one Kafka-bound consumer as its own process until SIGINT/SIGTERM."""
+    settings = _settings_or_exit(store_url=store_url, kafka_bootstrap=kafka_bootstrap)
+    if not settings.kafka_bootstrap:
+        typer.echo(f"servicetrail: {name} needs SERVICETRAIL_KAFKA_BOOTSTRAP (or --kafka)", err=True)
+        raise typer.Exit(code=2)
+    services = _services(settings)
+    typer.echo(f"servicetrail: {describe(settings)}")
+    try:
+        _run_until_signalled([build(services)])
+    finally:
+        services.close()
+
+
 @cli.command()
 def relay(store_url: StoreUrl = None, kafka_bootstrap: Kafka = None) -> None:
     """Publish every stored event to the Kafka events topic (at-least-once, in order)."""
-    settings = _settings_or_exit(store_url=store_url, kafka_bootstrap=kafka_bootstrap)
-    if not settings.kafka_bootstrap:
-        typer.echo("servicetrail: relay needs SERVICETRAIL_KAFKA_BOOTSTRAP (or --kafka)", err=True)
-        raise typer.Exit(code=2)
-    services = _services(settings)
-    typer.echo(f"servicetrail: relaying {settings.redacted_store_url()} → {settings.events_topic}")
-    try:
-        _run_until_signalled([services.relay()])
-    finally:
-        services.close()
+    _kafka_process(store_url, kafka_bootstrap, "relay", lambda services: services.relay(),
+                   lambda s: f"relaying {s.redacted_store_url()} → {s.events_topic}")
 
 
 @cli.command()
@@ -139,16 +145,8 @@ def project(
 @cli.command()
 def ingest(store_url: StoreUrl = None, kafka_bootstrap: Kafka = None) -> None:
     """Turn messages of the inbound topic into commands; rejects go to the DLQ topic."""
-    settings = _settings_or_exit(store_url=store_url, kafka_bootstrap=kafka_bootstrap)
-    if not settings.kafka_bootstrap:
-        typer.echo("servicetrail: ingest needs SERVICETRAIL_KAFKA_BOOTSTRAP (or --kafka)", err=True)
-        raise typer.Exit(code=2)
-    services = _services(settings)
-    typer.echo(f"servicetrail: ingesting {settings.inbound_topic} (rejects → {settings.inbound_dlq_topic})")
-    try:
-        _run_until_signalled([services.ingestor()])
-    finally:
-        services.close()
+    _kafka_process(store_url, kafka_bootstrap, "ingest", lambda services: services.ingestor(),
+                   lambda s: f"ingesting {s.inbound_topic} (rejects → {s.inbound_dlq_topic})")
 
 
 @cli.command()

@@ -11,10 +11,11 @@ from enum import StrEnum
 from typing import ClassVar, Literal
 from uuid import UUID, uuid5
 
-from eventsourcing.domain import BaseAggregate, CanInitAggregate, CanMutateAggregate
-from pydantic import BaseModel, ConfigDict, Field
+from eventsourcing.domain import BaseAggregate, CanInitAggregate
+from pydantic import Field
 
 from domain.errors import TransitionNotAllowedError
+from domain.events import ActorEvent
 from domain.values import UtcDatetime
 
 KEY_NAMESPACE = UUID("9a3e5f10-7c2b-5d8e-b1a4-3c6d8e0f2a41")
@@ -61,12 +62,8 @@ def api_key_id(key_id: str) -> UUID:
     return uuid5(KEY_NAMESPACE, key_id)
 
 
-class KeyEvent(BaseModel, CanMutateAggregate[UUID]):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-    originator_id: UUID
-    originator_version: int
-    timestamp: UtcDatetime
-    actor: str
+class KeyEvent(ActorEvent):
+    pass
 
 
 class ApiKey(BaseAggregate[UUID]):

@@ -77,3 +77,17 @@ class TicketEvent(BaseModel, CanMutateAggregate[UUID]):
         aggregate = super().mutate(aggregate)
         aggregate.last_hash = self.hash
         return aggregate
+
+
+class RecordEvent(BaseModel, CanMutateAggregate[UUID]):
+    """Base of the events of the small aggregates beside tickets (keys, agents, idempotency records):
+    frozen pydantic events stored with the same mapper, without the ticket envelope."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    originator_id: UUID
+    originator_version: int
+    timestamp: UtcDatetime
+
+
+class ActorEvent(RecordEvent):
+    actor: str

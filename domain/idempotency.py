@@ -9,9 +9,10 @@ from __future__ import annotations
 from typing import ClassVar, Literal
 from uuid import UUID, uuid5
 
-from eventsourcing.domain import BaseAggregate, CanInitAggregate, CanMutateAggregate
-from pydantic import BaseModel, ConfigDict, Field
+from eventsourcing.domain import BaseAggregate, CanInitAggregate
+from pydantic import Field
 
+from domain.events import RecordEvent
 from domain.values import UtcDatetime
 
 IDEMPOTENCY_NAMESPACE = UUID("0d2c6a51-8f0e-5b7a-a3c4-1e9d2f6b7c80")
@@ -21,11 +22,8 @@ def idempotency_record_id(key: str) -> UUID:
     return uuid5(IDEMPOTENCY_NAMESPACE, key)
 
 
-class IdempotencyEvent(BaseModel, CanMutateAggregate[UUID]):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-    originator_id: UUID
-    originator_version: int
-    timestamp: UtcDatetime
+class IdempotencyEvent(RecordEvent):
+    pass
 
 
 class IdempotencyRecord(BaseAggregate[UUID]):

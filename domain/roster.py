@@ -7,9 +7,10 @@ from __future__ import annotations
 from typing import ClassVar, Literal
 from uuid import UUID, uuid5
 
-from eventsourcing.domain import BaseAggregate, CanInitAggregate, CanMutateAggregate
+from eventsourcing.domain import BaseAggregate, CanInitAggregate
 from pydantic import BaseModel, ConfigDict, Field
 
+from domain.events import ActorEvent
 from domain.values import UtcDatetime
 
 AGENT_NAMESPACE = UUID("5b0c2a7e-91d4-5f3a-8e6b-2d4f6a8c0e13")
@@ -28,12 +29,8 @@ class Profile(BaseModel):
     accounts: tuple[str, ...] = Field(default=(), description="VIP customers the agent is account manager of.")
 
 
-class AgentEvent(BaseModel, CanMutateAggregate[UUID]):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-    originator_id: UUID
-    originator_version: int
-    timestamp: UtcDatetime
-    actor: str
+class AgentEvent(ActorEvent):
+    pass
 
 
 class Agent(BaseAggregate[UUID]):
