@@ -3,7 +3,7 @@
 
 run:
 	@scripts/setup-venv.sh
-	.venv/bin/servicetrail serve
+	.venv/bin/servicetrail demo
 
 test:
 	@scripts/test.sh

@@ -98,6 +98,44 @@ def serve(
         services.close()
 
 
+@cli.command()
+def demo(
+    tickets: Annotated[int, typer.Option(min=0, max=200_000, help="Tickets to generate in a fresh store.")] = 3000,
+    seed: Annotated[int, typer.Option(help="Same seed, same month.")] = 7,
+    host: Annotated[Optional[str], typer.Option(help="Listen address [env SERVICETRAIL_HOST].")] = None,
+    port: Annotated[Optional[int], typer.Option(help="Listen port [env SERVICETRAIL_PORT].")] = None,
+    store_url: StoreUrl = None,
+    serve_after: Annotated[bool, typer.Option("--serve/--no-serve", help="Serve the dashboard afterwards.")] = True,
+) -> None:
+    """Fill a fresh store with a realistic month of service traffic, then serve it."""
+    import time
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from api.demo import generate
+
+    settings = _settings_or_exit(store_url=store_url, host=host, port=port)
+    services = _services(settings)
+    try:
+        if services.app.event_count() > 0:
+            typer.echo("servicetrail: the store already holds events; serving it as it is")
+        else:
+            started = time.perf_counter()
+            with Progress(TextColumn("demo month"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[rate]}")) as bar:
+                task = bar.add_task("demo", total=tickets, rate="")
+
+                def advance(done: int) -> None:
+                    rate = services.app.event_count() / max(time.perf_counter() - started, 1e-9)
+                    bar.update(task, completed=done, rate=f"{rate:,.0f} events/s")
+
+                written = generate(services.app, tickets=tickets, seed=seed, now=services.clock(), progress=advance)
+            typer.echo(f"servicetrail: demo wrote {written:,} events in {time.perf_counter() - started:.1f}s")
+    finally:
+        services.close()
+    if serve_after:
+        serve(host=host, port=port, store_url=store_url, kafka_bootstrap=None, consumers=None, policy_file=None)
+
+
 def _kafka_process(store_url: str | None, kafka_bootstrap: str | None, name: str, build, describe) -> None:
     """Runs one Kafka-bound consumer as its own process until SIGINT/SIGTERM."""
     settings = _settings_or_exit(store_url=store_url, kafka_bootstrap=kafka_bootstrap)

@@ -55,12 +55,10 @@ class SlaWatcher(PollingLoop):
             if not events or (row is None and events[0]["version"] != 1):
                 continue
             row = fold_batch(row, events)
-            if row.status == "closed":
-                self.rows.pop(ticket_id, None)
-                self._scheduled.pop(ticket_id, None)
-                continue
             self.rows[ticket_id] = row
             self._schedule(ticket_id)
+            if ticket_id not in self._scheduled and row.status == "closed":
+                del self.rows[ticket_id]  # closed is final: nothing left to watch
         return len(deliveries)
 
     def _schedule(self, ticket_id: str) -> None:
@@ -93,6 +91,8 @@ class SlaWatcher(PollingLoop):
     def _reschedule_after_acting(self, ticket_id: str, now: datetime) -> None:
         """Our own events come back through the log; until then, look again after the next due time."""
         row = self.rows[ticket_id]
+        if not row.is_open:
+            return  # its late breaches were just recorded; the returning events retire it
         upcoming = [d for d in [next_check(row, self.policy)] if d is not None and d > now]
         if upcoming:
             self._scheduled[ticket_id] = upcoming[0]

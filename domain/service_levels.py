@@ -250,9 +250,10 @@ class Action:
 
 
 def actions_due(row: Any, policy: ServicePolicy, now: datetime) -> list[Action]:
-    """What the watcher must do now for this ticket (nothing for a ticket that is not open)."""
+    """What the watcher must do now for this ticket. For a ticket no longer open, only the breaches
+    of deadlines it met too late remain to be recorded (no escalation after the fact)."""
     if not row.is_open:
-        return []
+        return late_breaches(row, policy)
     actions: list[Action] = []
     level = row.escalation_level
     complaint_level = policy.escalation.for_complaint(row.severity)
@@ -263,6 +264,7 @@ def actions_due(row: Any, policy: ServicePolicy, now: datetime) -> list[Action]:
         level = complaint_level
     warned = {deadline for deadline, _due, _at_ in row.sla_warnings}
     breached = {deadline for deadline, _due, _at_ in row.sla_breaches}
+    actions.extend(late_breaches(row, policy))
     for deadline in sorted(deadlines(row, policy), key=lambda d: (d.due_at or now, d.key)):
         if deadline.met_at is not None or deadline.due_at is None:
             continue
@@ -280,8 +282,19 @@ def actions_due(row: Any, policy: ServicePolicy, now: datetime) -> list[Action]:
     return actions
 
 
+def late_breaches(row: Any, policy: ServicePolicy) -> list[Action]:
+    """Deadlines met after they were due, whose breach is not recorded yet."""
+    recorded = {deadline for deadline, _due, _at_ in row.sla_breaches}
+    return [Action("breach", row.ticket_id, d.key, d.due_at, None, f"{d.kind} met late")
+            for d in deadlines(row, policy)
+            if d.met_at is not None and d.due_at is not None and d.met_at > d.due_at and d.key not in recorded]
+
+
 def next_check(row: Any, policy: ServicePolicy) -> datetime | None:
     """When this ticket next needs the watcher's attention (a warning or a due time), if ever."""
+    late = late_breaches(row, policy)
+    if late:
+        return min(action.due_at for action in late)
     if not row.is_open:
         return None
     warned = {d for d, _, _ in row.sla_warnings}

@@ -489,7 +489,8 @@ class Ticket(BaseAggregate[UUID]):
 
     def _record_sla(self, event_class: type[TicketEvent], kind: str, at: Stamp, deadline: str,
                     due_at: datetime) -> None:
-        self._require_open(f"record an SLA {kind} on")
+        if kind == "warn":  # a breach is a fact even about a resolved ticket (it was resolved late)
+            self._require_open(f"record an SLA {kind} on")
         if f"{kind}:{deadline}" in self.sla_events:
             raise TransitionNotAllowedError(f"the {kind} of deadline {deadline} is already recorded")
         self._record(event_class, at, deadline=deadline, due_at=due_at)

@@ -6,5 +6,6 @@ cd "$(dirname "$0")/.."
 scripts/setup-venv.sh dev
 scripts/provision-postgres.sh
 scripts/provision-kafka.sh
+scripts/provision-browser.sh
 .venv/bin/lint-imports --no-cache >/dev/null || .venv/bin/lint-imports --no-cache
 exec .venv/bin/python -m pytest "$@"

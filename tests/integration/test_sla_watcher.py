@@ -241,3 +241,16 @@ def test_each_customer_message_after_the_first_response_waits_for_the_next_reply
         assert breaches == ["next_response#2"]
     finally:
         services.close()
+
+
+def test_a_ticket_resolved_late_records_its_breach_without_escalating(world):
+    services, watcher, clock = world
+    t = open_ticket(services.app, "late", occurred_at=clock() - timedelta(hours=5))  # resolution due in 120 min
+    services.app.resolve_ticket(c.ResolveTicket(ticket_id=t, code="ok", summary="s"))
+    step(watcher, clock, 0)
+    events = services.app.ticket_events(t)
+    breaches = [e for e in events if e.type == "ticket.sla_breached"]
+    assert [b.deadline for b in breaches] == ["resolution#0"]
+    assert not any(e.type == "ticket.escalated" for e in events)
+    step(watcher, clock, 10)
+    assert len([e for e in services.app.ticket_events(t) if e.type == "ticket.sla_breached"]) == 1
