@@ -136,6 +136,35 @@ def demo(
         serve(host=host, port=port, store_url=store_url, kafka_bootstrap=None, consumers=None, policy_file=None)
 
 
+@cli.command()
+def staffing(
+    calls: Annotated[float, typer.Option("--calls", min=0, help="Contacts expected in the interval.")],
+    aht: Annotated[float, typer.Option("--aht", min=1, help="Average handle time, seconds.")],
+    interval: Annotated[str, typer.Option(help="Interval length: 30m, 1h, 900s.")] = "30m",
+    service_level: Annotated[float, typer.Option("--service-level", min=0.01, max=0.99)] = 0.8,
+    answer_seconds: Annotated[float, typer.Option("--answer-seconds", min=0)] = 20,
+) -> None:
+    """Agents needed for an interval by Erlang C, with service level, ASA and occupancy (JSON)."""
+    import json
+    import re
+
+    from domain.staffing import required_agents
+
+    match = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([smh]?)", interval.strip())
+    if not match:
+        typer.echo("servicetrail: --interval must look like 30m, 1h or 900s", err=True)
+        raise typer.Exit(code=2)
+    seconds = float(match.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600}[match.group(2)]
+    result = required_agents(contacts=calls, interval_seconds=seconds, aht_seconds=aht,
+                             service_level=service_level, answer_seconds=answer_seconds)
+    typer.echo(json.dumps({
+        "agents": result.agents, "traffic_erlangs": round(result.traffic_erlangs, 4),
+        "probability_of_waiting": round(result.probability_of_waiting, 4),
+        "service_level": round(result.service_level, 4),
+        "average_speed_of_answer_seconds": round(result.average_speed_of_answer_seconds, 2),
+        "occupancy": round(result.occupancy, 4), "model": "erlang-c"}, indent=2))
+
+
 def _kafka_process(store_url: str | None, kafka_bootstrap: str | None, name: str, build, describe) -> None:
     """Runs one Kafka-bound consumer as its own process until SIGINT/SIGTERM."""
     settings = _settings_or_exit(store_url=store_url, kafka_bootstrap=kafka_bootstrap)

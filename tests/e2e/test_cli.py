@@ -88,3 +88,13 @@ def test_serve_answers_on_the_embedded_default_and_prints_an_admin_key_once(tmp_
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def test_staffing_answers_the_worked_example():
+    result = run_cli("staffing", "--calls", "100", "--interval", "30m", "--aht", "180",
+                     "--service-level", "0.8", "--answer-seconds", "20")
+    assert result.returncode == 0, result.stderr
+    answer = json.loads(result.stdout)
+    assert answer["agents"] == 14 and answer["traffic_erlangs"] == 10.0
+    bad = run_cli("staffing", "--calls", "100", "--aht", "180", "--interval", "soon")
+    assert bad.returncode == 2 and "--interval" in bad.stderr
