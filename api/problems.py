@@ -46,6 +46,24 @@ STATUS_BY_ERROR: dict[type[DomainError], int] = {
 }
 
 
+def is_store_unavailable(error: BaseException) -> bool:
+    """Connection-level store failures (a restart, a lost connection, a locked or full disk): the
+    request did not happen and may be retried, unlike a bug or a refused command."""
+    import sqlite3
+
+    import psycopg
+    from eventsourcing.persistence import InterfaceError, OperationalError
+    from psycopg_pool import PoolTimeout
+
+    unavailable = (InterfaceError, OperationalError, psycopg.OperationalError, psycopg.InterfaceError,
+                   sqlite3.OperationalError, PoolTimeout)
+    while error is not None:
+        if isinstance(error, unavailable):
+            return True
+        error = error.__cause__ or error.__context__
+    return False
+
+
 def problem(
     status: int, title: str, detail: str, *, kind: str, headers: dict[str, str] | None = None,
     **extra: Any,
@@ -108,5 +126,9 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        if is_store_unavailable(exc):
+            log.warning("store unavailable on %s %s: %s", request.method, request.url.path, type(exc).__name__)
+            return problem(503, "Store unavailable", "the event store or read store is unavailable; nothing was "
+                           "written; retry shortly", kind="store_unavailable", headers={"Retry-After": "5"})
         log.error("unhandled %s on %s %s", type(exc).__name__, request.method, request.url.path)
         return problem(500, "Internal error", "the server failed; nothing was written", kind="internal")

@@ -53,6 +53,9 @@ class Settings(BaseSettings):
     projector_source: Literal["auto", "embedded", "kafka"] = Field(
         default="auto", description="Where the projector reads: auto = Kafka when configured."
     )
+    store_timeout_seconds: int = Field(
+        default=5, ge=1, le=300,
+        description="How long a request waits for an unreachable PostgreSQL store before a 503.")
     poll_interval_ms: int = Field(default=100, ge=1, le=60_000)
     relay_batch_size: int = Field(default=2000, ge=1, le=100_000)
     score_weights: dict[str, float] = Field(
@@ -178,6 +181,7 @@ class Settings(BaseSettings):
             "POSTGRES_PORT": str(parts.port or 5432),
             "POSTGRES_USER": unquote(parts.username or "postgres"),
             "POSTGRES_PASSWORD": unquote(parts.password or ""),
+            "POSTGRES_CONNECT_TIMEOUT": str(self.store_timeout_seconds),
         }
         schema = parse_qs(parts.query).get("schema")
         if schema:

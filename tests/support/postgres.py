@@ -49,6 +49,7 @@ class PostgresCluster:
     port: int
     owner: str | None
     base: Path
+    options: str = ""
 
     def _run(self, *args: str) -> subprocess.CompletedProcess:
         command = list(args)
@@ -62,6 +63,14 @@ class PostgresCluster:
 
     def restart(self) -> None:
         self._run(str(self.bindir / "pg_ctl"), "-D", str(self.datadir), "-m", "fast", "-w", "restart")
+
+    def run_pg_ctl(self, action: str) -> None:
+        """``stop`` (fast) or ``start`` the server with the options it was started with."""
+        if action == "stop":
+            self._run(str(self.bindir / "pg_ctl"), "-D", str(self.datadir), "-m", "fast", "-w", "stop")
+        else:
+            self._run(str(self.bindir / "pg_ctl"), "-D", str(self.datadir), "-o", self.options,
+                      "-l", str(self.base / "server.log"), "-w", "start")
 
 
 def start_cluster() -> PostgresCluster:
@@ -85,6 +94,7 @@ def start_cluster() -> PostgresCluster:
         f"-p {port} -c listen_addresses=127.0.0.1 -k {base} -c fsync=off "
         "-c synchronous_commit=off -c full_page_writes=off -c max_connections=300"
     )
+    cluster.options = options
     started = cluster._run(
         str(bindir / "pg_ctl"), "-D", str(datadir), "-o", options, "-l", str(base / "server.log"),
         "-w", "-t", "60", "start",

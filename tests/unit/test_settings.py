@@ -28,7 +28,7 @@ def test_postgres_url_becomes_eventsourcing_settings():
     assert env == {
         "PERSISTENCE_MODULE": "eventsourcing.postgres", "POSTGRES_DBNAME": "trail",
         "POSTGRES_HOST": "db.local", "POSTGRES_PORT": "6543", "POSTGRES_USER": "svc",
-        "POSTGRES_PASSWORD": "s@cret", "POSTGRES_SCHEMA": "prod",
+        "POSTGRES_PASSWORD": "s@cret", "POSTGRES_SCHEMA": "prod", "POSTGRES_CONNECT_TIMEOUT": "5",
     }
 
 
