@@ -86,9 +86,18 @@ def _as_utc(moment: datetime) -> datetime:
     return moment.astimezone(timezone.utc)
 
 
+def _supported(moment: datetime) -> datetime:
+    if not SUPPORTED_FROM <= moment.astimezone(timezone.utc) <= SUPPORTED_TO:
+        raise ValueError("instants must lie between 1970 and 9000")
+    return moment
+
+
+SUPPORTED_FROM = datetime(1970, 1, 1, tzinfo=timezone.utc)
+SUPPORTED_TO = datetime(9000, 1, 1, tzinfo=timezone.utc)
+
 # Every instant in an event is stored in UTC, so its canonical text (and hash) never depends on
 # the offset the caller happened to use.
-UtcDatetime = Annotated[AwareDatetime, AfterValidator(_as_utc)]
+UtcDatetime = Annotated[AwareDatetime, AfterValidator(_supported), AfterValidator(_as_utc)]
 
 
 class Stamp:

@@ -5,11 +5,11 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse, StreamingResponse
-from pydantic import AwareDatetime
 from starlette.concurrency import run_in_threadpool
 
 from api.audit_export import export_lines
 from api.bootstrap import Services
+from domain.values import UtcDatetime
 from api.dependencies import get_services
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])
@@ -26,9 +26,11 @@ async def verify(services: Wired) -> JSONResponse:
 @router.get("/export")
 def export(
     services: Wired, ticket: UUID | None = None,
-    from_: Annotated[AwareDatetime | None, Query(alias="from")] = None, to: AwareDatetime | None = None,
+    from_: Annotated[UtcDatetime | None, Query(alias="from")] = None, to: UtcDatetime | None = None,
     format: Annotated[str, Query(pattern="^(jsonl|csv)$")] = "jsonl",
 ) -> StreamingResponse:
     """Events with their hashes, verifiable offline (see the README's procedure)."""
+    if ticket is not None:
+        services.app.ticket_events(ticket)  # an unknown ticket is a 404 before streaming starts
     media = "application/x-ndjson" if format == "jsonl" else "text/csv"
     return StreamingResponse(export_lines(services, ticket, from_, to, format), media_type=media)

@@ -12,6 +12,7 @@ from api.dependencies import get_services
 
 router = APIRouter(prefix="/v1/events", tags=["events"])
 Wired = Annotated[Services, Depends(get_services)]
+MAX_POSITION = 2**62  # log positions are 64-bit integers in every store
 
 
 def page(services: Services, after: int, limit: int) -> tuple[list[dict[str, Any]], int]:
@@ -23,7 +24,7 @@ def page(services: Services, after: int, limit: int) -> tuple[list[dict[str, Any
 
 
 @router.get("")
-def feed(services: Wired, after: Annotated[int, Query(ge=0)] = 0,
+def feed(services: Wired, after: Annotated[int, Query(ge=0, le=MAX_POSITION)] = 0,
          limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> dict[str, Any]:
     """Events after ``after`` (a position from a previous page's ``next``)."""
     events, next_position = page(services, after, limit)
@@ -31,7 +32,7 @@ def feed(services: Wired, after: Annotated[int, Query(ge=0)] = 0,
 
 
 @router.get("/stream")
-async def stream(request: Request, services: Wired, after: Annotated[int | None, Query(ge=0)] = None,
+async def stream(request: Request, services: Wired, after: Annotated[int | None, Query(ge=0, le=MAX_POSITION)] = None,
                  last_event_id: Annotated[str | None, Header()] = None) -> StreamingResponse:
     """Server-sent events: ``id`` is the position (resume with ``Last-Event-ID``), ``event`` the type."""
     start = after if after is not None else int(last_event_id) if (last_event_id or "").isdigit() \

@@ -5,9 +5,9 @@ from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import AwareDatetime
 
 from api.bootstrap import Services
+from domain.values import UtcDatetime
 from api.dependencies import get_services
 from api.auth import CurrentCaller
 from api.problems import ResourceNotFoundError
@@ -15,8 +15,8 @@ from projections import queries
 
 router = APIRouter(prefix="/v1", tags=["read models"])
 
-AsOf = Annotated[AwareDatetime | None, Query(description="Business time: events that occurred at or before it.")]
-KnownAt = Annotated[AwareDatetime | None, Query(description="Transaction time: events recorded at or before it.")]
+AsOf = Annotated[UtcDatetime | None, Query(description="Business time: events that occurred at or before it.")]
+KnownAt = Annotated[UtcDatetime | None, Query(description="Transaction time: events recorded at or before it.")]
 Wired = Annotated[Services, Depends(get_services)]
 
 
@@ -64,8 +64,8 @@ def sla_risk(
 @router.get("/kpis")
 def kpis(
     services: Wired, as_of: AsOf = None, known_at: KnownAt = None,
-    from_: Annotated[AwareDatetime | None, Query(alias="from", description="Start (default: to − 30 days).")] = None,
-    to: Annotated[AwareDatetime | None, Query(description="End, exclusive (default: as_of or now).")] = None,
+    from_: Annotated[UtcDatetime | None, Query(alias="from", description="Start (default: to − 30 days).")] = None,
+    to: Annotated[UtcDatetime | None, Query(description="End, exclusive (default: as_of or now).")] = None,
     group_by: Annotated[str | None, Query(description="channel, category, team, priority or region.")] = None,
 ) -> dict[str, Any]:
     """Every KPI of the service over [from, to), optionally per group; backlog at as_of."""

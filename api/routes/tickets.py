@@ -8,9 +8,10 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Response, status
-from pydantic import AwareDatetime, BaseModel, ConfigDict, create_model
+from pydantic import BaseModel, ConfigDict, create_model
 
 from api.bootstrap import Services
+from domain.values import UtcDatetime
 from api.dependencies import Application, Context, get_services
 from api.problems import ResourceNotFoundError
 from domain import commands as c
@@ -95,8 +96,8 @@ for _path, _command, _summary in (
 @router.get("/{ticket_id}")
 def get_ticket(
     ticket_id: UUID, app: Application, response: Response, services: Wired,
-    as_of: Annotated[AwareDatetime | None, Query(description="Business time: as it stood then.")] = None,
-    known_at: Annotated[AwareDatetime | None, Query(description="Transaction time: as recorded by then.")] = None,
+    as_of: Annotated[UtcDatetime | None, Query(description="Business time: as it stood then.")] = None,
+    known_at: Annotated[UtcDatetime | None, Query(description="Transaction time: as recorded by then.")] = None,
 ) -> dict[str, Any]:
     """The ticket's state, folded from its own events (so always current), or as of a moment."""
     row = time_travel.ticket_at(app.ticket_events(ticket_id), as_of, known_at)

@@ -109,3 +109,10 @@ def test_server_sent_events_stream_new_events(services, client):
                 break
             assert time.monotonic() - started < 10
     assert received[0]["type"] == "ticket.opened" and received[0]["position"] == services.app.event_count()
+
+
+def test_inputs_found_by_fuzzing_are_client_errors(client):
+    assert client.get("/v1/kpis", params={"as_of": "0001-01-01T00:00:00Z"}).status_code == 422
+    assert client.get("/v1/events", params={"after": 2**63}).status_code == 422
+    missing = client.get("/v1/audit/export", params={"ticket": "e3e70682-c209-1cac-a29f-6fbed82c07cd"})
+    assert missing.status_code == 404 and missing.headers["content-type"] == "application/problem+json"
