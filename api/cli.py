@@ -6,12 +6,17 @@ import logging
 import signal
 import sys
 import threading
-from typing import Annotated, Optional
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
 from api.settings import Settings, SettingsError, load_settings
 from domain.access import Role
+
+if TYPE_CHECKING:
+    from api.bootstrap import Services
 
 cli = typer.Typer(
     name="servicetrail",
@@ -42,14 +47,20 @@ def _settings_or_exit(**overrides: object) -> Settings:
     return settings
 
 
-def _services(settings: Settings):
+@contextmanager
+def _services(settings: Settings) -> Iterator[Services]:
+    """The wired services for one command, closed however the command ends."""
     from api.bootstrap import bootstrap
 
     try:
-        return bootstrap(settings)
+        services = bootstrap(settings)
     except Exception as failure:
         typer.echo(f"servicetrail: cannot open the store {settings.redacted_store_url()}: {failure}", err=True)
         raise typer.Exit(code=1) from None
+    try:
+        yield services
+    finally:
+        services.close()
 
 
 def _run_until_signalled(consumers: list) -> None:
@@ -83,19 +94,16 @@ def serve(
 
     settings = _settings_or_exit(host=host, port=port, store_url=store_url,
                                  kafka_bootstrap=kafka_bootstrap, consumers=consumers, policy_file=policy_file)
-    services = _services(settings)
-    typer.echo(f"servicetrail: store {settings.redacted_store_url()}")
-    if settings.kafka_bootstrap:
-        typer.echo(f"servicetrail: kafka {settings.kafka_bootstrap} (topic {settings.events_topic})")
-    if not services.keys.any_exist():
-        text, _ = services.keys.create(Role.ADMIN, "admin", label="first start", actor="servicetrail")
-        typer.echo(f"servicetrail: first start: admin API key (shown once, keep it safe):\n\n    {text}\n")
-    typer.echo(f"servicetrail: serving on http://{settings.host}:{settings.port}  (API docs at /docs)")
-    try:
+    with _services(settings) as services:
+        typer.echo(f"servicetrail: store {settings.redacted_store_url()}")
+        if settings.kafka_bootstrap:
+            typer.echo(f"servicetrail: kafka {settings.kafka_bootstrap} (topic {settings.events_topic})")
+        if not services.keys.any_exist():
+            text, _ = services.keys.create(Role.ADMIN, "admin", label="first start", actor="servicetrail")
+            typer.echo(f"servicetrail: first start: admin API key (shown once, keep it safe):\n\n    {text}\n")
+        typer.echo(f"servicetrail: serving on http://{settings.host}:{settings.port}  (API docs at /docs)")
         uvicorn.run(create_app(services), host=settings.host, port=settings.port,
                     log_level=settings.log_level, access_log=False)
-    finally:
-        services.close()
 
 
 @cli.command()
@@ -115,8 +123,7 @@ def demo(
     from api.demo import generate
 
     settings = _settings_or_exit(store_url=store_url, host=host, port=port)
-    services = _services(settings)
-    try:
+    with _services(settings) as services:
         if services.app.event_count() > 0:
             typer.echo("servicetrail: the store already holds events; serving it as it is")
         else:
@@ -130,8 +137,6 @@ def demo(
 
                 written = generate(services.app, tickets=tickets, seed=seed, now=services.clock(), progress=advance)
             typer.echo(f"servicetrail: demo wrote {written:,} events in {time.perf_counter() - started:.1f}s")
-    finally:
-        services.close()
     if serve_after:
         serve(host=host, port=port, store_url=store_url, kafka_bootstrap=None, consumers=None, policy_file=None)
 
@@ -171,12 +176,9 @@ def _kafka_process(store_url: str | None, kafka_bootstrap: str | None, name: str
     if not settings.kafka_bootstrap:
         typer.echo(f"servicetrail: {name} needs SERVICETRAIL_KAFKA_BOOTSTRAP (or --kafka)", err=True)
         raise typer.Exit(code=2)
-    services = _services(settings)
-    typer.echo(f"servicetrail: {describe(settings)}")
-    try:
+    with _services(settings) as services:
+        typer.echo(f"servicetrail: {describe(settings)}")
         _run_until_signalled([build(services)])
-    finally:
-        services.close()
 
 
 @cli.command()
@@ -200,13 +202,10 @@ def project(
 
     settings = _settings_or_exit(store_url=store_url, kafka_bootstrap=kafka_bootstrap, projector_source=source)
     handlers = _chosen(projection_handlers(), names)
-    services = _services(settings)
-    typer.echo(f"servicetrail: projecting {', '.join(h.name for h in handlers)} "
-               f"from {'kafka' if settings.uses_kafka_source else 'the embedded log'}")
-    try:
+    with _services(settings) as services:
+        typer.echo(f"servicetrail: projecting {', '.join(h.name for h in handlers)} "
+                   f"from {'kafka' if settings.uses_kafka_source else 'the embedded log'}")
         _run_until_signalled([*(services.projector(handler) for handler in handlers), services.checkpointer()])
-    finally:
-        services.close()
 
 
 @cli.command()
@@ -222,12 +221,9 @@ def watch(store_url: StoreUrl = None,
           ) -> None:
     """Watch every open deadline: warnings, breaches and escalations, on the wall clock."""
     settings = _settings_or_exit(store_url=store_url, policy_file=policy_file)
-    services = _services(settings)
-    typer.echo(f"servicetrail: watching deadlines ({settings.policy_file or 'built-in policy'})")
-    try:
+    with _services(settings) as services:
+        typer.echo(f"servicetrail: watching deadlines ({settings.policy_file or 'built-in policy'})")
         _run_until_signalled([services.watcher()])
-    finally:
-        services.close()
 
 
 @cli.command()
@@ -246,8 +242,7 @@ def rebuild(
 
     settings = _settings_or_exit(store_url=store_url, kafka_bootstrap=kafka_bootstrap)
     handlers = _chosen(projection_handlers(), names)
-    services = _services(settings)
-    try:
+    with _services(settings) as services:
         head = services.app.event_count()
         for handler in handlers:
             started = time.perf_counter()
@@ -264,8 +259,6 @@ def rebuild(
             elapsed = time.perf_counter() - started
             typer.echo(f"servicetrail: rebuilt {handler.name} from {total} log positions in {elapsed:.1f}s "
                        f"({total / max(elapsed, 1e-9):,.0f} events/s); swapped in")
-    finally:
-        services.close()
 
 
 @cli.command()
@@ -284,19 +277,19 @@ def replay(
     from datetime import timedelta
     from uuid import UUID
 
+    from domain.errors import DomainError
     from projections import queries, time_travel
     from projections.ticket_state.store import read_all
 
     settings = _settings_or_exit(store_url=store_url)
     moments = {name: _instant(name, value) for name, value in (("--as-of", as_of), ("--known-at", known_at))}
     as_of_at, known_at_at = moments["--as-of"], moments["--known-at"]
-    services = _services(settings)
-    try:
+    with _services(settings) as services:
         if ticket:
             try:
                 ticket_id = UUID(ticket)
                 row = time_travel.ticket_at(services.app.ticket_events(ticket_id), as_of_at, known_at_at)
-            except (ValueError, LookupError, Exception) as missing:
+            except (ValueError, DomainError) as missing:  # a malformed id, or no such ticket
                 typer.echo(f"servicetrail: no ticket {ticket}: {missing}", err=True)
                 raise typer.Exit(code=1) from None
             if row is None:
@@ -315,8 +308,6 @@ def replay(
                     typer.echo("servicetrail: --projection must be ticket_state or kpis", err=True)
                     raise typer.Exit(code=2)
         typer.echo(json.dumps(document, indent=2, sort_keys=True, default=str))
-    finally:
-        services.close()
 
 
 def _instant(name: str, value: str | None):
@@ -347,12 +338,9 @@ def keys_create(
     store_url: StoreUrl = None,
 ) -> None:
     """Issue a key; it is printed once and stored only as an HMAC digest."""
-    services = _services(_settings_or_exit(store_url=store_url))
-    try:
+    with _services(_settings_or_exit(store_url=store_url)) as services:
         text, key = services.keys.create(role, principal, label=label, actor="cli")
         typer.echo(f"key {key.key_id} ({role}:{principal}):\n{text}")
-    finally:
-        services.close()
 
 
 @keys_cli.command("list")
@@ -360,30 +348,25 @@ def keys_list(store_url: StoreUrl = None) -> None:
     """Every key with its role, principal, creation and revocation (never the secret)."""
     import json
 
-    services = _services(_settings_or_exit(store_url=store_url))
-    try:
+    with _services(_settings_or_exit(store_url=store_url)) as services:
         for key in services.keys.all():
             typer.echo(json.dumps(key.describe()))
-    finally:
-        services.close()
 
 
 @keys_cli.command("revoke")
 def keys_revoke(key_id: Annotated[str, typer.Argument(help="The key id (the part after st_).")],
                 reason: Annotated[Optional[str], typer.Option()] = None, store_url: StoreUrl = None) -> None:
     """Revoke a key: it stops working within seconds in every process."""
-    services = _services(_settings_or_exit(store_url=store_url))
-    try:
-        services.keys.revoke(key_id, actor="cli", reason=reason)
-        typer.echo(f"servicetrail: revoked key {key_id}")
-    except KeyError:
-        typer.echo(f"servicetrail: no key {key_id}", err=True)
-        raise typer.Exit(code=1) from None
-    except Exception as refused:
-        typer.echo(f"servicetrail: {refused}", err=True)
-        raise typer.Exit(code=1) from None
-    finally:
-        services.close()
+    with _services(_settings_or_exit(store_url=store_url)) as services:
+        try:
+            services.keys.revoke(key_id, actor="cli", reason=reason)
+            typer.echo(f"servicetrail: revoked key {key_id}")
+        except KeyError:
+            typer.echo(f"servicetrail: no key {key_id}", err=True)
+            raise typer.Exit(code=1) from None
+        except Exception as refused:
+            typer.echo(f"servicetrail: {refused}", err=True)
+            raise typer.Exit(code=1) from None
 
 
 audit_cli = typer.Typer(help="Tamper evidence: verify the log, export events with hashes.", no_args_is_help=True)
@@ -401,8 +384,7 @@ def audit_verify(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     settings = _settings_or_exit(store_url=store_url, kafka_bootstrap=kafka_bootstrap)
-    services = _services(settings)
-    try:
+    with _services(settings) as services:
         if from_kafka:
             from api.kafka_audit import verify_topic
 
@@ -421,8 +403,6 @@ def audit_verify(
         typer.echo(json.dumps(report, indent=2))
         if not report["intact"]:
             raise typer.Exit(code=1)
-    finally:
-        services.close()
 
 
 @audit_cli.command("export")
@@ -451,20 +431,18 @@ def audit_export(
     except ValueError:
         typer.echo(f"servicetrail: --ticket {ticket} is not a ticket id", err=True)
         raise typer.Exit(code=2) from None
-    services = _services(_settings_or_exit(store_url=store_url))
-    try:
-        target = open(output, "w", encoding="utf-8", newline="") if output else sys.stdout
+    with _services(_settings_or_exit(store_url=store_url)) as services:
         try:
-            for line in export_lines(services, ticket_id, _instant("--from", start), _instant("--to", end), fmt):
-                target.write(line)
-        finally:
-            if output:
-                target.close()
-    except LookupError as missing:
-        typer.echo(f"servicetrail: {missing}", err=True)
-        raise typer.Exit(code=1) from None
-    finally:
-        services.close()
+            target = open(output, "w", encoding="utf-8", newline="") if output else sys.stdout
+            try:
+                for line in export_lines(services, ticket_id, _instant("--from", start), _instant("--to", end), fmt):
+                    target.write(line)
+            finally:
+                if output:
+                    target.close()
+        except LookupError as missing:
+            typer.echo(f"servicetrail: {missing}", err=True)
+            raise typer.Exit(code=1) from None
 
 
 customers_cli = typer.Typer(help="Customers' personal data.", no_args_is_help=True)
@@ -475,13 +453,10 @@ cli.add_typer(customers_cli, name="customers")
 def customers_erase(customer_id: Annotated[str, typer.Argument(help="The customer whose personal data goes.")],
                     store_url: StoreUrl = None) -> None:
     """Erase a customer's personal data everywhere (deletes their key); events and hashes stay."""
-    services = _services(_settings_or_exit(store_url=store_url))
-    try:
+    with _services(_settings_or_exit(store_url=store_url)) as services:
         existed = services.vault.erase(customer_id, actor="cli", at=services.clock().isoformat())
         typer.echo(f"servicetrail: erased the personal data of {customer_id}"
                    + ("" if existed else " (none was stored)"))
-    finally:
-        services.close()
 
 
 schema_cli = typer.Typer(help="The published event contract.", no_args_is_help=True)

@@ -9,7 +9,6 @@ process so that its peak RSS is its own.
 from __future__ import annotations
 
 import json
-import resource
 import subprocess
 import sys
 import tempfile

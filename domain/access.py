@@ -15,7 +15,7 @@ from eventsourcing.domain import BaseAggregate, CanInitAggregate
 from pydantic import Field
 
 from domain.errors import TransitionNotAllowedError
-from domain.events import ActorEvent
+from domain.events import ActorEvent, started_by
 from domain.values import UtcDatetime
 
 KEY_NAMESPACE = UUID("9a3e5f10-7c2b-5d8e-b1a4-3c6d8e0f2a41")
@@ -99,9 +99,7 @@ class ApiKey(BaseAggregate[UUID]):
                actor: str, at: UtcDatetime) -> ApiKey:
         event = cls.Created(originator_id=api_key_id(key_id), originator_version=1, timestamp=at, actor=actor,
                             key_id=key_id, role=role, principal=principal, label=label, digest=digest)
-        key = event.mutate(None)
-        key._pending_events.append(event)
-        return key
+        return started_by(event)
 
     def revoke(self, *, actor: str, at: UtcDatetime, reason: str | None = None) -> None:
         if self.revoked_at is not None:

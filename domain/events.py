@@ -91,3 +91,10 @@ class RecordEvent(BaseModel, CanMutateAggregate[UUID]):
 
 class ActorEvent(RecordEvent):
     actor: str
+
+
+def started_by(created: Any) -> Any:
+    """The aggregate a created event begins, with that event pending to be saved."""
+    aggregate = created.mutate(None)
+    aggregate._pending_events.append(created)
+    return aggregate

@@ -12,7 +12,7 @@ from uuid import UUID, uuid5
 from eventsourcing.domain import BaseAggregate, CanInitAggregate
 from pydantic import Field
 
-from domain.events import RecordEvent
+from domain.events import RecordEvent, started_by
 from domain.values import UtcDatetime
 
 IDEMPOTENCY_NAMESPACE = UUID("0d2c6a51-8f0e-5b7a-a3c4-1e9d2f6b7c80")
@@ -56,6 +56,4 @@ class IdempotencyRecord(BaseAggregate[UUID]):
             originator_id=idempotency_record_id(key), originator_version=1, timestamp=recorded_at,
             command=command, request_digest=request_digest, ticket_id=ticket_id, version=version,
         )
-        record = event.mutate(None)
-        record._pending_events.append(event)
-        return record
+        return started_by(event)

@@ -10,7 +10,7 @@ from uuid import UUID, uuid5
 from eventsourcing.domain import BaseAggregate, CanInitAggregate
 from pydantic import BaseModel, ConfigDict, Field
 
-from domain.events import ActorEvent
+from domain.events import ActorEvent, started_by
 from domain.values import UtcDatetime
 
 AGENT_NAMESPACE = UUID("5b0c2a7e-91d4-5f3a-8e6b-2d4f6a8c0e13")
@@ -67,9 +67,7 @@ class Agent(BaseAggregate[UUID]):
     def register(cls, agent_id: str, profile: Profile, *, actor: str, at: UtcDatetime) -> Agent:
         event = cls.Registered(originator_id=agent_aggregate_id(agent_id), originator_version=1, timestamp=at,
                                actor=actor, agent_id=agent_id, profile=profile)
-        agent = event.mutate(None)
-        agent._pending_events.append(event)
-        return agent
+        return started_by(event)
 
     def change_profile(self, profile: Profile, *, actor: str, at: UtcDatetime) -> None:
         if profile != self.profile:

@@ -221,15 +221,6 @@ def calendar_of(deadline: Deadline, policy: ServicePolicy) -> Calendar:
     return policy.calendars[deadline.calendar]
 
 
-def first_due(found: list[Deadline]) -> datetime | None:
-    pending = [d for d in found if d.met_at is None and d.due_at is not None]
-    return min((d.due_at for d in pending), default=None)
-
-
-def since(start: datetime, seconds: float) -> datetime:
-    return start + timedelta(seconds=seconds)
-
-
 # ------------------------------------------------------------------------- what is due now
 @dataclass(frozen=True)
 class Action:
@@ -305,3 +296,16 @@ def next_check(row: Any, policy: ServicePolicy) -> datetime | None:
             continue
         moments.append(deadline.due_at if deadline.key in warned else deadline.warn_at)
     return min(moments, default=None)
+
+
+def at_risk(rows: list[Any], policy: ServicePolicy, now: datetime, within: timedelta) -> list[dict[str, Any]]:
+    """Tickets whose soonest unmet deadline is past, or due within ``within``; soonest first."""
+    found = []
+    for row in rows:
+        pending = [d for d in deadlines(row, policy) if d.met_at is None and d.due_at is not None]
+        soonest = min(pending, key=lambda d: d.due_at, default=None)
+        if soonest is not None and soonest.due_at <= now + within:
+            found.append({"ticket_id": row.ticket_id, "priority": row.priority, "assignee_id": row.assignee_id,
+                          "escalation_level": row.escalation_level, "deadline": soonest.key,
+                          "due_at": soonest.due_at.isoformat(), "breached": soonest.due_at <= now})
+    return sorted(found, key=lambda entry: entry["due_at"])

@@ -19,7 +19,7 @@ from domain.errors import (
     OccurredBeforeOpeningError,
     TransitionNotAllowedError,
 )
-from domain.events import TicketEvent, event_id_for
+from domain.events import TicketEvent, event_id_for, started_by
 from domain.hashing import GENESIS_HASH, chain_hash
 from domain.values import (
     ESCALATION_LEVELS,
@@ -295,9 +295,7 @@ class Ticket(BaseAggregate[UUID]):
         event = cls._new_event(
             cls.Opened, ticket_id=ticket_id, version=1, prev_hash=GENESIS_HASH, at=at, **details
         )
-        ticket = event.mutate(None)
-        ticket._pending_events.append(event)
-        return ticket
+        return started_by(event)
 
     def triage(
         self,

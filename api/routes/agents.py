@@ -1,8 +1,8 @@
 """The roster over HTTP: register agents (or change their profile), set availability, list."""
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from api.dependencies import Application, Context

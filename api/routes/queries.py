@@ -42,23 +42,13 @@ def sla_risk(
     within_minutes: Annotated[int, Query(ge=0, le=7 * 24 * 60, description="Due within this many minutes.")] = 60,
 ) -> dict[str, Any]:
     """Open tickets with a breached or soon-due deadline, by escalation level, soonest first."""
-    from domain.service_levels import deadlines
+    from domain.service_levels import at_risk
 
     moment = as_of or known_at or services.clock()
-    horizon = moment + timedelta(minutes=within_minutes)
     with services.read(as_of, known_at) as tx:
-        rows = queries.open_rows(tx)
-    at_risk = []
-    for row in rows:
-        pending = [d for d in deadlines(row, services.policy) if d.met_at is None and d.due_at is not None]
-        soonest = min(pending, key=lambda d: d.due_at, default=None)
-        if soonest is not None and soonest.due_at <= horizon:
-            at_risk.append({"ticket_id": row.ticket_id, "priority": row.priority, "assignee_id": row.assignee_id,
-                            "escalation_level": row.escalation_level, "deadline": soonest.key,
-                            "due_at": soonest.due_at.isoformat(), "breached": soonest.due_at <= moment})
-    at_risk.sort(key=lambda entry: entry["due_at"])
+        risky = at_risk(queries.open_rows(tx), services.policy, moment, timedelta(minutes=within_minutes))
     return {"at": moment.isoformat(), "within_minutes": within_minutes,
-            "breached": [e for e in at_risk if e["breached"]], "about_to_breach": [e for e in at_risk if not e["breached"]]}
+            "breached": [e for e in risky if e["breached"]], "about_to_breach": [e for e in risky if not e["breached"]]}
 
 
 @router.get("/kpis")

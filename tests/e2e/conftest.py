@@ -23,3 +23,22 @@ def client(services, admin_key) -> Iterator[TestClient]:
     with TestClient(create_app(services, run_consumers=False), raise_server_exceptions=False,
                     headers={"Authorization": f"Bearer {admin_key}"}) as test_client:
         yield test_client
+
+
+@pytest.fixture
+def scenario_store(tmp_path):
+    """A SQLite store holding the hand-worked scenario, projected and witnessed by the checkpointer:
+    (store URL, events file, tickets)."""
+    from api.bootstrap import bootstrap, projection_handlers
+    from api.settings import Settings
+    from tests.scenarios import scenario
+
+    url = f"sqlite:///{tmp_path / 'events.db'}"
+    services = bootstrap(Settings(store_url=url))
+    tickets = scenario()
+    services.app.save(*tickets)
+    for handler in projection_handlers():
+        services.projector(handler, source="embedded").run_until_caught_up()
+    services.checkpointer().run_until_caught_up()
+    services.close()
+    return url, tmp_path / "events.db", tickets

@@ -6,7 +6,6 @@ import json
 import sqlite3
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -17,20 +16,13 @@ from api.settings import Settings
 from domain.access import Role
 from tests.e2e.test_cli import ROOT, run_cli
 from projections.ticket_state.fold import instant
-from tests.scenarios import scenario
 
 VERIFY_EXPORT = [sys.executable, str(ROOT / "tools" / "verify_export.py")]
 
 
 @pytest.fixture
-def store(tmp_path):
-    url = f"sqlite:///{tmp_path / 'events.db'}"
-    services = bootstrap(Settings(store_url=url))
-    tickets = scenario()
-    services.app.save(*tickets)
-    services.checkpointer().run_until_caught_up()
-    services.close()
-    return url, tmp_path / "events.db", tickets
+def store(scenario_store):
+    return scenario_store
 
 
 def test_verify_passes_on_an_intact_store_and_locates_a_flipped_byte(store):

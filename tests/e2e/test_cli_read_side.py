@@ -7,21 +7,13 @@ from datetime import timedelta
 
 import pytest
 
-from api.bootstrap import bootstrap, projection_handlers
-from api.settings import Settings
 from tests.e2e.test_cli import run_cli
-from tests.scenarios import T0, scenario
+from tests.scenarios import T0
 
 
 @pytest.fixture
-def store(tmp_path):
-    url = f"sqlite:///{tmp_path / 'events.db'}"
-    services = bootstrap(Settings(store_url=url))
-    tickets = scenario()
-    services.app.save(*tickets)
-    for handler in projection_handlers():
-        services.projector(handler, source="embedded").run_until_caught_up()
-    services.close()
+def store(scenario_store):
+    url, _, tickets = scenario_store
     return url, tickets
 
 

@@ -202,8 +202,6 @@ def test_health_and_ready(client):
 
 
 def test_openapi_lists_every_ticket_command():
-    from api.bootstrap import bootstrap
-    from api.settings import Settings
     from domain.commands import COMMANDS
 
     spec = create_app_spec()

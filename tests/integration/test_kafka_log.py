@@ -98,15 +98,20 @@ def test_projection_through_kafka_equals_a_rebuild_from_the_store(services):
             assert time.monotonic() < deadline
     finally:
         via_kafka.source.close()
+    live = assert_equals_a_rebuild(services)
+    assert len(live) == 30
+
+
+def assert_equals_a_rebuild(services) -> dict:
+    """The live ticket-state rows equal a rebuild from the store's log; returns them."""
     with services.state.transaction() as tx:
         live = read_all(tx)
-
     rebuilt = services.projector(TicketStateProjection(), source="embedded")
     rebuilt.reset()
     rebuilt.run_until_caught_up()
     with services.state.transaction() as tx:
         assert read_all(tx) == live
-    assert len(live) == 30
+    return live
 
 
 class CrashingProjection(TicketStateProjection):
@@ -152,14 +157,7 @@ def test_a_consumer_crash_between_handling_and_commit_leaves_state_equal_to_a_re
     finally:
         runtime.source.close()
     assert crashes == 3
-    with services.state.transaction() as tx:
-        live = read_all(tx)
-
-    rebuilt = services.projector(TicketStateProjection(), source="embedded")
-    rebuilt.reset()
-    rebuilt.run_until_caught_up()
-    with services.state.transaction() as tx:
-        assert read_all(tx) == live
+    live = assert_equals_a_rebuild(services)
     assert {row["version"] for row in live.values()} == {5}
 
 

@@ -254,3 +254,20 @@ def test_a_ticket_resolved_late_records_its_breach_without_escalating(world):
     assert not any(e.type == "ticket.escalated" for e in events)
     step(watcher, clock, 10)
     assert len([e for e in services.app.ticket_events(t) if e.type == "ticket.sla_breached"]) == 1
+
+
+def test_the_risk_list_holds_breached_and_soon_due_tickets(world):
+    from api.bootstrap import projection_handlers
+    from domain.service_levels import at_risk
+    from projections.queries import open_rows
+
+    services, watcher, clock = world
+    late = open_ticket(services.app, "late", priority="P1", occurred_at=clock() - timedelta(minutes=90))
+    soon = open_ticket(services.app, "soon", priority="P1", occurred_at=clock() - timedelta(minutes=50))
+    calm = open_ticket(services.app, "calm", occurred_at=clock())  # due in 120 min
+    for handler in projection_handlers():
+        services.projector(handler, source="embedded").run_until_caught_up()
+    with services.read() as tx:
+        risky = at_risk(open_rows(tx), services.policy, clock(), timedelta(minutes=30))
+    assert [(r["ticket_id"], r["breached"]) for r in risky] == [(str(late), True), (str(soon), False)]
+    assert str(calm) not in {r["ticket_id"] for r in risky}
