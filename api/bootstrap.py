@@ -23,6 +23,8 @@ from domain.service_levels import ServicePolicy, load_policy
 from projections import time_travel
 from projections.audit import AuditCheckpointer, StoredEntry, Witness, verify
 from projections.store import StateStore, Transaction
+from projections.arrivals import ArrivalsProjection
+from projections.planning import Planning
 from projections.ticket_state.store import TicketStateProjection
 
 
@@ -33,7 +35,7 @@ def system_clock() -> datetime:
 
 def projection_handlers() -> list[Handler]:
     """Every read model the projector maintains."""
-    return [TicketStateProjection()]
+    return [TicketStateProjection(), ArrivalsProjection()]
 
 
 @dataclass
@@ -71,6 +73,17 @@ class Services:
                 yield tx
         finally:
             replayed.close()
+
+    @property
+    def planning(self) -> Planning:
+        """Time zone and holiday calendar of hotspots, forecasts and staffing (from settings)."""
+        from zoneinfo import ZoneInfo
+
+        from api.settings import holiday_calendar
+
+        code = self.settings.holidays
+        return Planning(ZoneInfo(self.settings.timezone),
+                        lambda first, last: holiday_calendar(code, *range(first, last + 1)) if code else frozenset())
 
     # ------------------------------------------------------------------------------ audit
     def stored_entries(self, page: int = 2000) -> Iterator[StoredEntry]:

@@ -141,6 +141,75 @@ def demo(
         serve(host=host, port=port, store_url=store_url, kafka_bootstrap=None, consumers=None, policy_file=None)
 
 
+@cli.command("import")
+def import_(
+    file: Annotated[str, typer.Argument(help="The CSV export to import.")],
+    source_format: Annotated[str, typer.Option("--format", help="nyc-council | bpi2013 | helpdesk-log")],
+    store_url: StoreUrl = None,
+    rejects: Annotated[Optional[str], typer.Option(
+        help="Where rejected rows go (CSV: line, field, reason, row) [default: FILE.rejects.csv beside the input, "
+             "or in the current folder when that is read-only].")] = None,
+    limit: Annotated[Optional[int], typer.Option(min=1, help="Import only the first N rows.")] = None,
+) -> None:
+    """Turn a real service-request export into events, through the normal command path.
+
+    Idempotent by the source's own ids: importing the same file again adds nothing."""
+    import itertools
+    import json
+    import os
+    import time
+    from pathlib import Path
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from consumers.importers import FORMATS
+    from consumers.importers.base import RowError, run_import, write_rejects
+
+    if source_format not in FORMATS:
+        typer.echo(f"servicetrail: --format must be one of {', '.join(FORMATS)}, not {source_format!r}", err=True)
+        raise typer.Exit(code=2)
+    path = Path(file)
+    if not path.is_file():
+        typer.echo(f"servicetrail: {file}: no such file", err=True)
+        raise typer.Exit(code=2)
+    with path.open("rb") as handle:
+        total = max(sum(1 for _ in handle) - 1, 0)
+    if limit:
+        total = min(total, limit)
+    rejects_path = Path(rejects) if rejects else path.with_name(path.name + ".rejects.csv")
+    if not rejects and not (os.access(path.parent, os.W_OK) and path.parent.stat().st_mode & 0o200):
+        rejects_path = Path.cwd() / (path.name + ".rejects.csv")
+    settings = _settings_or_exit(store_url=store_url)
+    with _services(settings) as services:
+        started = time.perf_counter()
+        before = services.app.event_count()
+        try:
+            rows = FORMATS[source_format](path)
+            if limit:
+                rows = itertools.islice(rows, limit)
+            with Progress(TextColumn(f"import {path.name}"), BarColumn(), MofNCompleteColumn(),
+                          TextColumn("{task.fields[rate]}")) as bar:
+                task = bar.add_task("import", total=total, rate="")
+
+                def advance(done: int) -> None:
+                    rate = (services.app.event_count() - before) / max(time.perf_counter() - started, 1e-9)
+                    bar.update(task, completed=done, rate=f"{rate:,.0f} events/s")
+
+                report = run_import(services.app, rows, actor=f"import:{source_format}", progress=advance)
+        except RowError as bad:
+            typer.echo(f"servicetrail: {file}: {bad}", err=True)
+            raise typer.Exit(code=2) from None
+        summary = {**report.as_dict(), "seconds": round(time.perf_counter() - started, 1)}
+        if report.rejected:
+            write_rejects(rejects_path, report)
+            summary["rejects_file"] = str(rejects_path)
+            reasons: dict[str, int] = {}
+            for _, column, reason, _ in report.rejected:
+                reasons[f"{column}: {reason}"] = reasons.get(f"{column}: {reason}", 0) + 1
+            summary["top_reject_reasons"] = dict(sorted(reasons.items(), key=lambda kv: -kv[1])[:5])
+        typer.echo(json.dumps(summary, indent=2))
+
+
 @cli.command()
 def staffing(
     calls: Annotated[float, typer.Option("--calls", min=0, help="Contacts expected in the interval.")],
@@ -148,8 +217,11 @@ def staffing(
     interval: Annotated[str, typer.Option(help="Interval length: 30m, 1h, 900s.")] = "30m",
     service_level: Annotated[float, typer.Option("--service-level", min=0.01, max=0.99)] = 0.8,
     answer_seconds: Annotated[float, typer.Option("--answer-seconds", min=0)] = 20,
+    patience: Annotated[Optional[float], typer.Option(
+        "--patience", min=0.001, help="Mean patience of waiting callers, seconds: Erlang A instead of C.")] = None,
 ) -> None:
-    """Agents needed for an interval by Erlang C, with service level, ASA and occupancy (JSON)."""
+    """Agents needed for an interval by Erlang C (or Erlang A with --patience), with service level, ASA,
+    occupancy and abandonment (JSON)."""
     import json
     import re
 
@@ -161,13 +233,65 @@ def staffing(
         raise typer.Exit(code=2)
     seconds = float(match.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600}[match.group(2)]
     result = required_agents(contacts=calls, interval_seconds=seconds, aht_seconds=aht,
-                             service_level=service_level, answer_seconds=answer_seconds)
-    typer.echo(json.dumps({
-        "agents": result.agents, "traffic_erlangs": round(result.traffic_erlangs, 4),
-        "probability_of_waiting": round(result.probability_of_waiting, 4),
-        "service_level": round(result.service_level, 4),
-        "average_speed_of_answer_seconds": round(result.average_speed_of_answer_seconds, 2),
-        "occupancy": round(result.occupancy, 4), "model": "erlang-c"}, indent=2))
+                             service_level=service_level, answer_seconds=answer_seconds, patience_seconds=patience)
+    typer.echo(json.dumps({**result.as_dict(), "model": "erlang-a" if patience else "erlang-c"}, indent=2))
+
+
+@cli.command()
+def forecast(
+    group_by: Annotated[str, typer.Option("--group-by", help="Dimension or pair: category, region, category,region …")
+                        ] = "category",
+    horizon: Annotated[int, typer.Option(min=1, help="Periods ahead.")] = 28,
+    freq: Annotated[str, typer.Option(help="D (daily) or H (hourly).")] = "D",
+    as_of: Annotated[Optional[str], typer.Option("--as-of", help="Forecast from the arrivals that occurred by T "
+                                                                  "(default: now).")] = None,
+    known_at: Annotated[Optional[str], typer.Option("--known-at", help="…and were recorded by T2.")] = None,
+    measure: Annotated[str, typer.Option(help="contacts or complaints.")] = "contacts",
+    top: Annotated[int, typer.Option(min=1, max=1000, help="The largest slices.")] = 20,
+    output_format: Annotated[str, typer.Option("--format", help="json or table.")] = "json",
+    store_url: StoreUrl = None,
+) -> None:
+    """Forecast arrivals per slice with 90 % intervals and each slice's backtest accuracy."""
+    import json
+
+    from projections.planning import forecast_report
+    from projections.queries import InvalidQuery
+
+    if output_format not in ("json", "table"):
+        typer.echo("servicetrail: --format must be json or table", err=True)
+        raise typer.Exit(code=2)
+    moment, known = _instant("--as-of", as_of), _instant("--known-at", known_at)
+    settings = _settings_or_exit(store_url=store_url)
+    with _services(settings) as services:
+        _catch_up(services)
+        try:
+            with services.state.transaction() as tx:
+                report = forecast_report(tx, services.planning, group_by=group_by, horizon=horizon, freq=freq.upper(),
+                                         as_of=moment or services.clock(), known_at=known, measure=measure, top=top)
+        except InvalidQuery as bad:
+            typer.echo(f"servicetrail: --{bad.field.replace('_', '-')}: {bad}", err=True)
+            raise typer.Exit(code=2) from None
+    if output_format == "json":
+        typer.echo(json.dumps(report, indent=2))
+        return
+    for entry in report["slices"]:
+        accuracy = entry["accuracy"] or {}
+        typer.echo(f"{' / '.join(str(v) for v in entry['slice'].values())}  (relative MAE "
+                   f"{accuracy.get('relative_mae')}, MASE {accuracy.get('mase')}, WAPE {accuracy.get('wape')})")
+        for period in entry["periods"]:
+            typer.echo(f"  {period['start']}  {period['point']:>6.0f}  [{period['lower']:.0f}, {period['upper']:.0f}]")
+
+
+def _catch_up(services: Services) -> None:
+    """Brings the read models up to the log before a one-off report (the server keeps them live)."""
+    from api.bootstrap import projection_handlers
+
+    if services.settings.uses_kafka_source:
+        return  # the projectors of a Kafka deployment own the read models
+    for handler in projection_handlers():
+        runtime = services.projector(handler, source="embedded")
+        while runtime.run_once():
+            pass
 
 
 def _kafka_process(store_url: str | None, kafka_bootstrap: str | None, name: str, build, describe) -> None:

@@ -53,7 +53,7 @@ def generate(app: ServiceTrail, *, tickets: int, seed: int, now: datetime,
         app.register_agent(c.RegisterAgent(agent_id=agent.agent_id, name=agent.agent_id.title(), team=agent.team,
                                            skills=agent.skills, languages=("en",)),
                            c.CommandContext(actor="system:demo"))
-    start = now - timedelta(days=30)
+    start = (now - timedelta(days=30)).replace(hour=0, minute=0, second=0, microsecond=0)  # days start at midnight
     hotspot_days = {rng.randrange(5, 28) for _ in range(3)}
     hotspot = (rng.choice(CATEGORIES), rng.choice(REGIONS))
     days = [start + timedelta(days=d) for d in range(30)]

@@ -13,7 +13,7 @@ from api.bootstrap import Services
 from api.middleware import RequestGuard
 from api.lifecycle import BackgroundConsumers
 from api.problems import install_problem_handlers
-from api.routes import agents, audit, dashboard, events, health, keys, queries, tickets
+from api.routes import agents, audit, dashboard, events, health, keys, planning, queries, tickets
 
 
 def create_app(services: Services, *, run_consumers: bool | None = None) -> FastAPI:
@@ -44,6 +44,7 @@ def create_app(services: Services, *, run_consumers: bool | None = None) -> Fast
     app.include_router(dashboard.router)
     app.include_router(agents.router)
     app.include_router(queries.router)
+    app.include_router(planning.router)
     app.include_router(tickets.router)
     app.include_router(events.router)
     app.include_router(keys.router)

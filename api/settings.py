@@ -92,6 +92,29 @@ class Settings(BaseSettings):
                                            description="Events between two audit checkpoints.")
     max_body_bytes: int = Field(default=1_048_576, ge=1024, description="Largest request body accepted (413 above).")
     rate_limit_per_minute: int = Field(default=6000, ge=0, description="Requests per minute per key (0 = unlimited).")
+    timezone: str = Field(default="UTC", description="Time zone of the days and hours that hotspots, forecasts and "
+                                                     "staffing count in (IANA name, e.g. Europe/Berlin).")
+    holidays: str | None = Field(default=None, description="Public holidays that forecasts treat as special days: "
+                                                           "a country code, optionally with subdivision (US-NY, DE-BY).")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, name: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{name!r} is not an IANA time zone (e.g. UTC, Europe/Berlin)") from None
+        return name
+
+    @field_validator("holidays")
+    @classmethod
+    def _known_holidays(cls, code: str | None) -> str | None:
+        if not code:
+            return None
+        holiday_calendar(code, 2000)
+        return code
 
     @field_validator("store_url", "state_store_url")
     @classmethod
@@ -187,6 +210,20 @@ class Settings(BaseSettings):
         if schema:
             env["POSTGRES_SCHEMA"] = schema[0]
         return env
+
+
+def holiday_calendar(code: str | None, *years: int) -> frozenset:
+    """The public holidays of ``code`` (``US``, ``US-NY``, ``DE-BY`` …) in those years."""
+    if not code:
+        return frozenset()
+    import holidays
+
+    country, _, subdivision = code.partition("-")
+    try:
+        return frozenset(holidays.country_holidays(country.upper(), subdiv=subdivision or None, years=years or None))
+    except (NotImplementedError, KeyError, ValueError):
+        raise ValueError(f"{code!r} is not a holiday calendar: use a country code with an optional subdivision, "
+                         "e.g. US, US-NY, DE-BY") from None
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -16,6 +16,7 @@ BENCHMARKS = {
     "kafka": "benchmarks.kafka_log",
     "rebuild": "benchmarks.rebuild",
     "watcher": "benchmarks.sla_watcher",
+    "forecast": "benchmarks.forecast",
 }
 
 

@@ -8,13 +8,20 @@ Every use case is: load the ticket, call one method on it, save. Around that sit
 - idempotency: with a key, the first outcome is stored in the same transaction as the events,
   and a repeat of the same command returns it without writing anything;
 - time: the clock is read here, once per command; the domain only receives instants.
+
+Bulk writers (imports) run the same use cases inside ``batch()``: a unit of work that keeps the
+changed aggregates in memory and saves them all in one transaction at the end, which is what makes
+the event store fast (one commit per batch, not per command). ``savepoint()`` undoes one source
+row's commands inside a batch when any of them is refused, so a row is written whole or not at all.
 """
 
 from __future__ import annotations
 
+import copy
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, ClassVar, NamedTuple, Protocol
@@ -68,6 +75,18 @@ class LifecycleRules:
     max_attempts: int = 20
 
 
+def ticket_id_for_key(idempotency_key: str) -> UUID:
+    """The id of the ticket opened under an idempotency key: a retried opening finds its ticket."""
+    return uuid5(TICKET_ID_NAMESPACE, idempotency_key)
+
+
+class _UnitOfWork:
+    """Aggregates changed by the commands of one batch, by id, not saved yet."""
+
+    def __init__(self) -> None:
+        self.pending: dict[UUID, Any] = {}
+
+
 class Outcome(NamedTuple):
     ticket_id: UUID
     version: int
@@ -99,6 +118,61 @@ class ServiceTrail(Application):
         self.vault = vault
         self.open_load = open_load  # open tickets per agent (from the read side), for routing
         self._ticket_locks = tuple(threading.Lock() for _ in range(64))
+        self._local = threading.local()
+
+    # --------------------------------------------------------------------------- unit of work
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Runs the commands inside it as usual but saves their aggregates together on exit."""
+        if getattr(self._local, "work", None) is not None:
+            raise RuntimeError("batches do not nest")
+        work = self._local.work = _UnitOfWork()
+        try:
+            yield
+            aggregates = list(work.pending.values())
+        finally:
+            self._local.work = None
+        if aggregates:
+            super().save(*aggregates)
+
+    @contextmanager
+    def savepoint(self, ticket_id: UUID | None) -> Iterator[None]:
+        """Inside a batch: if the block raises, forget what it changed (``ticket_id`` is the ticket
+        it works on; domain commands only record after all their checks, so one refused command
+        leaves its ticket as it was, and this undoes the commands before it)."""
+        work: _UnitOfWork | None = getattr(self._local, "work", None)
+        if work is None:
+            yield
+            return
+        before = set(work.pending)
+        kept = work.pending.get(ticket_id) if ticket_id is not None else None
+        snapshot = None
+        if kept is not None:
+            snapshot = copy.copy(kept)
+            snapshot._pending_events = list(kept._pending_events)
+        try:
+            yield
+        except BaseException:
+            for added in set(work.pending) - before:
+                del work.pending[added]
+            if snapshot is not None and ticket_id is not None:
+                work.pending[ticket_id] = snapshot
+            raise
+
+    def save(self, *objs: Any, **kwargs: Any) -> Any:
+        work: _UnitOfWork | None = getattr(self._local, "work", None)
+        if work is None:
+            return super().save(*objs, **kwargs)
+        for obj in objs:
+            if obj is not None:
+                work.pending[obj.id] = obj
+        return []
+
+    def _load(self, aggregate_id: UUID, version: int | None = None) -> Any:
+        work: _UnitOfWork | None = getattr(self._local, "work", None)
+        if work is not None and version is None and aggregate_id in work.pending:
+            return work.pending[aggregate_id]
+        return self.repository.get(aggregate_id, version=version)
 
     # ------------------------------------------------------------------------- use cases
     def handle(self, command: c.Command, context: c.CommandContext = c.CommandContext()) -> Outcome:
@@ -106,9 +180,7 @@ class ServiceTrail(Application):
         return handler(command, context)
 
     def open_ticket(self, cmd: c.OpenTicket, ctx: c.CommandContext = c.CommandContext()) -> Outcome:
-        ticket_id = (
-            uuid5(TICKET_ID_NAMESPACE, ctx.idempotency_key) if ctx.idempotency_key else self.new_ticket_id()
-        )
+        ticket_id = ticket_id_for_key(ctx.idempotency_key) if ctx.idempotency_key else self.new_ticket_id()
         details = cmd.model_dump(exclude={"occurred_at", "contact"})
         if cmd.contact is not None:
             if self.vault is None:
@@ -226,7 +298,7 @@ class ServiceTrail(Application):
     # ----------------------------------------------------------------------------- queries
     def get_ticket(self, ticket_id: UUID, version: int | None = None) -> Ticket:
         try:
-            ticket = self.repository.get(ticket_id, version=version)
+            ticket = self._load(ticket_id, version)
         except AggregateNotFoundError:
             raise TicketNotFoundError(f"no ticket {ticket_id}") from None
         if not isinstance(ticket, Ticket):
@@ -307,7 +379,7 @@ class ServiceTrail(Application):
 
     def _earlier_outcome(self, key: str, command: str, digest: str) -> Outcome | None:
         try:
-            record = self.repository.get(idempotency_record_id(key))
+            record = self._load(idempotency_record_id(key))
         except AggregateNotFoundError:
             return None
         if record.command != command or record.request_digest != digest:

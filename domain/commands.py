@@ -63,13 +63,17 @@ class CommandContext:
 
 class OpenTicket(Command):
     customer_id: str = Name
-    channel: Channel
+    channel: Channel | None = Field(
+        default=None, description="How the customer made contact. Omit only when the source does not record it "
+                                  "(imports of exports without a channel).")
     category: str = Name
     subject: str = Field(min_length=1, max_length=500)
     description: str | None = Field(default=None, max_length=20_000)
     sub_category: str | None = Field(default=None, max_length=200)
     product: str | None = Field(default=None, max_length=200)
     region: str | None = Field(default=None, max_length=200)
+    district: str | None = Field(default=None, max_length=200, description="Finer location inside the region.")
+    postal_code: str | None = Field(default=None, max_length=20)
     department: str | None = Field(default=None, max_length=200)
     priority: Priority | None = None
     severity: Severity | None = Field(default=None, description="Only for complaints.")

@@ -76,6 +76,7 @@ class TicketEvent(BaseModel, CanMutateAggregate[UUID]):
     def mutate(self, aggregate: Any) -> Any:
         aggregate = super().mutate(aggregate)
         aggregate.last_hash = self.hash
+        aggregate.last_occurred_at = self.occurred_at
         return aggregate
 
 

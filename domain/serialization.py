@@ -13,7 +13,7 @@ from typing import Any
 
 from eventsourcing.persistence import Mapper, StoredEvent
 from eventsourcing.utils import get_topic, resolve_topic
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 
 class PydanticMapper(Mapper):
@@ -44,9 +44,10 @@ class PydanticMapper(Mapper):
 
 def decode_event(topic: str, state: bytes) -> Any:
     event_class: type[BaseModel] = resolve_topic(topic)
-    if not UPCASTERS:
-        return event_class.model_validate_json(state)
-    return event_class.model_validate(upcast(json.loads(state)))
+    try:
+        return event_class.model_validate_json(state)  # the current schema version: the fast path
+    except ValidationError:
+        return event_class.model_validate(upcast(json.loads(state)))
 
 
 # Upcasters turn a stored event of an old schema version into the next version, so that events are

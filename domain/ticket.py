@@ -21,6 +21,7 @@ from domain.errors import (
 )
 from domain.events import TicketEvent, event_id_for, started_by
 from domain.hashing import GENESIS_HASH, chain_hash
+from domain.serialization import upcaster
 from domain.values import (
     ESCALATION_LEVELS,
     HIGHEST_ESCALATION_LEVEL,
@@ -53,15 +54,18 @@ class Ticket(BaseAggregate[UUID]):
     class Opened(TicketEvent, CanInitAggregate[UUID]):
         TYPE: ClassVar[str] = "ticket.opened"
         type: Literal["ticket.opened"] = "ticket.opened"
-        schema_version: Literal[1] = 1
+        # v2: channel may be null (sources that do not record it); district and postal_code added.
+        schema_version: Literal[2] = 2
         customer_id: str = Text
-        channel: Channel
+        channel: Channel | None = None
         category: str = Text
         subject: str = Field(min_length=1, max_length=500)
         description: str | None = Field(default=None, max_length=20_000)
         sub_category: str | None = None
         product: str | None = None
         region: str | None = None
+        district: str | None = None
+        postal_code: str | None = None
         department: str | None = None
         priority: Priority | None = None
         severity: Severity | None = None
@@ -539,6 +543,12 @@ class Ticket(BaseAggregate[UUID]):
             field = ".".join(str(part) for part in error["loc"]) or "body"
             raise InvalidCommandError(field, f"{field}: {error['msg']}") from None
         return unhashed.model_copy(update={"hash": chain_hash(unhashed.public_dict())})
+
+
+@upcaster("ticket.opened", 1)
+def _opened_v1_to_v2(document: dict[str, Any]) -> dict[str, Any]:
+    """v1 always had a channel and had no district or postal code: it is already a valid v2."""
+    return document
 
 
 TICKET_EVENT_CLASSES: tuple[type[TicketEvent], ...] = tuple(

@@ -32,13 +32,15 @@ class TicketRow:
     version: int
     status: str
     customer_id: str
-    channel: str
+    channel: str | None
     category: str
     opened_at: str
     subject: str = ""
     sub_category: str | None = None
     product: str | None = None
     region: str | None = None
+    district: str | None = None
+    postal_code: str | None = None
     department: str | None = None
     priority: str | None = None
     severity: str | None = None
@@ -172,9 +174,9 @@ def _opened(e: Event) -> TicketRow:
     at = instant(e["occurred_at"])
     row = TicketRow(
         ticket_id=e["ticket_id"], version=e["version"], status="opened", customer_id=e["customer_id"],
-        channel=e["channel"], category=e["category"], opened_at=at, subject=e["subject"],
+        channel=e.get("channel"), category=e["category"], opened_at=at, subject=e["subject"],
         sub_category=e.get("sub_category"), product=e.get("product"), region=e.get("region"),
-        department=e.get("department"), priority=e.get("priority"), severity=e.get("severity"),
+        district=e.get("district"), postal_code=e.get("postal_code"), department=e.get("department"), priority=e.get("priority"), severity=e.get("severity"),
         customer_tier=e.get("customer_tier") or "standard", service_type=e.get("service_type"),
         language=e.get("language"), contact=e.get("contact"), complaint_at=at if e.get("severity") else None,
         last_occurred_at=at, last_recorded_at=instant(e["recorded_at"]),

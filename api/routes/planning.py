@@ -1,0 +1,82 @@
+"""Hotspots, forecasts and staffing: what service managers plan with. Each answers ``as_of``
+(business time; default now) and ``known_at`` (transaction time) like every other query."""
+
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query
+from starlette.concurrency import run_in_threadpool
+
+from api.bootstrap import Services
+from api.dependencies import get_services
+from domain.values import UtcDatetime
+from projections import planning
+
+router = APIRouter(prefix="/v1", tags=["planning"])
+
+Wired = Annotated[Services, Depends(get_services)]
+AsOf = Annotated[UtcDatetime | None, Query(description="Business time: arrivals that occurred at or before it.")]
+KnownAt = Annotated[UtcDatetime | None, Query(description="Transaction time: arrivals recorded at or before it.")]
+GroupBy = Annotated[str | None, Query(description="A dimension or a pair: category, sub_category, product, channel, "
+                                                  "region, district, department (e.g. category,region).")]
+Measure = Annotated[str, Query(description="contacts (every ticket) or complaints (tickets with a severity).")]
+
+
+@router.get("/hotspots")
+async def hotspots(
+    services: Wired, as_of: AsOf = None, known_at: KnownAt = None, group_by: GroupBy = "category",
+    window: Annotated[str, Query(description="Recent window: 24h, 6h, 1d, 7d, 2w.")] = "7d",
+    measure: Measure = "complaints",
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> dict[str, Any]:
+    """Slices whose recent volume is abnormally high against their own seasonal expectation (negative
+    binomial tail, Benjamini–Hochberg over slices), or whose next window is forecast to be."""
+    def report() -> dict[str, Any]:
+        with services.state.transaction() as tx:
+            return planning.hotspot_report(tx, services.planning, group_by=group_by, window=window,
+                                           as_of=as_of or services.clock(), known_at=known_at, measure=measure,
+                                           top=limit)
+    return await run_in_threadpool(report)
+
+
+@router.get("/forecasts")
+async def forecasts(
+    services: Wired, as_of: AsOf = None, known_at: KnownAt = None, group_by: GroupBy = "category",
+    horizon: Annotated[int, Query(ge=1, le=336, description="Periods ahead (days for D, hours for H).")] = 28,
+    freq: Annotated[str, Query(description="D (daily) or H (hourly).")] = "D",
+    measure: Measure = "contacts",
+    limit: Annotated[int, Query(ge=1, le=200, description="The largest slices.")] = 20,
+) -> dict[str, Any]:
+    """Per slice: point forecast (predictive median), mean and 90 % interval for each period after
+    as_of, and the slice's rolling-origin backtest accuracy (relative MAE, MASE, WAPE)."""
+    def report() -> dict[str, Any]:
+        with services.state.transaction() as tx:
+            return planning.forecast_report(tx, services.planning, group_by=group_by, horizon=horizon, freq=freq,
+                                            as_of=as_of or services.clock(), known_at=known_at, measure=measure,
+                                            top=limit)
+    return await run_in_threadpool(report)
+
+
+@router.get("/staffing")
+async def staffing(
+    services: Wired,
+    date_: Annotated[date, Query(alias="date", description="The day to staff (local to SERVICETRAIL_TIMEZONE).")],
+    interval: Annotated[str, Query(description="15m, 30m or 1h.")] = "30m",
+    service_level: Annotated[float, Query(gt=0, lt=1, description="Share answered within answer_seconds.")] = 0.8,
+    answer_seconds: Annotated[float, Query(ge=0, le=3600)] = 20,
+    patience_seconds: Annotated[float | None, Query(gt=0, le=86_400,
+                                                    description="Mean patience: Erlang A instead of C.")] = None,
+    aht_seconds: Annotated[float | None, Query(gt=0, le=86_400,
+                                               description="Average handle time (default: measured in the log).")
+                           ] = None,
+    known_at: KnownAt = None,
+) -> dict[str, Any]:
+    """Agents needed per interval of a day: hourly contact forecast × AHT, by Erlang C (or Erlang A
+    with a patience), with expected service level, ASA, occupancy and abandonment."""
+    def report() -> dict[str, Any]:
+        with services.state.transaction() as tx:
+            return planning.staffing_report(tx, services.planning, day=date_, now=services.clock(),
+                                            interval=interval, service_level=service_level,
+                                            answer_seconds=answer_seconds, patience_seconds=patience_seconds,
+                                            aht_seconds=aht_seconds, known_at=known_at)
+    return await run_in_threadpool(report)

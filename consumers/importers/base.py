@@ -1,0 +1,168 @@
+"""What every importer shares: source rows turned into commands, and the run that applies them.
+
+An importer reads its file and yields one ``SourceRow`` per input row. The row's ``plan`` turns it
+into commands given the ticket as it stands (so "assigned to another agent" becomes an assignment and
+"same agent again" becomes nothing), each with an idempotency key made of the format, the source's
+own ids and the step. A second import of the same file writes nothing: a row older than the last
+event of its ticket is already in, and a row of the same instant finds its keys used. The run sends the commands through
+the service layer's normal use cases, many rows per transaction (``ServiceTrail.batch``), and each
+row inside a savepoint: a row is written whole or not at all. Rows that cannot be parsed or that the
+domain refuses are collected with the field and the reason, never dropped silently.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+from pydantic import ValidationError
+
+from domain import commands as c
+from domain.application import ServiceTrail, ticket_id_for_key
+from domain.errors import DomainError, IdempotencyKeyReusedError, TicketNotFoundError
+from domain.ticket import Ticket
+
+
+class RowError(Exception):
+    """A source row the importer cannot turn into commands."""
+
+    def __init__(self, column: str, reason: str):
+        super().__init__(f"{column}: {reason}")
+        self.column = column
+        self.reason = reason
+
+
+def command_key(source_format: str, source_id: str, step: str) -> str:
+    return f"import:{source_format}:{source_id}:{step}"
+
+
+@dataclass(frozen=True)
+class Step:
+    command: c.Command
+    key: str
+
+    @property
+    def ticket_id(self) -> UUID:
+        if isinstance(self.command, c.TicketCommand):
+            return self.command.ticket_id
+        return ticket_id_for_key(self.key)
+
+
+Plan = Callable[[Ticket | None], list[Step]]
+
+
+@dataclass
+class SourceRow:
+    line: int
+    raw: dict[str, Any]
+    ticket_id: UUID | None = None
+    occurred_at: datetime | None = None
+    plan: Plan | None = None
+    error: RowError | None = None
+
+    @classmethod
+    def rejected(cls, line: int, raw: dict[str, Any], error: RowError) -> SourceRow:
+        return cls(line, raw, error=error)
+
+
+@dataclass
+class ImportReport:
+    rows: int = 0
+    imported: int = 0
+    already_imported: int = 0
+    unchanged: int = 0  # rows that change nothing the domain models (e.g. the same status again)
+    rejected: list[tuple[int, str, str, dict[str, Any]]] = field(default_factory=list)  # line, field, reason, row
+    events: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"rows": self.rows, "imported": self.imported, "already_imported": self.already_imported,
+                "unchanged": self.unchanged, "rejected": len(self.rejected), "events": self.events}
+
+
+def step_error(error: Exception) -> tuple[str, str]:
+    """(field, reason) of a refused command."""
+    if isinstance(error, ValidationError):
+        first = error.errors()[0]
+        return ".".join(str(p) for p in first["loc"]) or "row", first["msg"]
+    if isinstance(error, IdempotencyKeyReusedError):
+        return "id", "the source id was already imported with different content (a duplicate row)"
+    return getattr(error, "field", None) or "lifecycle", str(error)
+
+
+def run_import(app: ServiceTrail, rows: Iterable[SourceRow], *, actor: str, batch_rows: int = 500,
+               progress: Callable[[int], None] | None = None) -> ImportReport:
+    report = ImportReport()
+    pending: list[SourceRow] = []
+    for row in rows:
+        report.rows += 1
+        if row.error is not None:
+            report.rejected.append((row.line, row.error.column, row.error.reason, row.raw))
+            continue
+        pending.append(row)
+        if len(pending) >= batch_rows:
+            _apply(app, pending, actor, report)
+            pending.clear()
+            if progress:
+                progress(report.rows)
+    if pending:
+        _apply(app, pending, actor, report)
+    if progress:
+        progress(report.rows)
+    return report
+
+
+def _apply(app: ServiceTrail, rows: list[SourceRow], actor: str, report: ImportReport) -> None:
+    before = app.event_count()
+    with app.batch():
+        for row in rows:
+            assert row.plan is not None and row.ticket_id is not None and row.occurred_at is not None
+            ticket = _find(app, row.ticket_id)
+            if ticket is not None and row.occurred_at < ticket.last_occurred_at:
+                report.already_imported += 1
+                continue
+            new_events = False
+            try:
+                steps = row.plan(ticket)
+                if not steps:
+                    report.unchanged += 1
+                    continue
+                with app.savepoint(row.ticket_id):
+                    for step in steps:
+                        outcome = app.handle(step.command, c.CommandContext(actor=actor, idempotency_key=step.key))
+                        new_events = new_events or not outcome.replayed
+            except RowError as error:
+                report.rejected.append((row.line, error.column, error.reason, row.raw))
+                continue
+            except (DomainError, ValidationError) as refused:
+                column, reason = step_error(refused)
+                report.rejected.append((row.line, column, reason, row.raw))
+                continue
+            if new_events:
+                report.imported += 1
+            else:
+                report.already_imported += 1
+    report.events += app.event_count() - before
+
+
+def _find(app: ServiceTrail, ticket_id: UUID) -> Ticket | None:
+    try:
+        return app.get_ticket(ticket_id)
+    except TicketNotFoundError:
+        return None
+
+
+def write_rejects(path: Path, report: ImportReport) -> None:
+    """Rejected rows beside the input: line, field, reason, then the row as read."""
+    columns: list[str] = []
+    for _, _, _, raw in report.rejected:
+        columns.extend(k for k in raw if k not in columns)
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["line", "field", "reason", *columns])
+        for line, column, reason, raw in report.rejected:
+            writer.writerow([line, column, reason, *(raw.get(k, "") for k in columns)])

@@ -1,0 +1,167 @@
+"""The planning reports dashboards read: hotspots, forecasts per slice, and the staffing they imply.
+
+Each report reads arrivals straight from the live store with the ``as_of``/``known_at`` filters of
+``projections.arrivals`` (no replay needed: an arrival's slice and instant never change), and the
+average handle time from the ticket-state rows of the last four weeks before ``as_of``.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from domain.staffing import required_agents
+from projections import demand
+from projections.arrivals import ArrivalQuery, arrivals, parse_group_by
+from projections.queries import InvalidQuery
+from projections.store import Transaction
+from projections.ticket_state.fold import iso
+from projections.ticket_state.store import read_rows
+
+MEASURES = ("contacts", "complaints")
+INTERVALS = {"15m": 900, "30m": 1800, "1h": 3600}
+
+
+@dataclass(frozen=True)
+class Planning:
+    """Where and how the reports count: the local time zone and the holiday calendar."""
+
+    zone: ZoneInfo
+    holidays: Callable[[int, int], frozenset[date]]  # (first year, last year) → holidays
+
+    def calendar(self, series: demand.Series, horizon_periods: int) -> frozenset[date]:
+        end = series.period_start(series.counts.shape[1] + horizon_periods)
+        return self.holidays(series.start.year, end.year)
+
+
+def _query(group_by: str | None, measure: str, as_of: datetime, known_at: datetime | None) -> ArrivalQuery:
+    try:
+        dims = parse_group_by(group_by)
+    except ValueError as bad:
+        raise InvalidQuery("group_by", str(bad)) from None
+    if measure not in MEASURES:
+        raise InvalidQuery("measure", f"measure must be one of {', '.join(MEASURES)}")
+    return ArrivalQuery(dims, measure == "complaints", as_of, known_at)
+
+
+def forecast_report(tx: Transaction, planning: Planning, *, group_by: str | None, horizon: int, freq: str,
+                    as_of: datetime, known_at: datetime | None = None, measure: str = "contacts",
+                    top: int = 20) -> dict[str, Any]:
+    if freq not in demand.FREQUENCIES:
+        raise InvalidQuery("freq", "freq must be D (daily) or H (hourly)")
+    limit = 90 if freq == "D" else 24 * 14
+    if not 1 <= horizon <= limit:
+        raise InvalidQuery("horizon", f"horizon must be between 1 and {limit} periods for freq {freq}")
+    query = _query(group_by, measure, as_of, known_at)
+    series = demand.count_series(arrivals(tx, query), freq=freq, end=as_of, zone=planning.zone, top=top)
+    return {
+        "as_of": as_of.isoformat(), "known_at": known_at.isoformat() if known_at else None,
+        "group_by": list(query.group_by), "measure": measure, "freq": freq, "horizon": horizon,
+        "timezone": planning.zone.key, "history_start": series.start.isoformat(),
+        "method": "seasonal negative-binomial model, exponentially smoothed level; point = predictive median",
+        "interval_level": 0.9,
+        "slices": demand.forecasts(series, horizon=horizon, holidays=planning.calendar(series, horizon),
+                                   group_by=query.group_by),
+    }
+
+
+def hotspot_report(tx: Transaction, planning: Planning, *, group_by: str | None, window: str, as_of: datetime,
+                   known_at: datetime | None = None, measure: str = "complaints", top: int = 50) -> dict[str, Any]:
+    try:
+        periods, freq = demand.window_periods(window)
+    except ValueError as bad:
+        raise InvalidQuery("window", str(bad)) from None
+    query = _query(group_by, measure, as_of, known_at)
+    end = as_of
+    # The window is the last complete periods before as_of; keep a year of history before it.
+    series = demand.count_series(arrivals(tx, query), freq=freq, end=end, zone=planning.zone, top=200)
+    rows = demand.hotspots(series, window_periods=periods, holidays=planning.calendar(series, periods),
+                           group_by=query.group_by)
+    window_start = series.period_start(series.counts.shape[1] - periods) if series.counts.shape[1] else None
+    return {
+        "as_of": as_of.isoformat(), "known_at": known_at.isoformat() if known_at else None,
+        "group_by": list(query.group_by), "measure": measure, "window": window, "freq": freq,
+        "timezone": planning.zone.key,
+        "window_start": window_start.isoformat() if window_start else None,
+        "window_end": series.period_start(series.counts.shape[1]).isoformat() if series.counts.size else None,
+        "false_discovery_rate": 0.05,
+        "slices": rows[:top],
+        "abnormal": sum(1 for r in rows if r["abnormal"]),
+        "forecast_high": sum(1 for r in rows if r["forecast_high"]),
+    }
+
+
+def average_handle_seconds(tx: Transaction, as_of: datetime, days: int = 28) -> tuple[float | None, int]:
+    """Mean agent handling time per resolved ticket over the ``days`` before ``as_of`` (DOMAIN.md's AHT)."""
+    rows = read_rows(tx, "resolved_at >= ? AND resolved_at <= ?", (iso(as_of - timedelta(days=days)), iso(as_of)))
+    handled = [r.handle_seconds for r in rows if r.handle_seconds > 0]
+    return (statistics.fmean(handled), len(handled)) if handled else (None, 0)
+
+
+def staffing_report(tx: Transaction, planning: Planning, *, day: date, now: datetime, interval: str = "30m",
+                    service_level: float = 0.8, answer_seconds: float = 20, patience_seconds: float | None = None,
+                    aht_seconds: float | None = None, known_at: datetime | None = None) -> dict[str, Any]:
+    """Agents needed per interval of ``day`` (local), from the hourly forecast of all contacts."""
+    if interval not in INTERVALS:
+        raise InvalidQuery("interval", f"interval must be one of {', '.join(INTERVALS)}")
+    if not 0 < service_level < 1:
+        raise InvalidQuery("service_level", "service_level must be between 0 and 1 (e.g. 0.8)")
+    day_start = datetime.combine(day, time(0), planning.zone)
+    as_of = min(now, day_start)  # a past day is forecast as of its start, so its actuals can be compared
+    horizon_start = demand.floor_period(as_of.astimezone(planning.zone).replace(tzinfo=None), "H")
+    hours_ahead = int((day_start.replace(tzinfo=None) - horizon_start) / timedelta(hours=1))
+    if hours_ahead > 24 * 13:
+        raise InvalidQuery("date", "staffing is planned at most two weeks ahead")
+    source = "given"
+    if aht_seconds is None:
+        aht_seconds, handled = average_handle_seconds(tx, as_of)
+        source = f"log: mean of {handled} tickets resolved in the 28 days before {as_of.date().isoformat()}"
+        if aht_seconds is None:
+            raise InvalidQuery("aht_seconds", "the log has no handled tickets in the 28 days before the date: "
+                                              "give aht_seconds")
+    everything = arrivals(tx, ArrivalQuery(("category",), False, as_of, known_at))
+    series = demand.count_series([((), at) for _, at in everything], freq="H", end=as_of, zone=planning.zone)
+    if series.counts.shape[0] == 0:
+        raise InvalidQuery("date", "no contacts before the date to forecast from")
+    horizon = hours_ahead + 24
+    result = demand.fit_forecast(series.counts, demand.Seasons.for_periods(
+        series.start, series.counts.shape[1] + horizon, "H", planning.calendar(series, horizon)), horizon)
+    actual = _actual_hours(tx, planning, day_start, known_at) if day_start + timedelta(days=1) <= now else None
+    seconds = INTERVALS[interval]
+    per_hour = 3600 // seconds
+    intervals = []
+    for hour in range(24):
+        expected = float(result.mean[0, hours_ahead + hour])
+        for part in range(per_hour):
+            start = day_start + timedelta(seconds=hour * 3600 + part * seconds)
+            contacts = expected / per_hour
+            staffing = required_agents(contacts=contacts, interval_seconds=seconds, aht_seconds=aht_seconds,
+                                       service_level=service_level, answer_seconds=answer_seconds,
+                                       patience_seconds=patience_seconds)
+            entry = {"start": start.isoformat(), "contacts_forecast": round(contacts, 3), **staffing.as_dict()}
+            if actual is not None:
+                entry["contacts_actual_hour"] = actual[hour]
+            intervals.append(entry)
+    return {
+        "date": day.isoformat(), "timezone": planning.zone.key, "as_of": as_of.isoformat(), "interval": interval,
+        "service_level_target": service_level, "answer_seconds": answer_seconds,
+        "patience_seconds": patience_seconds, "model": "erlang-a" if patience_seconds else "erlang-c",
+        "aht_seconds": round(aht_seconds, 1), "aht_source": source,
+        "contacts_forecast": round(float(result.mean[0, hours_ahead:hours_ahead + 24].sum()), 1),
+        "agent_hours": round(sum(i["agents"] for i in intervals) * seconds / 3600, 1),
+        "intervals": intervals,
+    }
+
+
+def _actual_hours(tx: Transaction, planning: Planning, day_start: datetime, known_at: datetime | None) -> list[int]:
+    query = ArrivalQuery(("category",), False, day_start + timedelta(days=1) - timedelta(microseconds=1), known_at,
+                         since=day_start)
+    hours = [0] * 24
+    for _, opened_at in arrivals(tx, query):
+        local = datetime.fromisoformat(opened_at.replace("Z", "+00:00")).astimezone(planning.zone)
+        hours[local.hour] += 1
+    return hours
