@@ -11,10 +11,11 @@ queue is Erlang A (M/M/N+M, Garnett, Mandelbaum & Reiman 2002). Its number in sy
 birth–death chain (arrivals λ; departures min(k, N)·μ + max(k − N, 0)·θ with θ = 1/patience) whose
 stationary distribution is computed exactly here, truncated where the tail is below 1e-16. From it:
 P(wait) = P(k ≥ N) on arrival (PASTA); P(abandon) = θ·E[queue]/λ (abandonments per second over
-arrivals per second); ASA = E[queue]/λ (Little); service level = P(answered within t), abandonments
-counting as not answered. A caller who finds j others waiting is answered within t with probability
-∏ aᵢ/(aᵢ+θ) · P(Σ Exp(aᵢ+θ) ≤ t), aᵢ = Nμ + iθ for i = j … 0 (its own patience tilts each stage);
-the sum's distribution is computed by uniformization. Pure Python: no numeric library needed.
+arrivals per second); service level = P(answered within t), abandonments counting as not answered;
+ASA = the mean wait of answered callers. A caller who finds j others waiting passes stages of rate
+aᵢ = Nμ + iθ (i = j … 0) while its own patience runs: it is answered with probability ∏ aᵢ/(aᵢ+θ),
+after a wait distributed as Σ Exp(aᵢ+θ) given that (its patience tilts each stage), whose mean is
+Σ 1/(aᵢ+θ) and whose distribution is computed by uniformization. Pure Python: no numeric library needed.
 """
 
 from __future__ import annotations
@@ -84,11 +85,16 @@ def evaluate_abandoning(agents: int, *, contacts: float, interval_seconds: float
     waiting = sum(pi[agents:])
     queue = sum((k - agents) * p for k, p in enumerate(pi) if k > agents)
     abandoned = abandon * queue / arrival
-    answered_in_time = sum(pi[:agents]) + sum(
-        pi[k] * _answered_within(k - agents, agents * service, abandon, answer_seconds)
-        for k in range(agents, len(pi)) if pi[k] > 1e-15)
+    answered_in_time, answered_wait = sum(pi[:agents]), 0.0
+    for k in range(agents, len(pi)):
+        if pi[k] > 1e-15:
+            rates = [agents * service + i * abandon for i in range(k - agents + 1)]
+            survives = math.prod(r / (r + abandon) for r in rates)
+            answered_wait += pi[k] * survives * sum(1 / (r + abandon) for r in rates)
+            answered_in_time += pi[k] * _answered_within(k - agents, agents * service, abandon, answer_seconds)
     occupancy = min(1.0, traffic * (1 - abandoned) / agents)
-    return Staffing(agents, traffic, waiting, answered_in_time, queue / arrival, occupancy, abandoned)
+    speed_of_answer = answered_wait / (1 - abandoned) if abandoned < 1 else math.inf
+    return Staffing(agents, traffic, waiting, answered_in_time, speed_of_answer, occupancy, abandoned)
 
 
 def _answered_within(ahead: int, serving_rate: float, abandon: float, seconds: float) -> float:

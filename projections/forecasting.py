@@ -99,7 +99,8 @@ def seasonal_factors(history: np.ndarray, seasons: Seasons, settings: ForecastSe
     past_holidays = seasons.holiday[:n]
     if past_holidays.any():
         hw = weights * past_holidays
-        holiday_factor = _safe_divide((history * hw).sum(axis=1), (factors[:, :n] * hw).sum(axis=1), 1.0)
+        usual = slot_mean[:, slot]  # what a regular day of the same slot brings, in counts
+        holiday_factor = _safe_divide((history * hw).sum(axis=1), (usual * hw).sum(axis=1), 1.0)
         factors = np.where(seasons.holiday[None, :], factors * holiday_factor[:, None], factors)
     return factors
 

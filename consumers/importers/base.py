@@ -4,7 +4,8 @@ An importer reads its file and yields one ``SourceRow`` per input row. The row's
 into commands given the ticket as it stands (so "assigned to another agent" becomes an assignment and
 "same agent again" becomes nothing), each with an idempotency key made of the format, the source's
 own ids and the step. A second import of the same file writes nothing: a row older than the last
-event of its ticket is already in, and a row of the same instant finds its keys used. The run sends the commands through
+event of its ticket is already in, and a row of the same instant (or of an importer whose plan does
+not depend on the ticket) finds its keys used; a used key with other content is a duplicate row. The run sends the commands through
 the service layer's normal use cases, many rows per transaction (``ServiceTrail.batch``), and each
 row inside a savepoint: a row is written whole or not at all. Rows that cannot be parsed or that the
 domain refuses are collected with the field and the reason, never dropped silently.
@@ -64,6 +65,7 @@ class SourceRow:
     occurred_at: datetime | None = None
     plan: Plan | None = None
     error: RowError | None = None
+    stateless: bool = False  # the plan ignores the ticket: always run it, the idempotency keys decide
 
     @classmethod
     def rejected(cls, line: int, raw: dict[str, Any], error: RowError) -> SourceRow:
@@ -122,7 +124,7 @@ def _apply(app: ServiceTrail, rows: list[SourceRow], actor: str, report: ImportR
         for row in rows:
             assert row.plan is not None and row.ticket_id is not None and row.occurred_at is not None
             ticket = _find(app, row.ticket_id)
-            if ticket is not None and row.occurred_at < ticket.last_occurred_at:
+            if ticket is not None and not row.stateless and row.occurred_at < ticket.last_occurred_at:
                 report.already_imported += 1
                 continue
             new_events = False
@@ -164,5 +166,5 @@ def write_rejects(path: Path, report: ImportReport) -> None:
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(["line", "field", "reason", *columns])
-        for line, column, reason, raw in report.rejected:
+        for line, column, reason, raw in sorted(report.rejected, key=lambda rejected: rejected[0]):
             writer.writerow([line, column, reason, *(raw.get(k, "") for k in columns)])

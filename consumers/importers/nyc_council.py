@@ -103,4 +103,4 @@ def read(path: Path) -> Iterator[SourceRow]:
                 yield SourceRow.rejected(line, row, error)
                 continue
             yield SourceRow(line, row, ticket_id_for_key(command_key(FORMAT, case.key, "open")),
-                            midnight(case.opened_on), lambda ticket, case=case: steps(case, ticket))
+                            midnight(case.opened_on), lambda ticket, case=case: steps(case, ticket), stateless=True)
