@@ -70,6 +70,7 @@ def _evaluate(counts: np.ndarray, seasons: Seasons, end: int, with_ets: bool) ->
     figures = {
         "relative_mae": float(np.nanmean(accuracy.relative_mae)),
         "mase": float(np.nanmean(accuracy.mase)),
+        "mase_median": float(np.nanmedian(accuracy.mase)),
         "wape": float(np.nansum(accuracy.mae) / max(np.nansum(accuracy.mae / np.where(
             np.isnan(accuracy.wape), np.inf, accuracy.wape)), 1e-9)),
         "coverage": float(np.mean(accuracy.coverage)),
@@ -123,7 +124,8 @@ def run(events: int | None = None, repeats: int = 3, data: Path = DATA) -> list[
     total = counts.shape[1]
     latest = _evaluate(counts, seasons, total, with_ets=not quick)
     print(f"   last 8 weeks: relative MAE {latest['relative_mae']:.3f} (ETS "
-          f"{latest.get('ets_relative_mae', float('nan')):.3f}), MASE {latest['mase']:.3f}, "
+          f"{latest.get('ets_relative_mae', float('nan')):.3f}), MASE mean {latest['mase']:.3f} "
+          f"median {latest['mase_median']:.3f}, "
           f"WAPE {latest['wape']:.3f}, 90% interval coverage {latest['coverage']:.3f}, "
           f"{latest['slices']} slices")
     earlier = []
@@ -132,7 +134,8 @@ def run(events: int | None = None, repeats: int = 3, data: Path = DATA) -> list[
             figures = _evaluate(counts, seasons, total - 364 * years_back, with_ets=False)
             earlier.append(figures)
             print(f"   {years_back} year(s) earlier: relative MAE {figures['relative_mae']:.3f}, "
-                  f"MASE {figures['mase']:.3f}, coverage {figures['coverage']:.3f}")
+                  f"MASE mean {figures['mase']:.3f} median {figures['mase_median']:.3f} (a slice new in the "
+                  f"data has a near-zero in-sample scale), coverage {figures['coverage']:.3f}")
     ours_seconds, ets_seconds, how_many = _speed(arrivals, end, 1 if quick else repeats, quick)
     print(f"   {how_many} daily series of 3 years: {ours_seconds:.2f}s ours, statsmodels ETS {ets_seconds:.0f}s"
           + (" (extrapolated from 100 series)" if quick else ""))

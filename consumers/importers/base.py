@@ -14,7 +14,7 @@ domain refuses are collected with the field and the reason, never dropped silent
 from __future__ import annotations
 
 import csv
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -36,6 +36,41 @@ class RowError(Exception):
         super().__init__(f"{column}: {reason}")
         self.column = column
         self.reason = reason
+
+
+def csv_rows(path: Path, source_format: str, columns: tuple[str, ...]
+             ) -> Iterator[tuple[int, dict[str, Any], RowError | None]]:
+    """(line, row, error) for each record of a CSV export. A file without the format's columns is
+    refused whole (``RowError``); a record that is not valid UTF-8, holds a NUL byte or has more
+    fields than the header comes back with its error, and reading goes on."""
+    with path.open(newline="", encoding="utf-8", errors="replace") as handle:
+        reader = csv.DictReader(handle)
+        try:
+            header = reader.fieldnames or ()
+        except csv.Error as bad:
+            raise RowError("header", f"unreadable: {bad}") from None
+        missing = [column for column in columns if column not in header]
+        if missing:
+            raise RowError("header", f"missing column(s) {', '.join(missing)} for format {source_format}")
+        line = 1
+        while True:
+            try:
+                row = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as bad:
+                line = reader.line_num
+                yield line, {}, RowError("row", f"unreadable CSV: {bad}")
+                continue
+            line = reader.line_num
+            if None in row:
+                yield line, row, RowError("row", "has more fields than the header")
+                continue
+            broken = next((k for k, v in row.items() if v is not None and "\ufffd" in v), None)
+            if broken is not None:
+                yield line, row, RowError(broken, "is not valid UTF-8")
+                continue
+            yield line, row, None
 
 
 def command_key(source_format: str, source_id: str, step: str) -> str:

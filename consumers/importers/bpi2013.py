@@ -16,13 +16,12 @@ The source has no channel, no customer and no interactions (so no first response
 
 from __future__ import annotations
 
-import csv
 from collections import Counter
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
-from consumers.importers.base import RowError, SourceRow, Step, command_key
+from consumers.importers.base import RowError, SourceRow, Step, command_key, csv_rows
 from domain import commands as c
 from domain.application import ticket_id_for_key
 from domain.ticket import Ticket
@@ -113,22 +112,20 @@ def plan(row: dict[str, str], row_key: str, open_key: str, at: datetime, ticket:
 
 def read(path: Path) -> Iterator[SourceRow]:
     seen: Counter[str] = Counter()
-    with path.open(newline="", encoding="utf-8") as handle:
-        reader = csv.DictReader(handle)
-        missing = [column for column in COLUMNS if column not in (reader.fieldnames or ())]
-        if missing:
-            raise RowError("header", f"missing column(s) {', '.join(missing)} for format {FORMAT}")
-        for line, row in enumerate(reader, start=2):
-            try:
-                case = _required(row, "case_id")
-                at = _instant(row)
-            except RowError as error:
-                yield SourceRow.rejected(line, row, error)
-                continue
-            identity = f"{case}:{row['timestamp']}:{row.get('status')}/{row.get('sub_status')}:{row.get('org_resource')}"
-            seen[identity] += 1  # identical rows are distinct events of the source
-            row_key = command_key(FORMAT, case, f"{identity.split(':', 1)[1]}#{seen[identity]}")
-            open_key = command_key(FORMAT, case, "open")
-            yield SourceRow(line, row, ticket_id_for_key(open_key), at,
-                            lambda ticket, row=row, row_key=row_key, open_key=open_key, at=at:
-                            plan(row, row_key, open_key, at, ticket))
+    for line, row, error in csv_rows(path, FORMAT, COLUMNS):
+        if error is not None:
+            yield SourceRow.rejected(line, row, error)
+            continue
+        try:
+            case = _required(row, "case_id")
+            at = _instant(row)
+        except RowError as error:
+            yield SourceRow.rejected(line, row, error)
+            continue
+        identity = f"{case}:{row['timestamp']}:{row.get('status')}/{row.get('sub_status')}:{row.get('org_resource')}"
+        seen[identity] += 1  # identical rows are distinct events of the source
+        row_key = command_key(FORMAT, case, f"{identity.split(':', 1)[1]}#{seen[identity]}")
+        open_key = command_key(FORMAT, case, "open")
+        yield SourceRow(line, row, ticket_id_for_key(open_key), at,
+                        lambda ticket, row=row, row_key=row_key, open_key=open_key, at=at:
+                        plan(row, row_key, open_key, at, ticket))

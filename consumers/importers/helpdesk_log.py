@@ -18,13 +18,12 @@ The Disco "variant" columns are computed over the whole log (they leak the futur
 
 from __future__ import annotations
 
-import csv
 from collections import Counter
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
-from consumers.importers.base import RowError, SourceRow, Step, command_key
+from consumers.importers.base import RowError, SourceRow, Step, command_key, csv_rows
 from domain import commands as c
 from domain.application import ticket_id_for_key
 from domain.ticket import Ticket
@@ -88,34 +87,32 @@ def plan(activity: str, agent: str | None, case: str, row_key: str, open_key: st
 
 def read(path: Path) -> Iterator[SourceRow]:
     seen: Counter[str] = Counter()
-    with path.open(newline="", encoding="utf-8") as handle:
-        reader = csv.DictReader(handle)
-        missing = [column for column in COLUMNS if column not in (reader.fieldnames or ())]
-        if missing:
-            raise RowError("header", f"missing column(s) {', '.join(missing)} for format {FORMAT}")
-        for line, row in enumerate(reader, start=2):
-            case = (row.get("case:concept:name") or "").strip()
-            activity = (row.get("concept:name") or "").strip()
-            text = (row.get("time:timestamp") or "").strip()
+    for line, row, error in csv_rows(path, FORMAT, COLUMNS):
+        if error is not None:
+            yield SourceRow.rejected(line, row, error)
+            continue
+        case = (row.get("case:concept:name") or "").strip()
+        activity = (row.get("concept:name") or "").strip()
+        text = (row.get("time:timestamp") or "").strip()
+        try:
+            if not case:
+                raise RowError("case:concept:name", "is empty")
+            if activity not in KNOWN:
+                raise RowError("concept:name", f"unknown activity {activity!r}")
             try:
-                if not case:
-                    raise RowError("case:concept:name", "is empty")
-                if activity not in KNOWN:
-                    raise RowError("concept:name", f"unknown activity {activity!r}")
-                try:
-                    at = datetime.fromisoformat(text)
-                except ValueError:
-                    raise RowError("time:timestamp", f"{text!r} is not an ISO-8601 instant") from None
-                if at.tzinfo is None:
-                    raise RowError("time:timestamp", f"{text!r} has no UTC offset")
-            except RowError as error:
-                yield SourceRow.rejected(line, row, error)
-                continue
-            agent = (row.get("org:resource") or "").strip() or None
-            identity = f"{text}:{activity}:{agent}"
-            seen[f"{case}:{identity}"] += 1
-            row_key = command_key(FORMAT, case, f"{identity}#{seen[f'{case}:{identity}']}")
-            open_key = command_key(FORMAT, case, "open")
-            yield SourceRow(line, row, ticket_id_for_key(open_key), at,
-                            lambda ticket, activity=activity, agent=agent, case=case, row_key=row_key,
-                            open_key=open_key, at=at: plan(activity, agent, case, row_key, open_key, at, ticket))
+                at = datetime.fromisoformat(text)
+            except ValueError:
+                raise RowError("time:timestamp", f"{text!r} is not an ISO-8601 instant") from None
+            if at.tzinfo is None:
+                raise RowError("time:timestamp", f"{text!r} has no UTC offset")
+        except RowError as error:
+            yield SourceRow.rejected(line, row, error)
+            continue
+        agent = (row.get("org:resource") or "").strip() or None
+        identity = f"{text}:{activity}:{agent}"
+        seen[f"{case}:{identity}"] += 1
+        row_key = command_key(FORMAT, case, f"{identity}#{seen[f'{case}:{identity}']}")
+        open_key = command_key(FORMAT, case, "open")
+        yield SourceRow(line, row, ticket_id_for_key(open_key), at,
+                        lambda ticket, activity=activity, agent=agent, case=case, row_key=row_key,
+                        open_key=open_key, at=at: plan(activity, agent, case, row_key, open_key, at, ticket))

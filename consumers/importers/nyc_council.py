@@ -8,14 +8,13 @@ channel, no priority and no individual agent; the handling office (``account``) 
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from consumers.importers.base import RowError, SourceRow, Step, command_key
+from consumers.importers.base import RowError, SourceRow, Step, command_key, csv_rows
 from domain import commands as c
 from domain.application import ticket_id_for_key
 from domain.ticket import Ticket
@@ -91,16 +90,14 @@ def steps(case: Case, _ticket: Ticket | None = None) -> list[Step]:
 
 
 def read(path: Path) -> Iterator[SourceRow]:
-    with path.open(newline="", encoding="utf-8") as handle:
-        reader = csv.DictReader(handle)
-        missing = [column for column in COLUMNS if column not in (reader.fieldnames or ())]
-        if missing:
-            raise RowError("header", f"missing column(s) {', '.join(missing)} for format {FORMAT}")
-        for line, row in enumerate(reader, start=2):
-            try:
-                case = parse(row)
-            except RowError as error:
-                yield SourceRow.rejected(line, row, error)
-                continue
-            yield SourceRow(line, row, ticket_id_for_key(command_key(FORMAT, case.key, "open")),
-                            midnight(case.opened_on), lambda ticket, case=case: steps(case, ticket), stateless=True)
+    for line, row, error in csv_rows(path, FORMAT, COLUMNS):
+        if error is not None:
+            yield SourceRow.rejected(line, row, error)
+            continue
+        try:
+            case = parse(row)
+        except RowError as error:
+            yield SourceRow.rejected(line, row, error)
+            continue
+        yield SourceRow(line, row, ticket_id_for_key(command_key(FORMAT, case.key, "open")),
+                        midnight(case.opened_on), lambda ticket, case=case: steps(case, ticket), stateless=True)

@@ -30,3 +30,34 @@ def test_customers_erase(tmp_path):
     url = f"sqlite:///{tmp_path / 'events.db'}"
     result = run_cli("customers", "erase", "cust-1", "--store-url", url)
     assert result.returncode == 0 and "erased the personal data of cust-1 (none was stored)" in result.stdout
+
+
+def test_import_summarises_writes_rejects_beside_the_input_and_refuses_bad_arguments(tmp_path):
+    url = f"sqlite:///{tmp_path / 'events.db'}"
+    export = tmp_path / "cases.csv"
+    export.write_text(
+        "unique_key,account,opendate,closedate,complaint_type,descriptor,zip,borough,city,council_dist,"
+        "community_board\n"
+        "K1,NYCC01,2020-01-02,2020-01-05,Housing,Heat,10001,Manhattan,,NYCC03,\n"
+        "K2,NYCC01,2020-01-03,,,,,,,,\n")
+    first = run_cli("import", str(export), "--format", "nyc-council", "--store-url", url)
+    assert first.returncode == 0, first.stderr
+    summary = json.loads(first.stdout[first.stdout.index("{"):])
+    assert (summary["rows"], summary["imported"], summary["rejected"]) == (2, 1, 1)
+    assert summary["top_reject_reasons"] == {"complaint_type: is empty: a case needs a category": 1}
+    rejects = (tmp_path / "cases.csv.rejects.csv").read_text().splitlines()
+    assert rejects[0].startswith("line,field,reason,unique_key") and rejects[1].startswith("3,complaint_type,")
+    again = run_cli("import", str(export), "--format", "nyc-council", "--store-url", url)
+    assert json.loads(again.stdout[again.stdout.index("{"):])["events"] == 0
+    wrong = run_cli("import", str(export), "--format", "excel", "--store-url", url)
+    assert wrong.returncode == 2 and "--format must be one of nyc-council, bpi2013, helpdesk-log" in wrong.stderr
+    header = run_cli("import", str(export), "--format", "bpi2013", "--store-url", url)
+    assert header.returncode == 2 and "missing column(s)" in header.stderr
+    missing = run_cli("import", str(tmp_path / "nope.csv"), "--format", "bpi2013", "--store-url", url)
+    assert missing.returncode == 2 and "no such file" in missing.stderr
+    forecast = run_cli("forecast", "--store-url", url, "--as-of", "2020-01-10T00:00:00Z", "--horizon", "3")
+    assert forecast.returncode == 0, forecast.stderr
+    report = json.loads(forecast.stdout)
+    assert report["slices"][0]["slice"] == {"category": "Housing"} and len(report["slices"][0]["periods"]) == 3
+    staffing = run_cli("staffing", "--calls", "100", "--interval", "30m", "--aht", "180", "--patience", "120")
+    assert json.loads(staffing.stdout)["model"] == "erlang-a"
