@@ -30,6 +30,8 @@ from projections.forecasting import (
 
 HISTORY = {"D": timedelta(days=3 * 365), "H": timedelta(days=365)}
 BACKTEST_ORIGINS = 4
+MIN_EVIDENCE = 3  # arrivals a window needs before it can be called abnormal
+RECENT = 28  # actual periods returned beside a forecast, to draw it against
 
 
 @dataclass(frozen=True)
@@ -113,6 +115,8 @@ def forecasts(series: Series, *, horizon: int, holidays: frozenset[date] = froze
         out.append({
             "slice": dict(zip(group_by, key, strict=False)) if group_by else list(key),
             "history_total": int(series.counts[i].sum()),
+            "recent": [{"start": series.period_start(t).isoformat(), "count": int(series.counts[i, t])}
+                       for t in range(max(0, n - RECENT), n)],
             "periods": [
                 {"start": series.period_start(n + h).isoformat(), "point": float(result.median[i, h]),
                  "mean": round(float(result.mean[i, h]), 3), "lower": float(result.lower[i, h]),
@@ -146,7 +150,9 @@ def hotspots(series: Series, *, window_periods: int, holidays: frozenset[date] =
     history, recent = series.counts[:, :-window_periods], series.counts[:, -window_periods:]
     before = fit_forecast(history, _seasons(series, 0, holidays), window_periods, settings)
     observed = recent.sum(axis=1)
-    expected = before.mean.sum(axis=1)
+    # A slice quiet in all its history would make any count look infinitely unlikely: its expectation
+    # is floored at half an arrival over the whole history (a Jeffreys-style pseudo-count).
+    expected = np.maximum(before.mean.sum(axis=1), 0.5 * window_periods / history.shape[1])
     dispersion = _summed_dispersion(before.mean, before.dispersion)
     p_values = upper_tail(observed, expected, dispersion)
     q_values = stats.false_discovery_control(np.clip(p_values, 0, 1), method="bh")
@@ -160,7 +166,8 @@ def hotspots(series: Series, *, window_periods: int, holidays: frozenset[date] =
     next_tail = upper_tail(np.ceil(next_expected), next_normal, _summed_dispersion(normal.mean, normal.dispersion))
     rows = []
     for i, key in enumerate(series.slices):
-        abnormal = bool(q_values[i] <= false_discovery_rate and observed[i] > expected[i])
+        abnormal = bool(q_values[i] <= false_discovery_rate and observed[i] > expected[i]
+                        and observed[i] >= MIN_EVIDENCE)
         rising = bool(next_tail[i] < 0.05 and next_expected[i] > next_normal[i])
         rows.append({
             "slice": dict(zip(group_by, key, strict=False)) if group_by else list(key),

@@ -81,6 +81,22 @@ def test_the_dashboard_shows_the_api_and_updates_live(demo_server):
         period = time.strftime("%Y-%m", time.gmtime())
         best = api(base, key, f"/v1/agents/leaderboard?period={period}")["agents"][0]
         expect(page.locator("#leaderboard tbody tr").first.locator("td").first).to_have_text(best["agent_id"])
+        forecast = api(base, key, "/v1/forecasts?group_by=category&horizon=14&freq=D&limit=50")["slices"]
+        shown = page.locator("#forecast-slice").input_value()
+        first = next(s for s in forecast if s["slice"]["category"] == shown)["periods"][0]
+        expect(page.locator("[data-testid=forecast-summary]")).to_contain_text(
+            f"next day: {first['point']:.0f} (90 % interval {first['lower']:.0f}–{first['upper']:.0f})")
+        expect(page.locator(".chart polyline.actual")).to_have_count(1)
+        other = page.locator("#forecast-slice option").nth(1).inner_text()
+        page.select_option("#forecast-slice", other)
+        chosen = next(s for s in forecast if s["slice"]["category"] == other)["periods"][0]
+        expect(page.locator("[data-testid=forecast-summary]")).to_contain_text(f"next day: {chosen['point']:.0f} ")
+        tomorrow = time.strftime("%Y-%m-%d", time.gmtime(time.time() + 86400))
+        plan = api(base, key, f"/v1/staffing?date={tomorrow}&interval=1h")
+        expect(page.locator("[data-testid=staffing-summary]")).to_contain_text(f"{plan['agent_hours']:.0f} agent-hours")
+        hot = api(base, key, "/v1/hotspots?group_by=category,region&window=7d")
+        flagged = [s for s in hot["slices"] if s["abnormal"] or s["forecast_high"]]
+        expect(page.locator("[data-testid=hotspot]")).to_have_count(len(flagged))
         page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)
 
         page.locator("#risk [data-ticket]").first.click()
