@@ -114,8 +114,15 @@ def demo(
     port: Annotated[Optional[int], typer.Option(help="Listen port [env SERVICETRAIL_PORT].")] = None,
     store_url: StoreUrl = None,
     serve_after: Annotated[bool, typer.Option("--serve/--no-serve", help="Serve the dashboard afterwards.")] = True,
+    from_data: Annotated[Optional[str], typer.Option(
+        "--from-data", help="Replay a real data set through the importer instead: nyc-council, bpi2013 or "
+                            "helpdesk-log.")] = None,
+    data_dir: Annotated[Optional[str], typer.Option(
+        help="Folder of the shared data sets [env SERVICETRAIL_DATA_DIR; default: shared/data beside the "
+             "checkout or the current folder].")] = None,
+    rows: Annotated[int, typer.Option(min=1, help="With --from-data: replay the most recent N rows.")] = 40_000,
 ) -> None:
-    """Fill a fresh store with a realistic month of service traffic, then serve it."""
+    """Fill a fresh store with a realistic month of service traffic (or a real data set), then serve it."""
     import time
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
@@ -126,6 +133,8 @@ def demo(
     with _services(settings) as services:
         if services.app.event_count() > 0:
             typer.echo("servicetrail: the store already holds events; serving it as it is")
+        elif from_data:
+            _replay_data_set(services, from_data, data_dir, rows, settings)
         else:
             started = time.perf_counter()
             with Progress(TextColumn("demo month"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[rate]}")) as bar:
@@ -139,6 +148,54 @@ def demo(
             typer.echo(f"servicetrail: demo wrote {written:,} events in {time.perf_counter() - started:.1f}s")
     if serve_after:
         serve(host=host, port=port, store_url=store_url, kafka_bootstrap=None, consumers=None, policy_file=None)
+
+
+def _replay_data_set(services: Services, name: str, data_dir: str | None, rows: int, settings: Settings) -> None:
+    """The demo's ``--from-data``: the last ``rows`` rows of a shared data set, through the importer."""
+    import itertools
+    import json
+    import os
+    import time
+    from pathlib import Path
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from consumers.importers import FORMATS, SHARED_FILES
+    from consumers.importers.base import run_import
+
+    if name not in FORMATS:
+        typer.echo(f"servicetrail: --from-data must be one of {', '.join(FORMATS)}, not {name!r}", err=True)
+        raise typer.Exit(code=2)
+    given = data_dir or os.environ.get("SERVICETRAIL_DATA_DIR")
+    candidates = [Path(given)] if given else [Path.cwd() / "shared" / "data", Path.cwd().parent / "shared" / "data",
+                                              Path(__file__).resolve().parents[2] / "shared" / "data"]
+    found = next((folder / SHARED_FILES[name] for folder in candidates if (folder / SHARED_FILES[name]).is_file()),
+                 None)
+    if found is None:
+        typer.echo(f"servicetrail: {SHARED_FILES[name]} not found under {', '.join(map(str, candidates))}; "
+                   "give --data-dir", err=True)
+        raise typer.Exit(code=2)
+    with found.open("rb") as handle:
+        total = max(sum(1 for _ in handle) - 1, 0)
+    skip = max(total - rows, 0)
+    started = time.perf_counter()
+    with Progress(TextColumn(f"replaying {found.name}"), BarColumn(), MofNCompleteColumn(),
+                  TextColumn("{task.fields[rate]}")) as bar:
+        task = bar.add_task("replay", total=total - skip, rate="")
+
+        def advance(done: int) -> None:
+            rate = services.app.event_count() / max(time.perf_counter() - started, 1e-9)
+            bar.update(task, completed=done, rate=f"{rate:,.0f} events/s")
+
+        report = run_import(services.app, itertools.islice(FORMATS[name](found), skip, None),
+                            actor=f"import:{name}", progress=advance)
+    typer.echo(json.dumps({**report.as_dict(), "seconds": round(time.perf_counter() - started, 1)}))
+    _catch_up(services)
+    with services.state.transaction() as tx:
+        latest = tx.fetchall("SELECT max(opened_at) FROM arrivals")[0][0]
+    if latest:
+        typer.echo(f"servicetrail: the data end at {latest[:10]}; the dashboard as of then: "
+                   f"http://{settings.host}:{settings.port}/?as_of={latest[:10]}T23:59:59Z")
 
 
 @cli.command("import")

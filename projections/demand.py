@@ -168,7 +168,7 @@ def hotspots(series: Series, *, window_periods: int, holidays: frozenset[date] =
     for i, key in enumerate(series.slices):
         abnormal = bool(q_values[i] <= false_discovery_rate and observed[i] > expected[i]
                         and observed[i] >= MIN_EVIDENCE)
-        rising = bool(next_tail[i] < 0.05 and next_expected[i] > next_normal[i])
+        rising = bool(next_tail[i] < 0.05 and next_expected[i] > next_normal[i] and next_expected[i] >= MIN_EVIDENCE)
         rows.append({
             "slice": dict(zip(group_by, key, strict=False)) if group_by else list(key),
             "observed": int(observed[i]), "expected": round(float(expected[i]), 2),

@@ -13,3 +13,9 @@ FORMATS: dict[str, Callable[[Path], Iterator[SourceRow]]] = {
     bpi2013.FORMAT: bpi2013.read,
     helpdesk_log.FORMAT: helpdesk_log.read,
 }
+# Where each format's file lives in the shared data folder (the demo's --from-data).
+SHARED_FILES = {
+    nyc_council.FORMAT: "nyc_council_constituent_services/constituent_cases.csv",
+    bpi2013.FORMAT: "bpi2013_volvo_it_incidents/incident_events.csv",
+    helpdesk_log.FORMAT: "helpdesk_ticket_events/helpdesk_events.csv",
+}

@@ -61,3 +61,22 @@ def test_import_summarises_writes_rejects_beside_the_input_and_refuses_bad_argum
     assert report["slices"][0]["slice"] == {"category": "Housing"} and len(report["slices"][0]["periods"]) == 3
     staffing = run_cli("staffing", "--calls", "100", "--interval", "30m", "--aht", "180", "--patience", "120")
     assert json.loads(staffing.stdout)["model"] == "erlang-a"
+
+
+def test_demo_replays_a_real_data_set_through_the_importer(tmp_path):
+    from tests.integration.test_importers import DATA, FILES
+
+    if not FILES["helpdesk-log"].exists():
+        import pytest
+
+        pytest.skip("shared data sets not present")
+    url = f"sqlite:///{tmp_path / 'events.db'}"
+    result = run_cli("demo", "--from-data", "helpdesk-log", "--rows", "400", "--data-dir", str(DATA), "--no-serve",
+                     "--store-url", url)
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(next(line for line in result.stdout.splitlines() if line.startswith("{")))
+    assert summary["rows"] == 400 and summary["imported"] > 300
+    assert re.search(r"the data end at 2012-10-2\d; the dashboard as of then: http://\S+/\?as_of=2012-10-2\dT23:59:59Z",
+                     result.stdout)
+    wrong = run_cli("demo", "--from-data", "excel", "--no-serve", "--store-url", f"sqlite:///{tmp_path / 'x.db'}")
+    assert wrong.returncode == 2 and "--from-data must be one of" in wrong.stderr
