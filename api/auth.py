@@ -81,7 +81,10 @@ async def authorize(request: Request) -> None:
         return
     services = request.app.state.services
     presented = _presented_key(request)
-    caller = await run_in_threadpool(services.keys.authenticate, presented) if presented else None
+    caller = None
+    if presented:  # a cached key is checked right here; only a store read goes to the thread pool
+        caller = (services.keys.authenticate(presented) if services.keys.is_cached(presented)
+                  else await run_in_threadpool(services.keys.authenticate, presented))
     if caller is None:
         raise _denied(401, "a valid API key is required (Authorization: Bearer <key>)")
     if not allows(caller.role, Permission(rule)):
@@ -106,7 +109,7 @@ def _check_queue(services, caller: Caller, request: Request) -> None:
         raise _denied(403, "agents may only list their own queue")
 
 
-def current_caller(request: Request) -> Caller | None:
+async def current_caller(request: Request) -> Caller | None:
     return getattr(request.state, "caller", None)
 
 

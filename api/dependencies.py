@@ -15,15 +15,16 @@ from domain.errors import InvalidCommandError
 _VERSION = re.compile(r'^\s*(?:W/)?"?(\d+)"?\s*$')
 
 
-def get_services(request: Request) -> Services:
+# Dependencies without I/O are ``async``: FastAPI runs sync ones in the thread pool, a hop per call.
+async def get_services(request: Request) -> Services:
     return request.app.state.services
 
 
-def get_application(services: Annotated[Services, Depends(get_services)]) -> ServiceTrail:
+async def get_application(services: Annotated[Services, Depends(get_services)]) -> ServiceTrail:
     return services.app
 
 
-def command_context(
+async def command_context(
     request: Request,
     idempotency_key: Annotated[
         str | None,

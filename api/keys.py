@@ -99,6 +99,13 @@ class KeyService:
     def any_exist(self) -> bool:
         return bool(self.app.recorder.select_notifications(start=1, limit=1, topics=(get_topic(ApiKey.Created),)))
 
+    def is_cached(self, presented: str) -> bool:
+        """Whether ``authenticate`` can answer from memory (no store read: fine on the event loop)."""
+        key_id = presented[len(PREFIX):].split("_", 1)[0] if presented.startswith(PREFIX) else ""
+        with self._lock:
+            cached = self._cache.get(key_id)
+        return cached is not None and time.monotonic() - cached[0] < CACHE_SECONDS
+
     def authenticate(self, presented: str) -> Caller | None:
         """The caller a key stands for, or None for a malformed, unknown or revoked key."""
         if not presented.startswith(PREFIX) or presented.count("_") < 2:

@@ -17,6 +17,7 @@ BENCHMARKS = {
     "rebuild": "benchmarks.rebuild",
     "watcher": "benchmarks.sla_watcher",
     "forecast": "benchmarks.forecast",
+    "http": "benchmarks.http_load",
 }
 
 

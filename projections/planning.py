@@ -110,6 +110,8 @@ def staffing_report(tx: Transaction, planning: Planning, *, day: date, now: date
         raise InvalidQuery("interval", f"interval must be one of {', '.join(INTERVALS)}")
     if not 0 < service_level < 1:
         raise InvalidQuery("service_level", "service_level must be between 0 and 1 (e.g. 0.8)")
+    if not date(1971, 1, 1) <= day <= (now + timedelta(days=14)).date():
+        raise InvalidQuery("date", "date must be a past day or at most two weeks ahead")
     day_start = datetime.combine(day, time(0), planning.zone)
     as_of = min(now, day_start)  # a past day is forecast as of its start, so its actuals can be compared
     horizon_start = demand.floor_period(as_of.astimezone(planning.zone).replace(tzinfo=None), "H")
