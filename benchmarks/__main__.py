@@ -18,6 +18,7 @@ BENCHMARKS = {
     "watcher": "benchmarks.sla_watcher",
     "forecast": "benchmarks.forecast",
     "http": "benchmarks.http_load",
+    "commands": "benchmarks.command_path",
 }
 
 
