@@ -154,7 +154,6 @@ def _replay_data_set(services: Services, name: str, data_dir: str | None, rows: 
     """The demo's ``--from-data``: the last ``rows`` rows of a shared data set, through the importer."""
     import itertools
     import json
-    import os
     import time
     from pathlib import Path
 
@@ -166,7 +165,7 @@ def _replay_data_set(services: Services, name: str, data_dir: str | None, rows: 
     if name not in FORMATS:
         typer.echo(f"servicetrail: --from-data must be one of {', '.join(FORMATS)}, not {name!r}", err=True)
         raise typer.Exit(code=2)
-    given = data_dir or os.environ.get("SERVICETRAIL_DATA_DIR")
+    given = data_dir or settings.data_dir
     candidates = [Path(given)] if given else [Path.cwd() / "shared" / "data", Path.cwd().parent / "shared" / "data",
                                               Path(__file__).resolve().parents[2] / "shared" / "data"]
     found = next((folder / SHARED_FILES[name] for folder in candidates if (folder / SHARED_FILES[name]).is_file()),

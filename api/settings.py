@@ -94,6 +94,8 @@ class Settings(BaseSettings):
     rate_limit_per_minute: int = Field(default=6000, ge=0, description="Requests per minute per key (0 = unlimited).")
     timezone: str = Field(default="UTC", description="Time zone of the days and hours that hotspots, forecasts and "
                                                      "staffing count in (IANA name, e.g. Europe/Berlin).")
+    data_dir: Path | None = Field(default=None, description="Folder of the shared data sets that `demo --from-data` "
+                                                          "replays (default: shared/data beside the checkout).")
     holidays: str | None = Field(default=None, description="Public holidays that forecasts treat as special days: "
                                                            "a country code, optionally with subdivision (US-NY, DE-BY).")
 

@@ -19,6 +19,7 @@ BENCHMARKS = {
     "forecast": "benchmarks.forecast",
     "http": "benchmarks.http_load",
     "commands": "benchmarks.command_path",
+    "freshness": "benchmarks.freshness",
 }
 
 

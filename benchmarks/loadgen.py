@@ -164,14 +164,25 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--ids", default="", help="comma-separated ticket ids for the ticket scenario")
     parser.add_argument("--period", default="2026-03")
+    parser.add_argument("--record", help="write 'ticket_id accepted_at' (wall clock) per accepted opening")
     args = parser.parse_args()
     requests = scenario_requests(args.scenario, args.key, [i for i in args.ids.split(",") if i], args.period)
 
     def make() -> Connection:
         return Connection(args.host, args.port, args.key)
 
+    accepted: list[str] = []
+
+    def remember(status: int, payload: bytes, _: float) -> None:
+        if status == 201:
+            accepted.append(f"{json.loads(payload)['ticket_id']} {time.time():.6f}")
+
     if args.rate:
-        result = asyncio.run(open_loop(make, requests, args.rate, args.seconds))
+        result = asyncio.run(open_loop(make, requests, args.rate, args.seconds,
+                                       on_answer=remember if args.record else None))
+        if args.record:
+            with open(args.record, "w") as handle:
+                handle.write("\n".join(accepted))
     else:
         result = asyncio.run(closed_loop(make, requests, args.connections, args.seconds))
     print(json.dumps(result))

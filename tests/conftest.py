@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 
 import psycopg
@@ -18,7 +19,8 @@ from tests.support.postgres import PostgresCluster, start_cluster
 # Public form of every ticket event saved during the session (checked against the published schema
 # by tests/zz_contract). Bounded, so that large tests do not hold everything.
 PRODUCED: list[dict] = []
-PRODUCED_LIMIT = 50_000
+PRODUCED_PER_TYPE = 2_000
+PRODUCED_COUNTS: Counter[str] = Counter()
 
 
 def pytest_configure(config):
@@ -30,7 +32,8 @@ def pytest_configure(config):
     def recording_save(self, *objs, **kwargs):
         for obj in objs:
             for event in getattr(obj, "pending_events", None) or ([obj] if isinstance(obj, TicketEvent) else []):
-                if isinstance(event, TicketEvent) and len(PRODUCED) < PRODUCED_LIMIT:
+                if isinstance(event, TicketEvent) and PRODUCED_COUNTS[event.TYPE] < PRODUCED_PER_TYPE:
+                    PRODUCED_COUNTS[event.TYPE] += 1
                     PRODUCED.append(event.public_dict())
         return original(self, *objs, **kwargs)
 

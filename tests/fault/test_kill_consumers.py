@@ -73,7 +73,12 @@ def test_consumers_killed_at_random_lose_nothing_and_escalate_once(tmp_path):
                                                stderr=subprocess.DEVNULL)
         stop.set()
         writer.join()
-        time.sleep(3.0)  # let the last incarnations catch up
+        head, caught_up = services.app.event_count(), time.monotonic() + 90
+        while time.monotonic() < caught_up:  # let the last incarnations catch up (slow on a busy machine)
+            with services.state.transaction() as tx:
+                if all(tx.positions(h.name).get("log", 0) >= head for h in projection_handlers()):
+                    break
+            time.sleep(0.2)
     finally:
         for process in processes.values():
             process.send_signal(signal.SIGTERM)
