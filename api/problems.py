@@ -64,6 +64,21 @@ def is_store_unavailable(error: BaseException) -> bool:
     return False
 
 
+def storage_condition(error: BaseException) -> str | None:
+    """``"full"`` or ``"read-only"`` when a store failure is the disk's, else None."""
+    import errno
+
+    while error is not None:
+        text = str(error).lower()
+        code = getattr(error, "errno", None)
+        if code == errno.ENOSPC or "disk is full" in text or "no space left" in text:
+            return "full"
+        if code == errno.EROFS or "readonly database" in text or "read-only file system" in text:
+            return "read-only"
+        error = error.__cause__ or error.__context__
+    return None
+
+
 def problem(
     status: int, title: str, detail: str, *, kind: str, headers: dict[str, str] | None = None,
     **extra: Any,
@@ -126,6 +141,15 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        condition = storage_condition(exc)
+        if condition == "full":
+            log.error("store disk full on %s %s", request.method, request.url.path)
+            return problem(507, "Store full", "the store's disk is full: nothing was written; free space and retry "
+                           "(reads still work)", kind="store_full", headers={"Retry-After": "60"})
+        if condition == "read-only":
+            log.error("store read-only on %s %s", request.method, request.url.path)
+            return problem(503, "Store read-only", "the store is read-only: nothing was written; reads still work",
+                           kind="store_read_only", headers={"Retry-After": "60"})
         if is_store_unavailable(exc):
             log.warning("store unavailable on %s %s: %s", request.method, request.url.path, type(exc).__name__)
             return problem(503, "Store unavailable", "the event store or read store is unavailable; nothing was "
