@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from api.keys import KeyService, load_server_secret
 from api.settings import Settings
@@ -22,10 +22,12 @@ from domain.application import Clock, LifecycleRules, ServiceTrail
 from domain.service_levels import ServicePolicy, load_policy
 from projections import time_travel
 from projections.audit import AuditCheckpointer, StoredEntry, Witness, verify
-from projections.store import StateStore, Transaction
 from projections.arrivals import ArrivalsProjection
-from projections.planning import Planning
+from projections.store import StateStore, Transaction
 from projections.ticket_state.store import TicketStateProjection
+
+if TYPE_CHECKING:
+    from projections.planning import Planning
 
 
 def system_clock() -> datetime:
@@ -80,6 +82,7 @@ class Services:
         from zoneinfo import ZoneInfo
 
         from api.settings import holiday_calendar
+        from projections.planning import Planning  # numpy and scipy: only for the processes that plan
 
         code = self.settings.holidays
         return Planning(ZoneInfo(self.settings.timezone),

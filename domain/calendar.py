@@ -14,6 +14,15 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 MAX_DAYS = 3 * 366  # how far arithmetic looks for working time before giving up
 
 
+
+def known_zone(name: str) -> str:
+    """``name`` if it is an IANA time zone, else a ValueError that says so."""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"{name!r} is not an IANA time zone (e.g. UTC, Europe/Berlin)") from None
+    return name
+
 class Calendar(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -26,11 +35,7 @@ class Calendar(BaseModel):
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, name: str) -> str:
-        try:
-            ZoneInfo(name)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {name!r}") from None
-        return name
+        return known_zone(name)
 
     @field_validator("days")
     @classmethod

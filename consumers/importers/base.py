@@ -77,6 +77,33 @@ def command_key(source_format: str, source_id: str, step: str) -> str:
     return f"import:{source_format}:{source_id}:{step}"
 
 
+def parse_instant(text: str, column: str) -> datetime:
+    """An ISO-8601 instant with its UTC offset (an event log's timestamp)."""
+    try:
+        at = datetime.fromisoformat(text)
+    except ValueError:
+        raise RowError(column, f"{text!r} is not an ISO-8601 instant") from None
+    if at.tzinfo is None:
+        raise RowError(column, f"{text!r} has no UTC offset")
+    return at
+
+
+class EventKeys:
+    """Idempotency keys of an event log's rows: the case, what the row says, and its occurrence
+    (identical rows are distinct events of the source, told apart by their order)."""
+
+    def __init__(self, source_format: str):
+        self.source_format = source_format
+        self.seen: dict[str, int] = {}
+
+    def row_key(self, case: str, identity: str) -> str:
+        count = self.seen[f"{case}:{identity}"] = self.seen.get(f"{case}:{identity}", 0) + 1
+        return command_key(self.source_format, case, f"{identity}#{count}")
+
+    def open_key(self, case: str) -> str:
+        return command_key(self.source_format, case, "open")
+
+
 @dataclass(frozen=True)
 class Step:
     command: c.Command

@@ -16,12 +16,11 @@ The source has no channel, no customer and no interactions (so no first response
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
-from consumers.importers.base import RowError, SourceRow, Step, command_key, csv_rows
+from consumers.importers.base import EventKeys, RowError, SourceRow, Step, csv_rows, parse_instant
 from domain import commands as c
 from domain.application import ticket_id_for_key
 from domain.ticket import Ticket
@@ -41,17 +40,6 @@ def _required(row: dict[str, str], column: str) -> str:
     if not value:
         raise RowError(column, "is empty")
     return value
-
-
-def _instant(row: dict[str, str]) -> datetime:
-    text = _required(row, "timestamp")
-    try:
-        at = datetime.fromisoformat(text)
-    except ValueError:
-        raise RowError("timestamp", f"{text!r} is not an ISO-8601 instant") from None
-    if at.tzinfo is None:
-        raise RowError("timestamp", f"{text!r} has no UTC offset")
-    return at
 
 
 def plan(row: dict[str, str], row_key: str, open_key: str, at: datetime, ticket: Ticket | None) -> list[Step]:
@@ -111,21 +99,20 @@ def plan(row: dict[str, str], row_key: str, open_key: str, at: datetime, ticket:
 
 
 def read(path: Path) -> Iterator[SourceRow]:
-    seen: Counter[str] = Counter()
+    keys = EventKeys(FORMAT)
     for line, row, error in csv_rows(path, FORMAT, COLUMNS):
         if error is not None:
             yield SourceRow.rejected(line, row, error)
             continue
         try:
             case = _required(row, "case_id")
-            at = _instant(row)
+            at = parse_instant(_required(row, "timestamp"), "timestamp")
         except RowError as error:
             yield SourceRow.rejected(line, row, error)
             continue
-        identity = f"{case}:{row['timestamp']}:{row.get('status')}/{row.get('sub_status')}:{row.get('org_resource')}"
-        seen[identity] += 1  # identical rows are distinct events of the source
-        row_key = command_key(FORMAT, case, f"{identity.split(':', 1)[1]}#{seen[identity]}")
-        open_key = command_key(FORMAT, case, "open")
+        row_key = keys.row_key(case, f"{row['timestamp']}:{row.get('status')}/{row.get('sub_status')}:"
+                                     f"{row.get('org_resource')}")
+        open_key = keys.open_key(case)
         yield SourceRow(line, row, ticket_id_for_key(open_key), at,
                         lambda ticket, row=row, row_key=row_key, open_key=open_key, at=at:
                         plan(row, row_key, open_key, at, ticket))

@@ -18,12 +18,11 @@ The Disco "variant" columns are computed over the whole log (they leak the futur
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
-from consumers.importers.base import RowError, SourceRow, Step, command_key, csv_rows
+from consumers.importers.base import EventKeys, RowError, SourceRow, Step, csv_rows, parse_instant
 from domain import commands as c
 from domain.application import ticket_id_for_key
 from domain.ticket import Ticket
@@ -86,7 +85,7 @@ def plan(activity: str, agent: str | None, case: str, row_key: str, open_key: st
 
 
 def read(path: Path) -> Iterator[SourceRow]:
-    seen: Counter[str] = Counter()
+    keys = EventKeys(FORMAT)
     for line, row, error in csv_rows(path, FORMAT, COLUMNS):
         if error is not None:
             yield SourceRow.rejected(line, row, error)
@@ -99,20 +98,13 @@ def read(path: Path) -> Iterator[SourceRow]:
                 raise RowError("case:concept:name", "is empty")
             if activity not in KNOWN:
                 raise RowError("concept:name", f"unknown activity {activity!r}")
-            try:
-                at = datetime.fromisoformat(text)
-            except ValueError:
-                raise RowError("time:timestamp", f"{text!r} is not an ISO-8601 instant") from None
-            if at.tzinfo is None:
-                raise RowError("time:timestamp", f"{text!r} has no UTC offset")
+            at = parse_instant(text, "time:timestamp")
         except RowError as error:
             yield SourceRow.rejected(line, row, error)
             continue
         agent = (row.get("org:resource") or "").strip() or None
-        identity = f"{text}:{activity}:{agent}"
-        seen[f"{case}:{identity}"] += 1
-        row_key = command_key(FORMAT, case, f"{identity}#{seen[f'{case}:{identity}']}")
-        open_key = command_key(FORMAT, case, "open")
+        row_key = keys.row_key(case, f"{text}:{activity}:{agent}")
+        open_key = keys.open_key(case)
         yield SourceRow(line, row, ticket_id_for_key(open_key), at,
                         lambda ticket, activity=activity, agent=agent, case=case, row_key=row_key,
                         open_key=open_key, at=at: plan(activity, agent, case, row_key, open_key, at, ticket))
