@@ -304,6 +304,8 @@ def forecast(
     known_at: Annotated[Optional[str], typer.Option("--known-at", help="…and were recorded by T2.")] = None,
     measure: Annotated[str, typer.Option(help="contacts or complaints.")] = "contacts",
     top: Annotated[int, typer.Option(min=1, max=1000, help="The largest slices.")] = 20,
+    only: Annotated[Optional[str], typer.Option("--slice", help="Only this slice: its values in --group-by order "
+                                                                  "(billing, or billing,north).")] = None,
     output_format: Annotated[str, typer.Option("--format", help="json or table.")] = "json",
     store_url: StoreUrl = None,
 ) -> None:
@@ -323,7 +325,8 @@ def forecast(
         try:
             with services.state.transaction() as tx:
                 report = forecast_report(tx, services.planning, group_by=group_by, horizon=horizon, freq=freq.upper(),
-                                         as_of=moment or services.clock(), known_at=known, measure=measure, top=top)
+                                         as_of=moment or services.clock(), known_at=known, measure=measure, top=top,
+                                         only=only)
         except InvalidQuery as bad:
             typer.echo(f"servicetrail: --{bad.field.replace('_', '-')}: {bad}", err=True)
             raise typer.Exit(code=2) from None

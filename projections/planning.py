@@ -50,14 +50,24 @@ def _query(group_by: str | None, measure: str, as_of: datetime, known_at: dateti
 
 def forecast_report(tx: Transaction, planning: Planning, *, group_by: str | None, horizon: int, freq: str,
                     as_of: datetime, known_at: datetime | None = None, measure: str = "contacts",
-                    top: int = 20) -> dict[str, Any]:
+                    top: int = 20, only: str | None = None) -> dict[str, Any]:
+    """``only``: one slice, its values in ``group_by`` order (``billing`` or ``billing,north``)."""
     if freq not in demand.FREQUENCIES:
         raise InvalidQuery("freq", "freq must be D (daily) or H (hourly)")
     limit = 90 if freq == "D" else 24 * 14
     if not 1 <= horizon <= limit:
         raise InvalidQuery("horizon", f"horizon must be between 1 and {limit} periods for freq {freq}")
     query = _query(group_by, measure, as_of, known_at)
-    series = demand.count_series(arrivals(tx, query), freq=freq, end=as_of, zone=planning.zone, top=top)
+    wanted = tuple(v.strip() for v in only.split(",")) if only else None
+    if wanted is not None and len(wanted) != len(query.group_by):
+        raise InvalidQuery("slice", f"slice must give {len(query.group_by)} value(s), one per group_by dimension")
+    series = demand.count_series(arrivals(tx, query), freq=freq, end=as_of, zone=planning.zone,
+                                 top=None if wanted else top)
+    if wanted is not None:
+        keep = [i for i, key in enumerate(series.slices) if key == wanted]
+        if not keep:
+            raise InvalidQuery("slice", f"no arrivals in slice {only!r} by {as_of.isoformat()}")
+        series = demand.Series([series.slices[i] for i in keep], series.counts[keep], series.start, series.freq)
     return {
         "as_of": as_of.isoformat(), "known_at": known_at.isoformat() if known_at else None,
         "group_by": list(query.group_by), "measure": measure, "freq": freq, "horizon": horizon,

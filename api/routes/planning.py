@@ -46,6 +46,9 @@ async def forecasts(
     freq: Annotated[str, Query(description="D (daily) or H (hourly).")] = "D",
     measure: Measure = "contacts",
     limit: Annotated[int, Query(ge=1, le=200, description="The largest slices.")] = 20,
+    slice_: Annotated[str | None, Query(alias="slice", max_length=500,
+                                        description="Only this slice: its values in group_by order, e.g. billing "
+                                                    "or billing,north.")] = None,
 ) -> dict[str, Any]:
     """Per slice: point forecast (predictive median), mean and 90 % interval for each period after
     as_of, and the slice's rolling-origin backtest accuracy (relative MAE, MASE, WAPE)."""
@@ -53,7 +56,7 @@ async def forecasts(
         with services.state.transaction() as tx:
             return planning.forecast_report(tx, services.planning, group_by=group_by, horizon=horizon, freq=freq,
                                             as_of=as_of or services.clock(), known_at=known_at, measure=measure,
-                                            top=limit)
+                                            top=limit, only=slice_)
     return await run_in_threadpool(report)
 
 

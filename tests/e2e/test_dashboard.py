@@ -115,6 +115,20 @@ def test_the_dashboard_shows_the_api_and_updates_live(demo_server):
         unlabelled = page.evaluate("""() => [...document.querySelectorAll('input, select')]
             .filter(el => !el.labels || el.labels.length === 0).map(el => el.id || el.outerHTML)""")
         assert unlabelled == []
+        # axe-core (Deque's accessibility engine, bundled by axe-playwright-python) on the populated
+        # page: labels, contrast, landmarks, names of controls, keyboard access.
+        from axe_playwright_python.sync_playwright import Axe
+
+        audit = Axe().run(page)
+        (ARTIFACTS / "dashboard-axe.txt").write_text(audit.generate_report() if audit.violations_count else "none")
+        serious = [v for v in audit.response["violations"] if v["impact"] in ("serious", "critical")]
+        assert serious == [], audit.generate_report()
+        page.goto(base + "/")  # keyboard use: the key form comes first, then every control in order
+        stops = []
+        for _ in range(6):
+            page.keyboard.press("Tab")
+            stops.append(page.evaluate("document.activeElement.id || document.activeElement.tagName"))
+        assert stops[:3] == ["api-key", "BUTTON", "range"], stops
         browser.close()
 
 

@@ -65,6 +65,8 @@ def test_forecasts_give_intervals_and_accuracy_per_slice(client, traffic):
     assert weekday["lower"] <= weekday["point"] <= weekday["upper"] and 5 <= weekday["mean"] <= 11
     assert sunday["mean"] < 3
     assert billing["accuracy"]["origins"] == 4 and billing["accuracy"]["relative_mae"] is not None
+    one = client.get("/v1/forecasts", params={"slice": "billing", "horizon": 14}).json()["slices"]
+    assert [s["slice"] for s in one] == [{"category": "billing"}] and one[0]["periods"] == billing["periods"]
     past = client.get("/v1/forecasts", params={"as_of": "2026-02-01T00:00:00Z", "horizon": 7}).json()
     assert past["slices"][0]["periods"][0]["start"].startswith("2026-02-01")
 
@@ -85,6 +87,8 @@ def test_staffing_uses_the_forecast_and_the_measured_handle_time(client, traffic
     ("/v1/forecasts", {"group_by": "colour"}, "group_by"),
     ("/v1/forecasts", {"freq": "W"}, "freq"),
     ("/v1/forecasts", {"freq": "D", "horizon": 200}, "horizon"),
+    ("/v1/forecasts", {"slice": "billing,north"}, "slice"),
+    ("/v1/forecasts", {"slice": "nothing-here"}, "slice"),
     ("/v1/hotspots", {"window": "3 days"}, "window"),
     ("/v1/hotspots", {"measure": "calls"}, "measure"),
     ("/v1/staffing", {"date": "2026-03-03", "interval": "7m"}, "interval"),
