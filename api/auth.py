@@ -42,6 +42,7 @@ ROUTE_POLICY: dict[tuple[str, str], str] = {
     ("GET", "/v1/agents/{agent_id}/performance"): P.READ_OWN_PERFORMANCE,
     ("GET", "/v1/customers/{customer_id}/history"): P.READ_MODELS,
     ("GET", "/v1/hotspots"): P.READ_MODELS,
+    ("GET", "/v1/arrivals"): P.READ_MODELS,
     ("GET", "/v1/forecasts"): P.READ_MODELS,
     ("GET", "/v1/staffing"): P.READ_MODELS,
     ("GET", "/v1/events"): P.READ_EVENTS,

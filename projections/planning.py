@@ -79,6 +79,29 @@ def forecast_report(tx: Transaction, planning: Planning, *, group_by: str | None
     }
 
 
+def counts_report(tx: Transaction, planning: Planning, *, group_by: str | None, freq: str, periods: int,
+                  as_of: datetime, known_at: datetime | None = None, measure: str = "complaints",
+                  top: int = 20) -> dict[str, Any]:
+    """Arrivals per slice and period for the last ``periods`` periods up to ``as_of`` (a heat map); the
+    last period is the one containing ``as_of``, counted so far."""
+    if freq not in demand.FREQUENCIES:
+        raise InvalidQuery("freq", "freq must be D (daily) or H (hourly)")
+    if not 1 <= periods <= (366 if freq == "D" else 24 * 31):
+        raise InvalidQuery("periods", "periods must be 1–366 days or 1–744 hours")
+    query = _query(group_by, measure, as_of, known_at)
+    step = demand.FREQUENCIES[freq]
+    series = demand.count_series(arrivals(tx, query), freq=freq, end=as_of + step, zone=planning.zone,
+                                 history=step * periods, top=top)
+    n = series.counts.shape[1]
+    return {
+        "as_of": as_of.isoformat(), "group_by": list(query.group_by), "measure": measure, "freq": freq,
+        "timezone": planning.zone.key,
+        "periods": [series.period_start(i).isoformat() for i in range(n)],
+        "slices": [{"slice": dict(zip(query.group_by, key, strict=False)), "counts": [int(v) for v in row]}
+                   for key, row in zip(series.slices, series.counts, strict=True)],
+    }
+
+
 def hotspot_report(tx: Transaction, planning: Planning, *, group_by: str | None, window: str, as_of: datetime,
                    known_at: datetime | None = None, measure: str = "complaints", top: int = 50) -> dict[str, Any]:
     try:

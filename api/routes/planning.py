@@ -39,6 +39,23 @@ async def hotspots(
     return await run_in_threadpool(report)
 
 
+@router.get("/arrivals")
+async def arrival_counts(
+    services: Wired, as_of: AsOf = None, known_at: KnownAt = None, group_by: GroupBy = "category",
+    freq: Annotated[str, Query(description="D (daily) or H (hourly).")] = "D",
+    periods: Annotated[int, Query(ge=1, le=744, description="Periods up to the one containing as_of.")] = 14,
+    measure: Measure = "complaints",
+    limit: Annotated[int, Query(ge=1, le=200, description="The largest slices.")] = 20,
+) -> dict[str, Any]:
+    """Arrivals per slice and day (or hour): the heat map of where complaints come in."""
+    def report() -> dict[str, Any]:
+        with services.state.transaction() as tx:
+            return planning.counts_report(tx, services.planning, group_by=group_by, freq=freq, periods=periods,
+                                          as_of=as_of or services.clock(), known_at=known_at, measure=measure,
+                                          top=limit)
+    return await run_in_threadpool(report)
+
+
 @router.get("/forecasts")
 async def forecasts(
     services: Wired, as_of: AsOf = None, known_at: KnownAt = None, group_by: GroupBy = "category",

@@ -56,6 +56,21 @@ def test_the_burst_is_the_top_abnormal_hotspot_and_steady_slices_are_not(client,
     assert pairs["measure"] == "complaints" and pairs["slices"][0]["slice"]["category"] == "returns"
 
 
+def test_arrival_counts_per_slice_and_day_are_the_tickets_opened(client, traffic):
+    body = client.get("/v1/arrivals", params={"measure": "contacts", "periods": 7}).json()
+    assert len(body["periods"]) == 7 and body["periods"][-1].startswith("2026-03-02")  # today, so far
+    by_category = {s["slice"]["category"]: s["counts"] for s in body["slices"]}
+    opened = {}
+    for ticket in traffic:
+        day = ticket.opened_at.date().isoformat()
+        opened[(ticket.category, day)] = opened.get((ticket.category, day), 0) + 1
+    for category, counts in by_category.items():
+        assert counts == [opened.get((category, p[:10]), 0) for p in body["periods"]]
+    complaints = client.get("/v1/arrivals", params={"periods": 7}).json()
+    assert sum(map(sum, (s["counts"] for s in complaints["slices"]))) == sum(
+        1 for t in traffic if t.severity and t.opened_at.date().isoformat() >= body["periods"][0][:10])
+
+
 def test_forecasts_give_intervals_and_accuracy_per_slice(client, traffic):
     body = client.get("/v1/forecasts", params={"group_by": "category", "horizon": 14, "freq": "D"}).json()
     assert {s["slice"]["category"] for s in body["slices"]} == set(CATEGORIES)
@@ -89,6 +104,7 @@ def test_staffing_uses_the_forecast_and_the_measured_handle_time(client, traffic
     ("/v1/forecasts", {"freq": "D", "horizon": 200}, "horizon"),
     ("/v1/forecasts", {"slice": "billing,north"}, "slice"),
     ("/v1/forecasts", {"slice": "nothing-here"}, "slice"),
+    ("/v1/arrivals", {"freq": "D", "periods": 400}, "periods"),
     ("/v1/hotspots", {"window": "3 days"}, "window"),
     ("/v1/hotspots", {"measure": "calls"}, "measure"),
     ("/v1/staffing", {"date": "2026-03-03", "interval": "7m"}, "interval"),
