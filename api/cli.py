@@ -16,7 +16,10 @@ from api.settings import Settings, SettingsError, load_settings
 from domain.access import Role
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from api.bootstrap import Services
+    from consumers.importers.base import ImportReport
 
 cli = typer.Typer(
     name="servicetrail",
@@ -152,15 +155,10 @@ def demo(
 
 def _replay_data_set(services: Services, name: str, data_dir: str | None, rows: int, settings: Settings) -> None:
     """The demo's ``--from-data``: the last ``rows`` rows of a shared data set, through the importer."""
-    import itertools
     import json
-    import time
     from pathlib import Path
 
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
     from consumers.importers import FORMATS, SHARED_FILES
-    from consumers.importers.base import run_import
 
     if name not in FORMATS:
         typer.echo(f"servicetrail: --from-data must be one of {', '.join(FORMATS)}, not {name!r}", err=True)
@@ -174,27 +172,43 @@ def _replay_data_set(services: Services, name: str, data_dir: str | None, rows: 
         typer.echo(f"servicetrail: {SHARED_FILES[name]} not found under {', '.join(map(str, candidates))}; "
                    "give --data-dir", err=True)
         raise typer.Exit(code=2)
-    with found.open("rb") as handle:
-        total = max(sum(1 for _ in handle) - 1, 0)
-    skip = max(total - rows, 0)
-    started = time.perf_counter()
-    with Progress(TextColumn(f"replaying {found.name}"), BarColumn(), MofNCompleteColumn(),
-                  TextColumn("{task.fields[rate]}")) as bar:
-        task = bar.add_task("replay", total=total - skip, rate="")
-
-        def advance(done: int) -> None:
-            rate = services.app.event_count() / max(time.perf_counter() - started, 1e-9)
-            bar.update(task, completed=done, rate=f"{rate:,.0f} events/s")
-
-        report = run_import(services.app, itertools.islice(FORMATS[name](found), skip, None),
-                            actor=f"import:{name}", progress=advance)
-    typer.echo(json.dumps({**report.as_dict(), "seconds": round(time.perf_counter() - started, 1)}))
+    report, seconds = _import_with_progress(services, name, found, last=rows)
+    typer.echo(json.dumps({**report.as_dict(), "seconds": seconds}))
     _catch_up(services)
     with services.state.transaction() as tx:
         latest = tx.fetchall("SELECT max(opened_at) FROM arrivals")[0][0]
     if latest:
         typer.echo(f"servicetrail: the data end at {latest[:10]}; the dashboard as of then: "
                    f"http://{settings.host}:{settings.port}/?as_of={latest[:10]}T23:59:59Z")
+
+
+def _import_with_progress(services: Services, source_format: str, path: Path, *, first: int | None = None,
+                          last: int | None = None) -> tuple[ImportReport, float]:
+    """Runs an importer over ``path`` (only its first or last N rows) with a progress bar in events/s."""
+    import itertools
+    import time
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from consumers.importers import FORMATS
+    from consumers.importers.base import run_import
+
+    with path.open("rb") as handle:
+        total = max(sum(1 for _ in handle) - 1, 0)
+    skip = max(total - last, 0) if last else 0
+    stop = min(total, first) if first else total
+    started, before = time.perf_counter(), services.app.event_count()
+    with Progress(TextColumn(f"import {path.name}"), BarColumn(), MofNCompleteColumn(),
+                  TextColumn("{task.fields[rate]}")) as bar:
+        task = bar.add_task("import", total=stop - skip, rate="")
+
+        def advance(done: int) -> None:
+            rate = (services.app.event_count() - before) / max(time.perf_counter() - started, 1e-9)
+            bar.update(task, completed=done, rate=f"{rate:,.0f} events/s")
+
+        rows = itertools.islice(FORMATS[source_format](path), skip, stop)
+        report = run_import(services.app, rows, actor=f"import:{source_format}", progress=advance)
+    return report, round(time.perf_counter() - started, 1)
 
 
 @cli.command("import")
@@ -210,16 +224,13 @@ def import_(
     """Turn a real service-request export into events, through the normal command path.
 
     Idempotent by the source's own ids: importing the same file again adds nothing."""
-    import itertools
     import json
     import os
-    import time
+    from collections import Counter
     from pathlib import Path
 
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
     from consumers.importers import FORMATS
-    from consumers.importers.base import RowError, run_import, write_rejects
+    from consumers.importers.base import RowError, write_rejects
 
     if source_format not in FORMATS:
         typer.echo(f"servicetrail: --format must be one of {', '.join(FORMATS)}, not {source_format!r}", err=True)
@@ -228,41 +239,22 @@ def import_(
     if not path.is_file():
         typer.echo(f"servicetrail: {file}: no such file", err=True)
         raise typer.Exit(code=2)
-    with path.open("rb") as handle:
-        total = max(sum(1 for _ in handle) - 1, 0)
-    if limit:
-        total = min(total, limit)
     rejects_path = Path(rejects) if rejects else path.with_name(path.name + ".rejects.csv")
     if not rejects and not (os.access(path.parent, os.W_OK) and path.parent.stat().st_mode & 0o200):
         rejects_path = Path.cwd() / (path.name + ".rejects.csv")
     settings = _settings_or_exit(store_url=store_url)
     with _services(settings) as services:
-        started = time.perf_counter()
-        before = services.app.event_count()
         try:
-            rows = FORMATS[source_format](path)
-            if limit:
-                rows = itertools.islice(rows, limit)
-            with Progress(TextColumn(f"import {path.name}"), BarColumn(), MofNCompleteColumn(),
-                          TextColumn("{task.fields[rate]}")) as bar:
-                task = bar.add_task("import", total=total, rate="")
-
-                def advance(done: int) -> None:
-                    rate = (services.app.event_count() - before) / max(time.perf_counter() - started, 1e-9)
-                    bar.update(task, completed=done, rate=f"{rate:,.0f} events/s")
-
-                report = run_import(services.app, rows, actor=f"import:{source_format}", progress=advance)
+            report, seconds = _import_with_progress(services, source_format, path, first=limit)
         except RowError as bad:
             typer.echo(f"servicetrail: {file}: {bad}", err=True)
             raise typer.Exit(code=2) from None
-        summary = {**report.as_dict(), "seconds": round(time.perf_counter() - started, 1)}
+        summary = {**report.as_dict(), "seconds": seconds}
         if report.rejected:
             write_rejects(rejects_path, report)
             summary["rejects_file"] = str(rejects_path)
-            reasons: dict[str, int] = {}
-            for _, column, reason, _ in report.rejected:
-                reasons[f"{column}: {reason}"] = reasons.get(f"{column}: {reason}", 0) + 1
-            summary["top_reject_reasons"] = dict(sorted(reasons.items(), key=lambda kv: -kv[1])[:5])
+            reasons = Counter(f"{column}: {reason}" for _, column, reason, _ in report.rejected)
+            summary["top_reject_reasons"] = dict(reasons.most_common(5))
         typer.echo(json.dumps(summary, indent=2))
 
 

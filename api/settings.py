@@ -5,6 +5,8 @@ Nothing else reads the environment; eventsourcing's own ``env`` is derived from 
 
 from __future__ import annotations
 
+import functools
+
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -210,6 +212,7 @@ class Settings(BaseSettings):
         return env
 
 
+@functools.lru_cache(maxsize=64)
 def holiday_calendar(code: str | None, *years: int) -> frozenset:
     """The public holidays of ``code`` (``US``, ``US-NY``, ``DE-BY`` …) in those years."""
     if not code:

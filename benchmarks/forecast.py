@@ -71,8 +71,7 @@ def _evaluate(counts: np.ndarray, seasons: Seasons, end: int, with_ets: bool) ->
         "relative_mae": float(np.nanmean(accuracy.relative_mae)),
         "mase": float(np.nanmean(accuracy.mase)),
         "mase_median": float(np.nanmedian(accuracy.mase)),
-        "wape": float(np.nansum(accuracy.mae) / max(np.nansum(accuracy.mae / np.where(
-            np.isnan(accuracy.wape), np.inf, accuracy.wape)), 1e-9)),
+        "wape": float(accuracy.mae.sum() / max(accuracy.actual_mean.sum(), 1e-9)),
         "coverage": float(np.mean(accuracy.coverage)),
         "slices": int(np.sum(~np.isnan(accuracy.relative_mae))),
     }

@@ -29,15 +29,10 @@ from pathlib import Path
 from uuid import UUID
 
 from benchmarks.common import Result
+from tools.kafka.broker import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 SERVICETRAIL = [sys.executable, "-m", "api.cli"]
-
-
-def _free_port() -> int:
-    from tools.kafka.broker import free_port
-
-    return free_port()
 
 
 @contextmanager
@@ -49,7 +44,7 @@ def server(folder: Path, role: str = "admin"):
     created = subprocess.run([*SERVICETRAIL, "keys", "create", "--role", role, "--principal", "bench"], env=env,
                              capture_output=True, text=True, check=True)
     key = re.search(r"st_[0-9a-f]{12}_[A-Za-z0-9_-]+", created.stdout).group(0)
-    port = _free_port()
+    port = free_port()
     log = (folder / "serve.log").open("w")
     process = subprocess.Popen([*SERVICETRAIL, "serve", "--port", str(port)], env=env, stdout=log,
                                stderr=subprocess.STDOUT)

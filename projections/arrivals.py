@@ -92,7 +92,7 @@ def parse_group_by(text: str | None) -> tuple[str, ...]:
 
 
 def arrivals(tx: Transaction, query: ArrivalQuery, table: str = TABLE) -> list[tuple[tuple[str, ...], str]]:
-    """(slice, opened_at) of every arrival the query selects, oldest first."""
+    """(slice, opened_at) of every arrival the query selects, oldest first (no ``group_by``: one slice)."""
     where, params = [], []
     if query.as_of is not None:
         as_of = instant(query.as_of.isoformat())
@@ -109,7 +109,7 @@ def arrivals(tx: Transaction, query: ArrivalQuery, table: str = TABLE) -> list[t
     if query.since is not None:
         where.append("opened_at >= ?")
         params.append(instant(query.since.isoformat()))
-    sql = (f"SELECT {', '.join(query.group_by)}, opened_at FROM {table}"
+    sql = (f"SELECT {', '.join((*query.group_by, 'opened_at'))} FROM {table}"
            + (f" WHERE {' AND '.join(where)}" if where else "") + " ORDER BY opened_at")
     width = len(query.group_by)
     return [(tuple(str(v) if v is not None else "(none)" for v in row[:width]), row[width])

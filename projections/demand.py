@@ -67,7 +67,7 @@ def count_series(arrivals: Sequence[tuple[tuple[str, ...], str]], *, freq: str, 
     last = floor_period(end.astimezone(zone).replace(tzinfo=None), freq)  # the incomplete period
     first = floor_period(last - (history or HISTORY[freq]), freq)
     if arrivals:
-        earliest = datetime.fromisoformat(min(at for _, at in arrivals).replace("Z", "+00:00"))
+        earliest = datetime.fromisoformat(arrivals[0][1].replace("Z", "+00:00"))
         first = max(first, floor_period(earliest.astimezone(zone).replace(tzinfo=None), freq))
     periods = int((last - first) / step)
     index_of: dict[str, int] = {}

@@ -171,6 +171,7 @@ class Accuracy:
     """Rolling-origin accuracy per series: MAE relative to the seasonal-naive forecast, MASE, WAPE."""
 
     mae: np.ndarray
+    actual_mean: np.ndarray  # mean actual per period: pooled WAPE over series = Σ mae / Σ actual_mean
     mae_seasonal_naive: np.ndarray
     relative_mae: np.ndarray  # nan where the seasonal-naive error is zero
     mase: np.ndarray  # scaled by the in-sample seasonal-naive MAE; nan where that is zero
@@ -206,6 +207,7 @@ def backtest(counts: np.ndarray, seasons: Seasons, horizon: int, origins: list[i
     nan = np.full(len(counts), np.nan)
     return Accuracy(
         mae=mae,
+        actual_mean=actual_total / max(periods, 1),
         mae_seasonal_naive=mae_naive,
         relative_mae=np.divide(mae, mae_naive, out=nan.copy(), where=mae_naive > 0),
         mase=np.divide(mae, scale, out=nan.copy(), where=scale > 0),

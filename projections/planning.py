@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from domain.staffing import required_agents
 from projections import demand
+from projections.forecasting import FREQUENCIES, Seasons, fit_forecast
 from projections.arrivals import ArrivalQuery, arrivals, parse_group_by
 from projections.queries import InvalidQuery
 from projections.store import Transaction
@@ -52,7 +53,7 @@ def forecast_report(tx: Transaction, planning: Planning, *, group_by: str | None
                     as_of: datetime, known_at: datetime | None = None, measure: str = "contacts",
                     top: int = 20, only: str | None = None) -> dict[str, Any]:
     """``only``: one slice, its values in ``group_by`` order (``billing`` or ``billing,north``)."""
-    if freq not in demand.FREQUENCIES:
+    if freq not in FREQUENCIES:
         raise InvalidQuery("freq", "freq must be D (daily) or H (hourly)")
     limit = 90 if freq == "D" else 24 * 14
     if not 1 <= horizon <= limit:
@@ -84,12 +85,12 @@ def counts_report(tx: Transaction, planning: Planning, *, group_by: str | None, 
                   top: int = 20) -> dict[str, Any]:
     """Arrivals per slice and period for the last ``periods`` periods up to ``as_of`` (a heat map); the
     last period is the one containing ``as_of``, counted so far."""
-    if freq not in demand.FREQUENCIES:
+    if freq not in FREQUENCIES:
         raise InvalidQuery("freq", "freq must be D (daily) or H (hourly)")
     if not 1 <= periods <= (366 if freq == "D" else 24 * 31):
         raise InvalidQuery("periods", "periods must be 1–366 days or 1–744 hours")
     query = _query(group_by, measure, as_of, known_at)
-    step = demand.FREQUENCIES[freq]
+    step = FREQUENCIES[freq]
     series = demand.count_series(arrivals(tx, query), freq=freq, end=as_of + step, zone=planning.zone,
                                  history=step * periods, top=top)
     n = series.counts.shape[1]
@@ -109,9 +110,8 @@ def hotspot_report(tx: Transaction, planning: Planning, *, group_by: str | None,
     except ValueError as bad:
         raise InvalidQuery("window", str(bad)) from None
     query = _query(group_by, measure, as_of, known_at)
-    end = as_of
-    # The window is the last complete periods before as_of; keep a year of history before it.
-    series = demand.count_series(arrivals(tx, query), freq=freq, end=end, zone=planning.zone, top=200)
+    # The window is the last complete periods before as_of, against the default history before it.
+    series = demand.count_series(arrivals(tx, query), freq=freq, end=as_of, zone=planning.zone, top=200)
     rows = demand.hotspots(series, window_periods=periods, holidays=planning.calendar(series, periods),
                            group_by=query.group_by)
     window_start = series.period_start(series.counts.shape[1] - periods) if series.counts.shape[1] else None
@@ -158,12 +158,12 @@ def staffing_report(tx: Transaction, planning: Planning, *, day: date, now: date
         if aht_seconds is None:
             raise InvalidQuery("aht_seconds", "the log has no handled tickets in the 28 days before the date: "
                                               "give aht_seconds")
-    everything = arrivals(tx, ArrivalQuery(("category",), False, as_of, known_at))
-    series = demand.count_series([((), at) for _, at in everything], freq="H", end=as_of, zone=planning.zone)
+    series = demand.count_series(arrivals(tx, ArrivalQuery((), False, as_of, known_at)), freq="H", end=as_of,
+                                 zone=planning.zone)
     if series.counts.shape[0] == 0:
         raise InvalidQuery("date", "no contacts before the date to forecast from")
     horizon = hours_ahead + 24
-    result = demand.fit_forecast(series.counts, demand.Seasons.for_periods(
+    result = fit_forecast(series.counts, Seasons.for_periods(
         series.start, series.counts.shape[1] + horizon, "H", planning.calendar(series, horizon)), horizon)
     actual = _actual_hours(tx, planning, day_start, known_at) if day_start + timedelta(days=1) <= now else None
     seconds = INTERVALS[interval]
@@ -193,7 +193,7 @@ def staffing_report(tx: Transaction, planning: Planning, *, day: date, now: date
 
 
 def _actual_hours(tx: Transaction, planning: Planning, day_start: datetime, known_at: datetime | None) -> list[int]:
-    query = ArrivalQuery(("category",), False, day_start + timedelta(days=1) - timedelta(microseconds=1), known_at,
+    query = ArrivalQuery((), False, day_start + timedelta(days=1) - timedelta(microseconds=1), known_at,
                          since=day_start)
     hours = [0] * 24
     for _, opened_at in arrivals(tx, query):

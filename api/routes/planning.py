@@ -1,6 +1,7 @@
 """Hotspots, forecasts and staffing: what service managers plan with. Each answers ``as_of``
 (business time; default now) and ``known_at`` (transaction time) like every other query."""
 
+from collections.abc import Callable
 from datetime import date
 from typing import Annotated, Any
 
@@ -22,6 +23,14 @@ GroupBy = Annotated[str | None, Query(description="A dimension or a pair: catego
 Measure = Annotated[str, Query(description="contacts (every ticket) or complaints (tickets with a severity).")]
 
 
+async def _report(services: Services, build: Callable[..., dict[str, Any]], **parameters: Any) -> dict[str, Any]:
+    """Runs a planning report on a live read transaction, off the event loop (it reads and computes)."""
+    def run() -> dict[str, Any]:
+        with services.state.transaction() as tx:
+            return build(tx, services.planning, **parameters)
+    return await run_in_threadpool(run)
+
+
 @router.get("/hotspots")
 async def hotspots(
     services: Wired, as_of: AsOf = None, known_at: KnownAt = None, group_by: GroupBy = "category",
@@ -31,12 +40,8 @@ async def hotspots(
 ) -> dict[str, Any]:
     """Slices whose recent volume is abnormally high against their own seasonal expectation (negative
     binomial tail, Benjamini–Hochberg over slices), or whose next window is forecast to be."""
-    def report() -> dict[str, Any]:
-        with services.state.transaction() as tx:
-            return planning.hotspot_report(tx, services.planning, group_by=group_by, window=window,
-                                           as_of=as_of or services.clock(), known_at=known_at, measure=measure,
-                                           top=limit)
-    return await run_in_threadpool(report)
+    return await _report(services, planning.hotspot_report, group_by=group_by, window=window,
+                         as_of=as_of or services.clock(), known_at=known_at, measure=measure, top=limit)
 
 
 @router.get("/arrivals")
@@ -48,12 +53,8 @@ async def arrival_counts(
     limit: Annotated[int, Query(ge=1, le=200, description="The largest slices.")] = 20,
 ) -> dict[str, Any]:
     """Arrivals per slice and day (or hour): the heat map of where complaints come in."""
-    def report() -> dict[str, Any]:
-        with services.state.transaction() as tx:
-            return planning.counts_report(tx, services.planning, group_by=group_by, freq=freq, periods=periods,
-                                          as_of=as_of or services.clock(), known_at=known_at, measure=measure,
-                                          top=limit)
-    return await run_in_threadpool(report)
+    return await _report(services, planning.counts_report, group_by=group_by, freq=freq, periods=periods,
+                         as_of=as_of or services.clock(), known_at=known_at, measure=measure, top=limit)
 
 
 @router.get("/forecasts")
@@ -69,12 +70,9 @@ async def forecasts(
 ) -> dict[str, Any]:
     """Per slice: point forecast (predictive median), mean and 90 % interval for each period after
     as_of, and the slice's rolling-origin backtest accuracy (relative MAE, MASE, WAPE)."""
-    def report() -> dict[str, Any]:
-        with services.state.transaction() as tx:
-            return planning.forecast_report(tx, services.planning, group_by=group_by, horizon=horizon, freq=freq,
-                                            as_of=as_of or services.clock(), known_at=known_at, measure=measure,
-                                            top=limit, only=slice_)
-    return await run_in_threadpool(report)
+    return await _report(services, planning.forecast_report, group_by=group_by, horizon=horizon, freq=freq,
+                         as_of=as_of or services.clock(), known_at=known_at, measure=measure, top=limit,
+                         only=slice_)
 
 
 @router.get("/staffing")
@@ -93,10 +91,6 @@ async def staffing(
 ) -> dict[str, Any]:
     """Agents needed per interval of a day: hourly contact forecast × AHT, by Erlang C (or Erlang A
     with a patience), with expected service level, ASA, occupancy and abandonment."""
-    def report() -> dict[str, Any]:
-        with services.state.transaction() as tx:
-            return planning.staffing_report(tx, services.planning, day=date_, now=services.clock(),
-                                            interval=interval, service_level=service_level,
-                                            answer_seconds=answer_seconds, patience_seconds=patience_seconds,
-                                            aht_seconds=aht_seconds, known_at=known_at)
-    return await run_in_threadpool(report)
+    return await _report(services, planning.staffing_report, day=date_, now=services.clock(), interval=interval,
+                         service_level=service_level, answer_seconds=answer_seconds,
+                         patience_seconds=patience_seconds, aht_seconds=aht_seconds, known_at=known_at)

@@ -73,6 +73,20 @@ def csv_rows(path: Path, source_format: str, columns: tuple[str, ...]
             yield line, row, None
 
 
+def read_source(path: Path, source_format: str, columns: tuple[str, ...],
+                to_row: Callable[[int, dict[str, Any]], SourceRow]) -> Iterator[SourceRow]:
+    """Each CSV record as a ``SourceRow``: ``to_row`` builds it (raising ``RowError`` for a record it
+    cannot read); unreadable records and refused ones come back as rejects, with the reason."""
+    for line, row, error in csv_rows(path, source_format, columns):
+        if error is None:
+            try:
+                yield to_row(line, row)
+                continue
+            except RowError as refused:
+                error = refused
+        yield SourceRow.rejected(line, row, error)
+
+
 def command_key(source_format: str, source_id: str, step: str) -> str:
     return f"import:{source_format}:{source_id}:{step}"
 

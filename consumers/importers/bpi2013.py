@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
-from consumers.importers.base import EventKeys, RowError, SourceRow, Step, csv_rows, parse_instant
+from consumers.importers.base import EventKeys, RowError, SourceRow, Step, parse_instant, read_source
 from domain import commands as c
 from domain.application import ticket_id_for_key
 from domain.ticket import Ticket
@@ -100,19 +100,14 @@ def plan(row: dict[str, str], row_key: str, open_key: str, at: datetime, ticket:
 
 def read(path: Path) -> Iterator[SourceRow]:
     keys = EventKeys(FORMAT)
-    for line, row, error in csv_rows(path, FORMAT, COLUMNS):
-        if error is not None:
-            yield SourceRow.rejected(line, row, error)
-            continue
-        try:
-            case = _required(row, "case_id")
-            at = parse_instant(_required(row, "timestamp"), "timestamp")
-        except RowError as error:
-            yield SourceRow.rejected(line, row, error)
-            continue
+
+    def source_row(line: int, row: dict[str, str]) -> SourceRow:
+        case = _required(row, "case_id")
+        at = parse_instant(_required(row, "timestamp"), "timestamp")
         row_key = keys.row_key(case, f"{row['timestamp']}:{row.get('status')}/{row.get('sub_status')}:"
                                      f"{row.get('org_resource')}")
         open_key = keys.open_key(case)
-        yield SourceRow(line, row, ticket_id_for_key(open_key), at,
-                        lambda ticket, row=row, row_key=row_key, open_key=open_key, at=at:
-                        plan(row, row_key, open_key, at, ticket))
+        return SourceRow(line, row, ticket_id_for_key(open_key), at,
+                         lambda ticket: plan(row, row_key, open_key, at, ticket))
+
+    return read_source(path, FORMAT, COLUMNS, source_row)

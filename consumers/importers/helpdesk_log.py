@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
-from consumers.importers.base import EventKeys, RowError, SourceRow, Step, csv_rows, parse_instant
+from consumers.importers.base import EventKeys, RowError, SourceRow, Step, parse_instant, read_source
 from domain import commands as c
 from domain.application import ticket_id_for_key
 from domain.ticket import Ticket
@@ -86,25 +86,20 @@ def plan(activity: str, agent: str | None, case: str, row_key: str, open_key: st
 
 def read(path: Path) -> Iterator[SourceRow]:
     keys = EventKeys(FORMAT)
-    for line, row, error in csv_rows(path, FORMAT, COLUMNS):
-        if error is not None:
-            yield SourceRow.rejected(line, row, error)
-            continue
+
+    def source_row(line: int, row: dict[str, str]) -> SourceRow:
         case = (row.get("case:concept:name") or "").strip()
         activity = (row.get("concept:name") or "").strip()
         text = (row.get("time:timestamp") or "").strip()
-        try:
-            if not case:
-                raise RowError("case:concept:name", "is empty")
-            if activity not in KNOWN:
-                raise RowError("concept:name", f"unknown activity {activity!r}")
-            at = parse_instant(text, "time:timestamp")
-        except RowError as error:
-            yield SourceRow.rejected(line, row, error)
-            continue
+        if not case:
+            raise RowError("case:concept:name", "is empty")
+        if activity not in KNOWN:
+            raise RowError("concept:name", f"unknown activity {activity!r}")
+        at = parse_instant(text, "time:timestamp")
         agent = (row.get("org:resource") or "").strip() or None
         row_key = keys.row_key(case, f"{text}:{activity}:{agent}")
         open_key = keys.open_key(case)
-        yield SourceRow(line, row, ticket_id_for_key(open_key), at,
-                        lambda ticket, activity=activity, agent=agent, case=case, row_key=row_key,
-                        open_key=open_key, at=at: plan(activity, agent, case, row_key, open_key, at, ticket))
+        return SourceRow(line, row, ticket_id_for_key(open_key), at,
+                         lambda ticket: plan(activity, agent, case, row_key, open_key, at, ticket))
+
+    return read_source(path, FORMAT, COLUMNS, source_row)

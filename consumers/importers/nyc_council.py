@@ -14,7 +14,7 @@ from datetime import date, datetime, time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from consumers.importers.base import RowError, SourceRow, Step, command_key, csv_rows
+from consumers.importers.base import RowError, SourceRow, Step, command_key, read_source
 from domain import commands as c
 from domain.application import ticket_id_for_key
 from domain.ticket import Ticket
@@ -90,14 +90,9 @@ def steps(case: Case, _ticket: Ticket | None = None) -> list[Step]:
 
 
 def read(path: Path) -> Iterator[SourceRow]:
-    for line, row, error in csv_rows(path, FORMAT, COLUMNS):
-        if error is not None:
-            yield SourceRow.rejected(line, row, error)
-            continue
-        try:
-            case = parse(row)
-        except RowError as error:
-            yield SourceRow.rejected(line, row, error)
-            continue
-        yield SourceRow(line, row, ticket_id_for_key(command_key(FORMAT, case.key, "open")),
-                        midnight(case.opened_on), lambda ticket, case=case: steps(case, ticket), stateless=True)
+    def source_row(line: int, row: dict[str, str]) -> SourceRow:
+        case = parse(row)
+        return SourceRow(line, row, ticket_id_for_key(command_key(FORMAT, case.key, "open")),
+                         midnight(case.opened_on), lambda ticket: steps(case, ticket), stateless=True)
+
+    return read_source(path, FORMAT, COLUMNS, source_row)
