@@ -110,6 +110,14 @@ def _check_queue(services, caller: Caller, request: Request) -> None:
         raise _denied(403, "agents may only list their own queue")
 
 
+def queue_of(caller: Caller | None, agent_id: str | None) -> str | None:
+    """The ``agent_id`` filter a ticket list must apply: a queue-scoped caller is pinned to its
+    own queue (the access check already refused any other ``agent_id``), others keep theirs."""
+    if caller is not None and caller.role in QUEUE_SCOPED_ROLES:
+        return caller.principal
+    return agent_id
+
+
 async def current_caller(request: Request) -> Caller | None:
     return getattr(request.state, "caller", None)
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query
 from api.bootstrap import Services
 from domain.values import UtcDatetime
 from api.dependencies import get_services
-from api.auth import CurrentCaller
+from api.auth import CurrentCaller, queue_of
 from api.problems import ResourceNotFoundError
 from projections import queries
 
@@ -27,8 +27,11 @@ def list_tickets(
     agent_id: str | None = None, priority: str | None = None,
     breached: Annotated[bool | None, Query(description="Only tickets with (true) or without (false) an SLA breach.")] = None,
     limit: Annotated[int, Query(ge=1, le=queries.MAX_PAGE)] = 50, cursor: str | None = None,
+    caller: CurrentCaller = None,
 ) -> dict[str, Any]:
-    """Tickets newest first, with filters and cursor pagination."""
+    """Tickets newest first, with filters and cursor pagination. A queue-scoped caller (an agent)
+    sees its own queue whatever the parameters say."""
+    agent_id = queue_of(caller, agent_id)
     with services.read(as_of, known_at) as tx:
         page = queries.list_tickets(tx, status=status, agent_id=agent_id, priority=priority, breached=breached,
                                     limit=limit, cursor=cursor)

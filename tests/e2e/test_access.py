@@ -12,6 +12,7 @@ from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
 from api.auth import PUBLIC, ROUTE_POLICY
+from api.bootstrap import projection_handlers
 from api.http import create_app
 from domain import commands as c
 from domain.access import Permission, Role, allows
@@ -113,6 +114,25 @@ def test_an_agent_only_reaches_its_own_queue(services, app):
         assert client.get("/v1/agents/bo/performance", params={"period": "2026-03"}).status_code == 403
         assert client.get("/v1/tickets", params={"agent_id": "bo"}).status_code == 403
         assert client.get("/v1/kpis").status_code == 403
+
+
+def test_an_agent_listing_tickets_sees_only_its_own_queue_whatever_the_parameters(services, app):
+    mine = services.app.open_ticket(c.OpenTicket(customer_id="c1", channel="chat", category="x", subject="s")).ticket_id
+    other = services.app.open_ticket(c.OpenTicket(customer_id="c2", channel="chat", category="x", subject="s",
+                                                  contact={"email": "other.customer@example.org"})).ticket_id
+    services.app.assign_ticket(c.AssignTicket(ticket_id=mine, agent_id="ana"))
+    services.app.assign_ticket(c.AssignTicket(ticket_id=other, agent_id="bo"))
+    for handler in projection_handlers():
+        services.projector(handler, source="embedded").run_until_caught_up()
+    text, _ = services.keys.create(Role.AGENT, "ana")
+    with TestClient(app, raise_server_exceptions=False, headers={"Authorization": f"Bearer {text}"}) as client:
+        for params in ({}, {"status": "open"}, {"status": "assigned"}, {"as_of": "2999-01-01T00:00:00Z"},
+                       {"known_at": "2999-01-01T00:00:00Z"}, {"agent_id": "ana"}, {"limit": 500}):
+            response = client.get("/v1/tickets", params=params)
+            assert response.status_code == 200, params
+            listed = {t["ticket_id"] for t in response.json()["tickets"]}
+            assert listed == {str(mine)}, params
+            assert "other.customer@example.org" not in response.text
 
 
 def test_commands_record_the_acting_principal(services, app):
