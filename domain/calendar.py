@@ -4,8 +4,10 @@ UTC hours of a working day rather than its length in local time."""
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Iterator
 from datetime import date, datetime, time, timedelta, timezone
+from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -77,6 +79,27 @@ class Calendar(BaseModel):
             return 0.0
         if self.always_open:
             return (end - start).total_seconds()
+        timeline = _timeline(self)
+        if timeline.covers(start) and timeline.covers(end):
+            return (timeline.elapsed(_micros(end)) - timeline.elapsed(_micros(start))) / 1e6
+        return self.business_seconds_by_day(start, end)
+
+    def add_business_seconds(self, start: datetime, seconds: float) -> datetime:
+        """The instant at which ``seconds`` of working time after ``start`` have elapsed."""
+        if self.always_open:
+            return start + timedelta(seconds=seconds)
+        timeline = _timeline(self)
+        if timeline.covers(start):
+            found = timeline.instant_after(_micros(start), round(seconds * 1e6))
+            if found is not None:
+                return EPOCH + timedelta(microseconds=found)
+        return self.add_business_seconds_by_day(start, seconds)
+
+    # The day-by-day definitions: obviously right, slow; the timeline must agree with them (tested),
+    # and they answer outside the years the timeline covers.
+    def business_seconds_by_day(self, start: datetime, end: datetime) -> float:
+        if end <= start:
+            return 0.0
         total = 0.0
         for opening, closing in self._intervals_from(start):
             if opening >= end:
@@ -84,10 +107,7 @@ class Calendar(BaseModel):
             total += (min(closing, end) - opening).total_seconds()
         return total
 
-    def add_business_seconds(self, start: datetime, seconds: float) -> datetime:
-        """The instant at which ``seconds`` of working time after ``start`` have elapsed."""
-        if self.always_open:
-            return start + timedelta(seconds=seconds)
+    def add_business_seconds_by_day(self, start: datetime, seconds: float) -> datetime:
         remaining = seconds
         for opening, closing in self._intervals_from(start):
             available = (closing - opening).total_seconds()
@@ -95,3 +115,77 @@ class Calendar(BaseModel):
                 return opening + timedelta(seconds=remaining)
             remaining -= available
         raise ValueError(f"calendar has no working time within {MAX_DAYS} days")
+
+
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+TIMELINE_YEARS = (1970, 2200)  # instants outside these years fall back to day-by-day arithmetic
+
+
+def _micros(moment: datetime) -> int:
+    return (moment - EPOCH) // timedelta(microseconds=1)
+
+
+@lru_cache(maxsize=64)
+def _timeline(calendar: Calendar) -> _Timeline:
+    return _Timeline(calendar)
+
+
+class _Timeline:
+    """Cumulative working time of a calendar, so that "working time between" and "instant after so
+    much working time" cost a lookup and a bisection instead of a walk over the days (the SLA
+    deadlines of every ticket, the business-time FRT and TTR of every KPI ask for them).
+
+    Working time is counted in microseconds from the start of ``TIMELINE_YEARS``; a year's table is
+    built the first time one of its instants is asked about."""
+
+    def __init__(self, calendar: Calendar):
+        self.calendar = calendar
+        self.zone = ZoneInfo(calendar.timezone)
+        self.first = date(TIMELINE_YEARS[0], 1, 1)
+        self.days: list[tuple[int, int] | None] = []   # working window of each day, in micros
+        self.ends: list[int] = []                       # working time elapsed at each day's end
+
+    def covers(self, moment: datetime) -> bool:
+        return TIMELINE_YEARS[0] <= moment.year < TIMELINE_YEARS[1]
+
+    def _extend_to(self, index: int) -> None:
+        while len(self.days) <= index:
+            window = self.calendar._working_day(self.first + timedelta(days=len(self.days)))
+            before = self.ends[-1] if self.ends else 0
+            if window is None:
+                self.days.append(None)
+                self.ends.append(before)
+            else:
+                opening, closing = _micros(window[0]), _micros(window[1])
+                self.days.append((opening, closing))
+                self.ends.append(before + closing - opening)
+
+    def _day_index(self, micros: int) -> int:
+        local = (EPOCH + timedelta(microseconds=micros)).astimezone(self.zone).date()
+        return (local - self.first).days
+
+    def elapsed(self, micros: int) -> int:
+        """Working time from the start of the timeline to the instant."""
+        index = max(0, self._day_index(micros))
+        self._extend_to(index + 1)
+        before = self.ends[index - 1] if index else 0
+        window = self.days[index]
+        if window is None or micros <= window[0]:
+            return before
+        return before + min(micros, window[1]) - window[0]
+
+    def instant_after(self, start: int, amount: int) -> int | None:
+        """The first instant at or after ``start`` by which ``amount`` of working time has elapsed
+        since ``start`` (None beyond the timeline or ``MAX_DAYS`` ahead)."""
+        target = self.elapsed(start) + amount
+        index = max(0, self._day_index(start))
+        limit = index + MAX_DAYS
+        self._extend_to(limit)
+        index = bisect_left(self.ends, target, index, limit)
+        while index < limit:
+            window = self.days[index]
+            if window is not None and window[1] > start:
+                before = self.ends[index - 1] if index else 0
+                return max(window[0] + target - before, start)
+            index += 1
+        return None

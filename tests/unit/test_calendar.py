@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timezone
+from datetime import date, datetime, time, timedelta, timezone
 
 import pytest
 from pydantic import ValidationError
@@ -71,3 +71,17 @@ def test_add_and_between_are_inverse():
 def test_invalid_calendars_name_the_problem(fields, message):
     with pytest.raises(ValidationError, match=message):
         Calendar(**fields)
+
+
+@pytest.mark.parametrize("calendar", [LISBON, Calendar(timezone="Asia/Shanghai", days=("mon", "tue", "wed", "thu", "fri", "sat")),
+                                      Calendar(timezone="America/New_York", hours=(time(8), time(20)))])
+def test_the_fast_timeline_agrees_with_day_by_day_arithmetic(calendar):
+    import random
+
+    rng = random.Random(7)
+    for _ in range(400):
+        start = utc(2026, 1, 1) + timedelta(minutes=rng.randrange(0, 2 * 366 * 24 * 60), microseconds=rng.randrange(10**6))
+        seconds = rng.choice([0, 1, 60, 3600, 9 * 3600, rng.uniform(0, 400_000)])
+        assert calendar.add_business_seconds(start, seconds) == calendar.add_business_seconds_by_day(start, seconds)
+        end = start + timedelta(seconds=rng.uniform(0, 20 * 86400))
+        assert calendar.business_seconds(start, end) == pytest.approx(calendar.business_seconds_by_day(start, end), abs=1e-6)
