@@ -20,10 +20,12 @@ from consumers.runtime import ConsumerRuntime, Handler
 from consumers.sources import EmbeddedLogSource, Source
 from domain.application import Clock, LifecycleRules, ServiceTrail
 from domain.service_levels import ServicePolicy, load_policy
-from projections import time_travel
 from projections.audit import AuditCheckpointer, StoredEntry, Witness, verify
 from projections.arrivals import ArrivalsProjection
-from projections.store import StateStore, Transaction
+from projections.moment import Moment
+from projections.read_side import ReadView
+from projections.store import StateStore
+from projections.ticket_state.facts import SlaFacts
 from projections.ticket_state.store import TicketStateProjection
 
 if TYPE_CHECKING:
@@ -35,9 +37,9 @@ def system_clock() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def projection_handlers() -> list[Handler]:
-    """Every read model the projector maintains."""
-    return [TicketStateProjection(), ArrivalsProjection()]
+def projection_handlers(policy: ServicePolicy | None = None) -> list[Handler]:
+    """Every read model the projector maintains (ticket state judges SLA facts with ``policy``)."""
+    return [TicketStateProjection(policy=policy), ArrivalsProjection()]
 
 
 @dataclass
@@ -63,18 +65,23 @@ class Services:
             positions["log"] = deliveries[-1].position
 
     @contextmanager
-    def read(self, as_of: datetime | None = None, known_at: datetime | None = None) -> Iterator[Transaction]:
-        """A transaction on the read models: live, or replayed as they stood at the moment."""
-        if as_of is None and known_at is None:
-            with self.state.transaction() as tx:
-                yield tx
-            return
-        replayed = time_travel.replay(self.log_events(), as_of, known_at)
-        try:
-            with replayed.transaction() as tx:
-                yield tx
-        finally:
-            replayed.close()
+    def read(self, as_of: datetime | None = None, known_at: datetime | None = None) -> Iterator[ReadView]:
+        """The read side at a moment (now, or as of T as known at K), from indexed state."""
+        from uuid import UUID
+
+        with self.state.read() as tx:
+            yield ReadView(tx, Moment(as_of, known_at), lambda ticket: self.app.ticket_events(UUID(ticket)),
+                           SlaFacts(self.policy))
+
+    def handlers(self) -> list[Handler]:
+        return projection_handlers(self.policy)
+
+    @property
+    def zone(self):
+        """The organisation's time zone: its days, weeks and months (``SERVICETRAIL_TIMEZONE``)."""
+        from zoneinfo import ZoneInfo
+
+        return ZoneInfo(self.settings.timezone)
 
     @property
     def planning(self) -> Planning:
@@ -186,7 +193,7 @@ class Services:
 
     def in_process_consumers(self) -> list[Any]:
         """What ``serve`` runs in threads by default: the projector, plus relay and ingestor with Kafka."""
-        consumers: list[Any] = [self.projector(handler) for handler in projection_handlers()]
+        consumers: list[Any] = [self.projector(handler) for handler in self.handlers()]
         consumers.extend([self.checkpointer(), self.watcher()])
         if self.settings.kafka_bootstrap:
             consumers[:0] = [self.relay(), self.ingestor()]
@@ -242,7 +249,7 @@ def bootstrap(settings: Settings, *, clock: Clock | None = None) -> Services:
     app = ServiceTrail(settings.eventsourcing_env(), clock=clock, rules=rules, vault=vault,
                        open_load=lambda: open_load(state))
     with state.transaction() as tx:  # readers find every table even before a projector ran
-        for handler in [*projection_handlers(), AuditCheckpointer()]:
+        for handler in [*projection_handlers(policy), AuditCheckpointer()]:
             handler.setup(tx)
     secret = load_server_secret(
         settings.secret_key.get_secret_value() if settings.secret_key else None,

@@ -175,7 +175,7 @@ def _replay_data_set(services: Services, name: str, data_dir: str | None, rows: 
     report, seconds = _import_with_progress(services, name, found, last=rows)
     typer.echo(json.dumps({**report.as_dict(), "seconds": seconds}))
     _catch_up(services)
-    with services.state.transaction() as tx:
+    with services.state.read() as tx:
         latest = tx.fetchall("SELECT max(opened_at) FROM arrivals")[0][0]
     if latest:
         typer.echo(f"servicetrail: the data end at {latest[:10]}; the dashboard as of then: "
@@ -315,8 +315,8 @@ def forecast(
     with _services(settings) as services:
         _catch_up(services)
         try:
-            with services.state.transaction() as tx:
-                report = forecast_report(tx, services.planning, group_by=group_by, horizon=horizon, freq=freq.upper(),
+            with services.read() as view:
+                report = forecast_report(view, services.planning, group_by=group_by, horizon=horizon, freq=freq.upper(),
                                          as_of=moment or services.clock(), known_at=known, measure=measure, top=top,
                                          only=only)
         except InvalidQuery as bad:
@@ -449,12 +449,13 @@ def replay(
 ) -> None:
     """Print (JSON) the state as it stood at --as-of (business time), as known at --known-at."""
     import json
-    from datetime import timedelta
     from uuid import UUID
 
     from domain.errors import DomainError
-    from projections import queries, time_travel
-    from projections.ticket_state.store import read_all
+    from projections import queries
+    from projections.moment import window
+    from projections.ticket_state.facts import SlaFacts
+    from projections.time_travel import ticket_at
 
     settings = _settings_or_exit(store_url=store_url)
     moments = {name: _instant(name, value) for name, value in (("--as-of", as_of), ("--known-at", known_at))}
@@ -463,7 +464,8 @@ def replay(
         if ticket:
             try:
                 ticket_id = UUID(ticket)
-                row = time_travel.ticket_at(services.app.ticket_events(ticket_id), as_of_at, known_at_at)
+                row = ticket_at(services.app.ticket_events(ticket_id), as_of_at, known_at_at,
+                                SlaFacts(services.policy))
             except (ValueError, DomainError) as missing:  # a malformed id, or no such ticket
                 typer.echo(f"servicetrail: no ticket {ticket}: {missing}", err=True)
                 raise typer.Exit(code=1) from None
@@ -472,13 +474,12 @@ def replay(
                 raise typer.Exit(code=1)
             document = row.as_dict()
         else:
-            with services.read(as_of_at, known_at_at) as tx:
+            with services.read(as_of_at, known_at_at) as view:
                 if projection in (None, "kpis"):
-                    end = as_of_at or known_at_at or services.clock()
-                    start = _instant("--from", kpi_from) or end - timedelta(days=30)
-                    document = queries.kpi_report(tx, start, end, None)
+                    start, end = window(_instant("--from", kpi_from), None, view.moment, services.clock())
+                    document = queries.kpi_report(view, start, end, None, services.clock())
                 elif projection == "ticket_state":
-                    document = read_all(tx)
+                    document = {row.ticket_id: row.as_dict() for row in view.rows()}
                 else:
                     typer.echo("servicetrail: --projection must be ticket_state or kpis", err=True)
                     raise typer.Exit(code=2)

@@ -15,6 +15,7 @@ from pathlib import Path
 BENCHMARKS = {
     "kafka": "benchmarks.kafka_log",
     "rebuild": "benchmarks.rebuild",
+    "read-side": "benchmarks.read_side",
     "watcher": "benchmarks.sla_watcher",
     "forecast": "benchmarks.forecast",
     "http": "benchmarks.http_load",

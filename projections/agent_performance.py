@@ -3,13 +3,16 @@
 Attribution (each fact counts for the agent it names, at the moment it happened):
 - handled: tickets assigned to the agent during the period;
 - resolved, FCR, TTR: tickets whose final resolution in the period was by the agent;
-- FRT: tickets whose first response in the period was the agent's;
+- FRT (wall-clock and business time): tickets whose first response in the period was the agent's;
 - CSAT / NPS: surveys answered in the period that evaluate the agent;
-- escalations caused: escalations in the period while the agent was the assignee;
+- escalations caused: escalations that occurred in the period while the agent was the assignee
+  (assignee at the escalation's business time, not when its event was folded);
 - reopens caused: reopens in the period that undid a resolution by the agent;
 - complaints against the agent: tickets that became complaints in the period while assigned to
-  the agent.
-SLA compliance joins when service levels exist. The composite score is the weighted mean (0–100)
+  the agent (at that business time);
+- SLA compliance: of the tickets the agent resolved in the period, the share that missed no
+  deadline (SLA facts).
+The composite score is the weighted mean (0–100)
 of the parts available for the agent, each scaled to 0–1; weights are configuration.
 """
 
@@ -28,7 +31,7 @@ SPEED_REFERENCE_HOURS = 24.0  # a median TTR of one day scores 0.5 on speed
 
 
 def _empty() -> dict[str, Any]:
-    return {"handled": set(), "resolved": [], "frt": [], "csat": [], "nps": [],
+    return {"handled": set(), "resolved": [], "frt": [], "frt_business": [], "csat": [], "nps": [],
             "escalations": 0, "reopens": 0, "complaints": 0}
 
 
@@ -47,19 +50,22 @@ def collect(rows: Iterable[TicketRow], start: datetime, end: datetime) -> dict[s
             of(row.resolved_by)["resolved"].append(row)
         if row.first_responder and m.within(row.first_response_at, lo, hi):
             of(row.first_responder)["frt"].append(m.first_response_seconds(row))
+            if row.first_response_business_seconds is not None:
+                of(row.first_responder)["frt_business"].append(row.first_response_business_seconds)
         if row.evaluated_agent_id and m.within(row.surveyed_at, lo, hi):
             if row.csat is not None:
                 of(row.evaluated_agent_id)["csat"].append(row.csat)
             if row.nps is not None:
                 of(row.evaluated_agent_id)["nps"].append(row.nps)
-        for _, at, assignee, _automatic in row.escalations:
-            if assignee and m.within(at, lo, hi):
+        for _level, at, _automatic, version in row.escalations:
+            if m.within(at, lo, hi) and (assignee := m.assignee_at(row, at, version)):
                 of(assignee)["escalations"] += 1
         for at, resolver in row.reopens:
             if resolver and m.within(at, lo, hi):
                 of(resolver)["reopens"] += 1
-        if row.complaint_agent and m.within(row.complaint_at, lo, hi):
-            of(row.complaint_agent)["complaints"] += 1
+        if m.within(row.complaint_at, lo, hi) and (
+                against := m.assignee_at(row, row.complaint_at, row.complaint_version or 1)):
+            of(against)["complaints"] += 1
     return facts
 
 
@@ -88,10 +94,13 @@ def evaluate(agent: str, facts: dict[str, Any], weights: dict[str, float]) -> di
         "tickets_resolved": len(resolved),
         "fcr_rate": fcr_rate,
         "first_response_seconds": m.distribution(facts["frt"]),
+        "first_response_business_seconds": m.distribution(facts["frt_business"]),
         "resolution_seconds": ttr_stats,
+        "resolution_business_seconds": m.distribution(
+            [r.resolution_business_seconds for r in resolved if r.resolution_business_seconds is not None]),
         "csat": csat,
         "nps": nps,
-        "sla_compliance": m.ratio(sum(1 for r in resolved if not r.sla_breaches), len(resolved)),
+        "sla_compliance": m.ratio(sum(1 for r in resolved if m.within_sla(r)), len(resolved)),
         "escalations_caused": facts["escalations"],
         "reopens_caused": facts["reopens"],
         "complaints_against": facts["complaints"],

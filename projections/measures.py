@@ -1,28 +1,39 @@
 """The measures of DOMAIN.md ("Measures (exact definitions)") computed from ticket-state rows.
 
-Pure functions of rows; the rows are folds of the events, so every figure can be recomputed for
-any past moment by folding the events of that moment. Percentiles are exact over the values
-(linear interpolation between closest ranks, as numpy's default), never sketched.
+Pure functions of rows; the rows are folds of the events (as they stood at the query's moment),
+so every figure can be recomputed for any past moment from the events alone. Percentiles are
+exact over the values (linear interpolation between closest ranks, numpy's default), never
+sketched. Every instant compared is business time (``occurred_at``).
 
-Where DOMAIN.md leaves a choice, this module makes it and says so:
+Where DOMAIN.md leaves a choice, this module makes it, once, and the README repeats it:
 - contacts: the opening is the first inbound contact; each inbound customer interaction adds one;
-- FCR: resolved (now), one contact, no transfer, no escalation, never reopened;
-- reopen rate: reopens in the range / resolutions in the range;
+- FRT: over tickets opened in the window that had a first response by the moment;
+- resolved, TTR: tickets whose final resolution (not undone by a reopen) lies in the window;
+- FCR: resolved, one contact, no transfer, no escalation, never reopened;
+- reopen rate: reopens in the window / resolutions in the window;
 - bot deflection: of the tickets opened on the bot channel, those resolved without any
   assignment or agent interaction;
-- average handle time: mean over tickets resolved in the range of the summed durations of
-  their agent interactions;
-- backlog: tickets open at the moment of the state (``as_of``, default now);
-- SLA compliance: of the tickets resolved in the range, the share with no breach recorded.
+- average handle time: mean, over tickets resolved in the window that have agent handling time
+  recorded (an agent interaction with a duration), of the summed durations; a ticket handled
+  without any duration recorded has an unknown handle time, not zero. The same definition feeds
+  staffing;
+- backlog: tickets open at the end of the window (``to``, or ``as_of`` when earlier), as known
+  at ``known_at``: computed by the caller at that moment and passed in;
+- SLA compliance: of the tickets resolved in the window, the share that missed no deadline (SLA
+  facts judged from the events, ``projections.ticket_state.facts``, not the watcher's notices);
+- SLA breaches per kind: deadlines that fell due in the window and were missed: met after they
+  were due, or not met by the end of the window (or the moment described, when earlier);
+- escalations and complaints are attributed to whoever was assignee when they occurred.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from typing import Any
 
+from projections.ticket_state.facts import SlaFacts, deadline_kind, missed_deadlines
 from projections.ticket_state.fold import TicketRow, iso
 
 
@@ -47,7 +58,7 @@ def percentile(values: Sequence[float], q: float) -> float | None:
 def distribution(values: Sequence[float]) -> dict[str, float | int | None]:
     return {
         "count": len(values),
-        "mean": sum(values) / len(values) if values else None,
+        "mean": math.fsum(values) / len(values) if values else None,
         "median": percentile(values, 50),
         "p90": percentile(values, 90),
     }
@@ -80,6 +91,29 @@ def resolution_seconds(row: TicketRow) -> float | None:
     return seconds_between(row.opened_at, row.resolved_at) - paused_seconds(row)
 
 
+def has_handle_time(row: TicketRow) -> bool:
+    """An agent interaction with a recorded duration: the ticket's handle time is known."""
+    return any(author == "agent" and duration is not None for _at, _ch, author, _agent, duration in row.interactions)
+
+
+def average_handle_seconds(resolved: Iterable[TicketRow]) -> float | None:
+    """AHT: the mean summed agent handling time of the given resolved tickets whose handle time is known."""
+    known = [r.handle_seconds for r in resolved if has_handle_time(r)]
+    return math.fsum(known) / len(known) if known else None
+
+
+def within_sla(row: TicketRow) -> bool:
+    return not missed_deadlines(row)
+
+
+def assignee_at(row: TicketRow, at: str, version: int) -> str | None:
+    """Who was assignee when something occurred at ``at`` (business time; ties in log order).
+    Late events make the log's order differ from business time, so this is not "the assignee
+    when the event was folded"."""
+    before = [change for change in row.assignee_changes if (change[0], change[1]) < (at, version)]
+    return max(before, key=lambda change: (change[0], change[1]))[2] if before else None
+
+
 def is_resolved(row: TicketRow) -> bool:
     return row.resolved_at is not None
 
@@ -102,15 +136,25 @@ def within(moment: str | None, start: str, end: str) -> bool:
     return moment is not None and start <= moment < end
 
 
+def touches(row: TicketRow, start: str, end: str) -> bool:
+    """Opened before the window ends, with an event that occurred at or after its start (the
+    latest business time of any event, whatever order they were recorded in). Only such rows
+    can count in a window; a group of KPIs exists when one of its rows touches the window."""
+    return row.opened_at < end and (row.activity_at or row.opened_at) >= start
+
+
 # ----------------------------------------------------------------------------- over rows
-def kpis(rows: Iterable[TicketRow], start: datetime, end: datetime) -> dict[str, Any]:
-    """Every KPI of DOMAIN.md over ``[start, end)`` from the given rows (any superset is fine)."""
+def kpis(rows: Iterable[TicketRow], start: datetime, end: datetime, backlog: int,
+         judge: SlaFacts | None = None, at: datetime | None = None) -> dict[str, Any]:
+    """Every KPI of DOMAIN.md over ``[start, end)`` from the given rows (any superset of the rows
+    with activity in the window is fine); ``backlog`` is counted by the caller at the window's end;
+    ``judge`` and ``at`` (the instant the answer describes) judge the deadlines of open tickets."""
     lo, hi = iso(start), iso(end)
     rows = list(rows)
     opened = [r for r in rows if within(r.opened_at, lo, hi)]
     resolved = [r for r in rows if within(r.resolved_at, lo, hi)]
     surveyed = [r for r in rows if within(r.surveyed_at, lo, hi)]
-    responded = [v for r in opened if (v := first_response_seconds(r)) is not None]
+    responded = [r for r in opened if r.first_response_at is not None]
     resolutions = sum(1 for r in rows for at, _ in r.resolutions if within(at, lo, hi))
     reopens = sum(1 for r in rows for at, _ in r.reopens if within(at, lo, hi))
     bot = [r for r in opened if r.channel == "bot"]
@@ -118,29 +162,36 @@ def kpis(rows: Iterable[TicketRow], start: datetime, end: datetime) -> dict[str,
     npss = [r.nps for r in surveyed if r.nps is not None]
     return {
         "volume": len(opened),
-        "backlog": sum(1 for r in rows if r.is_open),
-        "first_response_seconds": distribution(responded),
+        "backlog": backlog,
+        "first_response_seconds": distribution([first_response_seconds(r) for r in responded]),
+        "first_response_business_seconds": distribution(
+            [r.first_response_business_seconds for r in responded if r.first_response_business_seconds is not None]),
         "resolution_seconds": distribution([resolution_seconds(r) for r in resolved]),
+        "resolution_business_seconds": distribution(
+            [r.resolution_business_seconds for r in resolved if r.resolution_business_seconds is not None]),
         "resolved": len(resolved),
         "fcr_rate": ratio(sum(1 for r in resolved if is_fcr(r)), len(resolved)),
         "csat": csat(csats),
         "nps": nps(npss),
-        "sla_compliance": ratio(sum(1 for r in resolved if not r.sla_breaches), len(resolved)),
-        "sla_breaches": breaches_by_kind(rows, lo, hi),
+        "sla_compliance": ratio(sum(1 for r in resolved if within_sla(r)), len(resolved)),
+        "sla_breaches": breaches_by_kind(rows, lo, hi, judge, iso(min(end, at or end))),
         "escalation_rate": ratio(sum(1 for r in opened if r.escalation_count), len(opened)),
         "reopen_rate": ratio(reopens, resolutions),
         "complaint_rate": ratio(sum(1 for r in opened if is_complaint(r)), len(opened)),
         "bot_deflection_rate": ratio(sum(1 for r in bot if is_bot_deflected(r)), len(bot)),
-        "average_handle_seconds": (sum(r.handle_seconds for r in resolved) / len(resolved)) if resolved else None,
+        "average_handle_seconds": average_handle_seconds(resolved),
     }
 
 
-def breaches_by_kind(rows: Iterable[TicketRow], lo: str, hi: str) -> dict[str, int]:
+def breaches_by_kind(rows: Iterable[TicketRow], lo: str, hi: str, judge: SlaFacts | None, at: str) -> dict[str, int]:
+    """Deadlines that fell due in ``[lo, hi)`` and were missed (met late, or unmet at ``at``), per kind."""
     counts: dict[str, int] = {}
+    if judge is None:
+        return counts
     for row in rows:
-        for deadline, _due, at in row.sla_breaches:
-            if within(at, lo, hi):
-                kind = deadline.split("#")[0].split(":")[0]
+        for key, due in judge.missed_by(row, at):
+            if lo <= due < hi:
+                kind = deadline_kind(key)
                 counts[kind] = counts.get(kind, 0) + 1
     return dict(sorted(counts.items()))
 
@@ -166,34 +217,26 @@ def nps(scores: Sequence[int]) -> dict[str, Any]:
 DIMENSIONS = {"channel", "category", "team", "priority", "region"}
 
 
-def grouped_kpis(rows: Iterable[TicketRow], start: datetime, end: datetime, group_by: str | None) -> dict[str, Any]:
-    rows = list(rows)
+def group_of(row: TicketRow, group_by: str) -> str:
+    return str(getattr(row, group_by) or "(none)")
+
+
+def grouped_kpis(rows: Iterable[TicketRow], start: datetime, end: datetime, group_by: str | None,
+                 backlog_rows: Iterable[TicketRow], judge: SlaFacts | None = None,
+                 at: datetime | None = None) -> dict[str, Any]:
+    """KPIs over the window, per group of ``group_by`` (each group's backlog from ``backlog_rows``,
+    the tickets open at the window's end)."""
+    lo, hi = iso(start), iso(end)
+    rows, backlog_rows = [r for r in rows if touches(r, lo, hi)], list(backlog_rows)
     if not group_by:
-        return {"all": kpis(rows, start, end)}
+        return {"all": kpis(rows, start, end, len(backlog_rows), judge, at)}
     if group_by not in DIMENSIONS:
         raise ValueError(f"group_by must be one of {', '.join(sorted(DIMENSIONS))}")
     groups: dict[str, list[TicketRow]] = {}
     for row in rows:
-        groups.setdefault(str(getattr(row, group_by) or "(none)"), []).append(row)
-    return {key: kpis(members, start, end) for key, members in sorted(groups.items())}
-
-
-# -------------------------------------------------------------------------------- periods
-def period_bounds(period: str) -> tuple[datetime, datetime]:
-    """``YYYY-MM`` (month), ``YYYY-Www`` (ISO week) or ``YYYY-MM-DD`` (day), in UTC: [start, end)."""
-    try:
-        if "-W" in period:
-            year, week = period.split("-W")
-            start = datetime.fromisocalendar(int(year), int(week), 1).replace(tzinfo=timezone.utc)
-            return start, start + timedelta(weeks=1)
-        parts = [int(p) for p in period.split("-")]
-        if len(parts) == 2:
-            start = datetime(parts[0], parts[1], 1, tzinfo=timezone.utc)
-            end = datetime(parts[0] + parts[1] // 12, parts[1] % 12 + 1, 1, tzinfo=timezone.utc)
-            return start, end
-        if len(parts) == 3:
-            start = datetime(*parts, tzinfo=timezone.utc)
-            return start, start + timedelta(days=1)
-    except ValueError:
-        pass
-    raise ValueError("period must be YYYY-MM, YYYY-Www or YYYY-MM-DD")
+        groups.setdefault(group_of(row, group_by), []).append(row)
+    backlog: dict[str, int] = {}
+    for row in backlog_rows:
+        backlog[group_of(row, group_by)] = backlog.get(group_of(row, group_by), 0) + 1
+    return {key: kpis(groups.get(key, []), start, end, backlog.get(key, 0), judge, at)
+            for key in sorted(set(groups) | set(backlog))}

@@ -7,7 +7,6 @@ average handle time from the ticket-state rows of the last four weeks before ``a
 
 from __future__ import annotations
 
-import statistics
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -18,10 +17,12 @@ from domain.staffing import required_agents
 from projections import demand
 from projections.forecasting import FREQUENCIES, Seasons, fit_forecast
 from projections.arrivals import ArrivalQuery, arrivals, parse_group_by
-from projections.queries import InvalidQuery
+from projections.moment import InvalidQuery
 from projections.store import Transaction
 from projections.ticket_state.fold import iso
-from projections.ticket_state.store import read_rows
+from projections.measures import average_handle_seconds as average_handle_seconds_of, has_handle_time, within
+from projections.moment import Moment
+from projections.read_side import ReadView, RowFilter
 
 MEASURES = ("contacts", "complaints")
 INTERVALS = {"15m": 900, "30m": 1800, "1h": 3600}
@@ -49,7 +50,7 @@ def _query(group_by: str | None, measure: str, as_of: datetime, known_at: dateti
     return ArrivalQuery(dims, measure == "complaints", as_of, known_at)
 
 
-def forecast_report(tx: Transaction, planning: Planning, *, group_by: str | None, horizon: int, freq: str,
+def forecast_report(view: ReadView, planning: Planning, *, group_by: str | None, horizon: int, freq: str,
                     as_of: datetime, known_at: datetime | None = None, measure: str = "contacts",
                     top: int = 20, only: str | None = None) -> dict[str, Any]:
     """``only``: one slice, its values in ``group_by`` order (``billing`` or ``billing,north``)."""
@@ -62,7 +63,7 @@ def forecast_report(tx: Transaction, planning: Planning, *, group_by: str | None
     wanted = tuple(v.strip() for v in only.split(",")) if only else None
     if wanted is not None and len(wanted) != len(query.group_by):
         raise InvalidQuery("slice", f"slice must give {len(query.group_by)} value(s), one per group_by dimension")
-    series = demand.count_series(arrivals(tx, query), freq=freq, end=as_of, zone=planning.zone,
+    series = demand.count_series(arrivals(view.tx, query), freq=freq, end=as_of, zone=planning.zone,
                                  top=None if wanted else top)
     if wanted is not None:
         keep = [i for i, key in enumerate(series.slices) if key == wanted]
@@ -80,7 +81,7 @@ def forecast_report(tx: Transaction, planning: Planning, *, group_by: str | None
     }
 
 
-def counts_report(tx: Transaction, planning: Planning, *, group_by: str | None, freq: str, periods: int,
+def counts_report(view: ReadView, planning: Planning, *, group_by: str | None, freq: str, periods: int,
                   as_of: datetime, known_at: datetime | None = None, measure: str = "complaints",
                   top: int = 20) -> dict[str, Any]:
     """Arrivals per slice and period for the last ``periods`` periods up to ``as_of`` (a heat map); the
@@ -91,7 +92,7 @@ def counts_report(tx: Transaction, planning: Planning, *, group_by: str | None, 
         raise InvalidQuery("periods", "periods must be 1–366 days or 1–744 hours")
     query = _query(group_by, measure, as_of, known_at)
     step = FREQUENCIES[freq]
-    series = demand.count_series(arrivals(tx, query), freq=freq, end=as_of + step, zone=planning.zone,
+    series = demand.count_series(arrivals(view.tx, query), freq=freq, end=as_of + step, zone=planning.zone,
                                  history=step * periods, top=top)
     n = series.counts.shape[1]
     return {
@@ -103,7 +104,7 @@ def counts_report(tx: Transaction, planning: Planning, *, group_by: str | None, 
     }
 
 
-def hotspot_report(tx: Transaction, planning: Planning, *, group_by: str | None, window: str, as_of: datetime,
+def hotspot_report(view: ReadView, planning: Planning, *, group_by: str | None, window: str, as_of: datetime,
                    known_at: datetime | None = None, measure: str = "complaints", top: int = 50) -> dict[str, Any]:
     try:
         periods, freq = demand.window_periods(window)
@@ -111,7 +112,7 @@ def hotspot_report(tx: Transaction, planning: Planning, *, group_by: str | None,
         raise InvalidQuery("window", str(bad)) from None
     query = _query(group_by, measure, as_of, known_at)
     # The window is the last complete periods before as_of, against the default history before it.
-    series = demand.count_series(arrivals(tx, query), freq=freq, end=as_of, zone=planning.zone, top=200)
+    series = demand.count_series(arrivals(view.tx, query), freq=freq, end=as_of, zone=planning.zone, top=200)
     rows = demand.hotspots(series, window_periods=periods, holidays=planning.calendar(series, periods),
                            group_by=query.group_by)
     window_start = series.period_start(series.counts.shape[1] - periods) if series.counts.shape[1] else None
@@ -128,14 +129,17 @@ def hotspot_report(tx: Transaction, planning: Planning, *, group_by: str | None,
     }
 
 
-def average_handle_seconds(tx: Transaction, as_of: datetime, days: int = 28) -> tuple[float | None, int]:
-    """Mean agent handling time per resolved ticket over the ``days`` before ``as_of`` (DOMAIN.md's AHT)."""
-    rows = read_rows(tx, "resolved_at >= ? AND resolved_at <= ?", (iso(as_of - timedelta(days=days)), iso(as_of)))
-    handled = [r.handle_seconds for r in rows if r.handle_seconds > 0]
-    return (statistics.fmean(handled), len(handled)) if handled else (None, 0)
+def average_handle_seconds(view: ReadView, as_of: datetime, days: int = 28) -> tuple[float | None, int]:
+    """DOMAIN.md's AHT (``measures.average_handle_seconds``, the KPIs' definition) over the tickets
+    resolved in the ``days`` before ``as_of``, as they stood then; with how many tickets it averages."""
+    start = as_of - timedelta(days=days)
+    rows = view.at(Moment(as_of, view.moment.known_at)).rows(RowFilter(opened_before=iso(as_of),
+                                                                         active_since=iso(start)))
+    resolved = [r for r in rows if within(r.resolved_at, iso(start), iso(as_of))]
+    return average_handle_seconds_of(resolved), sum(1 for r in resolved if has_handle_time(r))
 
 
-def staffing_report(tx: Transaction, planning: Planning, *, day: date, now: datetime, interval: str = "30m",
+def staffing_report(view: ReadView, planning: Planning, *, day: date, now: datetime, interval: str = "30m",
                     service_level: float = 0.8, answer_seconds: float = 20, patience_seconds: float | None = None,
                     aht_seconds: float | None = None, known_at: datetime | None = None) -> dict[str, Any]:
     """Agents needed per interval of ``day`` (local), from the hourly forecast of all contacts."""
@@ -153,19 +157,19 @@ def staffing_report(tx: Transaction, planning: Planning, *, day: date, now: date
         raise InvalidQuery("date", "staffing is planned at most two weeks ahead")
     source = "given"
     if aht_seconds is None:
-        aht_seconds, handled = average_handle_seconds(tx, as_of)
+        aht_seconds, handled = average_handle_seconds(view, as_of)
         source = f"log: mean of {handled} tickets resolved in the 28 days before {as_of.date().isoformat()}"
         if aht_seconds is None:
             raise InvalidQuery("aht_seconds", "the log has no handled tickets in the 28 days before the date: "
                                               "give aht_seconds")
-    series = demand.count_series(arrivals(tx, ArrivalQuery((), False, as_of, known_at)), freq="H", end=as_of,
+    series = demand.count_series(arrivals(view.tx, ArrivalQuery((), False, as_of, known_at)), freq="H", end=as_of,
                                  zone=planning.zone)
     if series.counts.shape[0] == 0:
         raise InvalidQuery("date", "no contacts before the date to forecast from")
     horizon = hours_ahead + 24
     result = fit_forecast(series.counts, Seasons.for_periods(
         series.start, series.counts.shape[1] + horizon, "H", planning.calendar(series, horizon)), horizon)
-    actual = _actual_hours(tx, planning, day_start, known_at) if day_start + timedelta(days=1) <= now else None
+    actual = _actual_hours(view.tx, planning, day_start, known_at) if day_start + timedelta(days=1) <= now else None
     seconds = INTERVALS[interval]
     per_hour = 3600 // seconds
     intervals = []

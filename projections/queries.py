@@ -1,27 +1,23 @@
-"""Read-side queries. Each takes a transaction on a state store, live or replayed as of a moment
-(see ``time_travel``), so one code path answers "now" and "as it stood at T"."""
+"""Read-side queries. Each takes a ``ReadView``: the read side at one moment (now, or as of T as
+known at K), so one code path answers "now" and "as it stood then", from indexed state."""
 
 from __future__ import annotations
 
 import base64
 import json
-from datetime import datetime
+from datetime import datetime, timezone, tzinfo
 from typing import Any
 
 from projections import agent_performance, customer_history, measures
-from projections.store import Transaction
-from projections.ticket_state.fold import OPEN_STATUSES, TicketRow, iso
-from projections.ticket_state.store import TABLE, read_rows
+from projections.moment import InvalidQuery, period_bounds
+from projections.read_side import ReadView, RowFilter
+from projections.ticket_state.fold import STATUSES, TicketRow, iso
 
 MAX_PAGE = 500
+LISTABLE_STATUSES = ("open", *sorted(STATUSES))
 
-
-class InvalidQuery(ValueError):
-    """A query parameter is out of its domain; ``field`` names it."""
-
-    def __init__(self, field: str, detail: str):
-        super().__init__(detail)
-        self.field = field
+__all__ = ["InvalidQuery", "MAX_PAGE", "LISTABLE_STATUSES", "list_tickets", "open_rows", "kpi_report",
+           "agent_report", "leaderboard", "customer_report"]
 
 
 def encode_cursor(row: TicketRow) -> str:
@@ -36,32 +32,15 @@ def decode_cursor(cursor: str) -> tuple[str, str]:
         raise InvalidQuery("cursor", "cursor is not one this API returned") from None
 
 
-def list_tickets(tx: Transaction, *, status: str | None = None, agent_id: str | None = None,
+def list_tickets(view: ReadView, *, status: str | None = None, agent_id: str | None = None,
                  priority: str | None = None, breached: bool | None = None, limit: int = 50,
                  cursor: str | None = None) -> dict[str, Any]:
     """Tickets newest first, filtered, with an opaque cursor to the next page."""
-    where, params = [], []
-    if breached is not None:
-        where.append("breached = ?")
-        params.append(int(breached))
-    if status == "open":
-        where.append(f"status IN ({','.join('?' * len(OPEN_STATUSES))})")
-        params.extend(sorted(OPEN_STATUSES))
-    elif status:
-        where.append("status = ?")
-        params.append(status)
-    if agent_id:
-        where.append("assignee_id = ?")
-        params.append(agent_id)
-    if priority:
-        where.append("priority = ?")
-        params.append(priority)
-    if cursor:
-        opened_at, ticket_id = decode_cursor(cursor)
-        where.append("(opened_at < ? OR (opened_at = ? AND ticket_id < ?))")
-        params.extend([opened_at, opened_at, ticket_id])
-    sql_where = " AND ".join(where) or "1 = 1"
-    rows = read_rows(tx, f"{sql_where} ORDER BY opened_at DESC, ticket_id DESC LIMIT ?", (*params, limit + 1))
+    if status is not None and status not in LISTABLE_STATUSES:
+        raise InvalidQuery("status", f"status must be one of {', '.join(LISTABLE_STATUSES)}")
+    where = RowFilter(status=status, agent_id=agent_id, priority=priority, breached=breached,
+                      after_cursor=decode_cursor(cursor) if cursor else None)
+    rows = view.rows(where, newest_first=True, limit=limit + 1)
     page = rows[:limit]
     return {
         "tickets": [row.as_dict() for row in page],
@@ -69,52 +48,48 @@ def list_tickets(tx: Transaction, *, status: str | None = None, agent_id: str | 
     }
 
 
-def open_rows(tx: Transaction) -> list[TicketRow]:
-    return read_rows(tx, f"status IN ({','.join('?' * len(OPEN_STATUSES))})", tuple(sorted(OPEN_STATUSES)))
+def open_rows(view: ReadView) -> list[TicketRow]:
+    return view.rows(RowFilter(status="open"))
 
 
-def rows_touching(tx: Transaction, start: datetime, end: datetime) -> list[TicketRow]:
-    """Every row with something in ``[start, end)``, plus the open ones (for the backlog)."""
-    open_marks = ",".join("?" * len(OPEN_STATUSES))
-    return read_rows(
-        tx, f"opened_at < ? AND (last_occurred_at >= ? OR status IN ({open_marks}))",
-        (iso(end), iso(start), *sorted(OPEN_STATUSES)),
-    )
+def rows_touching(view: ReadView, start: datetime, end: datetime) -> list[TicketRow]:
+    """Every ticket opened before ``end`` with an event that occurred at or after ``start``
+    (business time: the latest occurrence, whatever order the events were recorded in)."""
+    return view.rows(RowFilter(opened_before=iso(end), active_since=iso(start)))
 
 
-def kpi_report(tx: Transaction, start: datetime, end: datetime, group_by: str | None) -> dict[str, Any]:
+def backlog_rows(view: ReadView, end: datetime) -> list[TicketRow]:
+    """Tickets open at the end of a window (``end``, or the view's ``as_of`` when earlier), as
+    known at the view's ``known_at``."""
+    at = end if view.moment.as_of is None or end < view.moment.as_of else view.moment.as_of
+    return view.at(view.moment.at(at)).rows(RowFilter(status="open"))
+
+
+def kpi_report(view: ReadView, start: datetime, end: datetime, group_by: str | None,
+               now: datetime | None = None) -> dict[str, Any]:
+    """KPIs over ``[start, end)`` at the view's moment (``now``: the instant a live view describes)."""
     if end <= start:
         raise InvalidQuery("to", "to must be after from")
-    try:
-        groups = measures.grouped_kpis(rows_touching(tx, start, end), start, end, group_by)
-    except ValueError as bad:
-        raise InvalidQuery("group_by", str(bad)) from None
+    if group_by and group_by not in measures.DIMENSIONS:
+        raise InvalidQuery("group_by", f"group_by must be one of {', '.join(sorted(measures.DIMENSIONS))}")
+    groups = measures.grouped_kpis(rows_touching(view, start, end), start, end, group_by, backlog_rows(view, end),
+                                   view.judge, view.moment.instant(now or end))
     return {"from": iso(start), "to": iso(end), "group_by": group_by, "groups": groups}
 
 
-def _period(period: str) -> tuple[datetime, datetime]:
-    try:
-        return measures.period_bounds(period)
-    except ValueError as bad:
-        raise InvalidQuery("period", str(bad)) from None
+def agent_report(view: ReadView, agent_id: str, period: str, weights: dict[str, float],
+                 zone: tzinfo = timezone.utc) -> dict[str, Any]:
+    start, end = period_bounds(period, zone)
+    report = agent_performance.performance(rows_touching(view, start, end), agent_id, start, end, weights)
+    return {"period": period, "from": iso(start), "to": iso(end), **report}
 
 
-def agent_report(tx: Transaction, agent_id: str, period: str, weights: dict[str, float]) -> dict[str, Any]:
-    start, end = _period(period)
-    report = agent_performance.performance(rows_touching(tx, start, end), agent_id, start, end, weights)
-    return {"period": period, **report}
+def leaderboard(view: ReadView, period: str, weights: dict[str, float], limit: int = 100,
+                zone: tzinfo = timezone.utc) -> dict[str, Any]:
+    start, end = period_bounds(period, zone)
+    board = agent_performance.leaderboard(rows_touching(view, start, end), start, end, weights)
+    return {"period": period, "from": iso(start), "to": iso(end), "agents": board[:limit]}
 
 
-def leaderboard(tx: Transaction, period: str, weights: dict[str, float], limit: int = 100) -> dict[str, Any]:
-    start, end = _period(period)
-    board = agent_performance.leaderboard(rows_touching(tx, start, end), start, end, weights)
-    return {"period": period, "agents": board[:limit]}
-
-
-def customer_report(tx: Transaction, customer_id: str) -> dict[str, Any] | None:
-    return customer_history.history(customer_id, read_rows(tx, "customer_id = ?", (customer_id,)))
-
-
-def ticket_row(tx: Transaction, ticket_id: str) -> TicketRow | None:
-    rows = read_rows(tx, "ticket_id = ?", (ticket_id,), table=TABLE)
-    return rows[0] if rows else None
+def customer_report(view: ReadView, customer_id: str) -> dict[str, Any] | None:
+    return customer_history.history(customer_id, view.rows(RowFilter(customer_id=customer_id)))

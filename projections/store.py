@@ -33,6 +33,12 @@ SCHEMA = [
 ]
 
 
+def psycopg_isolation():
+    from psycopg import IsolationLevel
+
+    return IsolationLevel
+
+
 class Transaction:
     """One open database transaction; SQL is written with ``?`` placeholders for both engines."""
 
@@ -180,6 +186,31 @@ class StateStore:
             with self._pool.connection() as connection, connection.transaction():
                 with connection.cursor() as cursor:
                     yield Transaction(cursor, "postgres")
+
+    @contextmanager
+    def read(self) -> Iterator[Transaction]:
+        """A read-only transaction on one consistent snapshot. It never takes SQLite's write lock
+        (a deferred transaction reads the WAL snapshot), so a long report cannot stall the
+        projector; on PostgreSQL it is REPEATABLE READ, READ ONLY."""
+        if self.dialect == "sqlite":
+            with self._memory_lock if self._path == ":memory:" else nullcontext():
+                cursor = self._sqlite().cursor()
+                cursor.execute("BEGIN DEFERRED")
+                try:
+                    yield Transaction(cursor, "sqlite")
+                finally:
+                    cursor.execute("ROLLBACK")
+        else:
+            assert self._pool is not None
+            with self._pool.connection() as connection:
+                connection.read_only = True
+                connection.isolation_level = psycopg_isolation().REPEATABLE_READ
+                try:
+                    with connection.transaction(), connection.cursor() as cursor:
+                        yield Transaction(cursor, "postgres")
+                finally:
+                    connection.read_only = False
+                    connection.isolation_level = None
 
     def close(self) -> None:
         if self._pool is not None:

@@ -6,10 +6,10 @@
 Both may be combined. Each ticket's events are folded in version order, so the result does not
 depend on how events of different tickets interleave in the log.
 
-Choice (documented in the README): no snapshots of projection state. A replay folds the log into
-an in-memory SQLite state store with the same projection code and the same queries as the live
-one, so "then" and "now" cannot diverge; its cost is one pass over the log (see the rebuild
-benchmark for the rate). A single ticket only folds its own events.
+This module is the **definition** of "as it stood at a moment" and the test oracle: requests
+never call ``replay`` (its cost grows with the log); they read ``projections.read_side``, which
+must give the same answers (property tests compare the two). ``ticket_at`` folds one ticket's own
+events; the read side uses it for the few tickets with late events.
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ from datetime import datetime
 from typing import Any
 
 from projections.store import StateStore
-from projections.ticket_state.fold import TicketRow, as_document, fold_batch, instant, iso
+from domain.service_levels import ServicePolicy
+from projections.ticket_state.fold import Judge, TicketRow, as_document, fold_batch, instant, iso
 from projections.ticket_state.store import TicketStateProjection
 
 Document = dict[str, Any]
@@ -37,20 +38,21 @@ class Moment:
                 and (self.known_at is None or instant(event["recorded_at"]) <= self.known_at))
 
 
-def ticket_at(events: Iterable[Any], as_of: datetime | None, known_at: datetime | None) -> TicketRow | None:
+def ticket_at(events: Iterable[Any], as_of: datetime | None, known_at: datetime | None,
+              judge: Judge | None = None) -> TicketRow | None:
     """One ticket's row at the moment; None when it had not been opened (or recorded) by then."""
     moment = Moment(as_of, known_at)
     chosen = [d for d in map(as_document, events) if moment.shows(d)]
     if not chosen or chosen[0]["version"] != 1:
         return None
-    return fold_batch(None, chosen)
+    return fold_batch(None, chosen, judge)
 
 
 def replay(events: Iterable[Any], as_of: datetime | None = None, known_at: datetime | None = None,
-           *, batch: int = 5000) -> StateStore:
+           *, batch: int = 5000, policy: ServicePolicy | None = None) -> StateStore:
     """A fresh in-memory state store holding every projection as it stood at the moment."""
     store = StateStore("sqlite:///:memory:")
-    handler = TicketStateProjection()
+    handler = TicketStateProjection(policy=policy)
     with store.transaction() as tx:
         handler.setup(tx)
     opened: set[str] = set()

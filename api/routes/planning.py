@@ -26,8 +26,8 @@ Measure = Annotated[str, Query(description="contacts (every ticket) or complaint
 async def _report(services: Services, build: Callable[..., dict[str, Any]], **parameters: Any) -> dict[str, Any]:
     """Runs a planning report on a live read transaction, off the event loop (it reads and computes)."""
     def run() -> dict[str, Any]:
-        with services.state.transaction() as tx:
-            return build(tx, services.planning, **parameters)
+        with services.read() as view:
+            return build(view, services.planning, **parameters)
     return await run_in_threadpool(run)
 
 

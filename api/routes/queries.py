@@ -12,6 +12,7 @@ from api.dependencies import get_services
 from api.auth import CurrentCaller, queue_of
 from api.problems import ResourceNotFoundError
 from projections import queries
+from projections.moment import Moment, parse_bound, window
 
 router = APIRouter(prefix="/v1", tags=["read models"])
 
@@ -20,20 +21,26 @@ KnownAt = Annotated[UtcDatetime | None, Query(description="Transaction time: eve
 Wired = Annotated[Services, Depends(get_services)]
 
 
+Bound = Annotated[str | None, Query(description="An instant with its offset, or a date (that day's midnight in "
+                                                 "the organisation's time zone, SERVICETRAIL_TIMEZONE).")]
+Status = Annotated[str | None, Query(description="A status, or 'open' for every open one.",
+                                     json_schema_extra={"enum": list(queries.LISTABLE_STATUSES)})]
+
+
 @router.get("/tickets")
 def list_tickets(
-    services: Wired, as_of: AsOf = None, known_at: KnownAt = None,
-    status: Annotated[str | None, Query(description="A status, or 'open' for every open one.")] = None,
+    services: Wired, as_of: AsOf = None, known_at: KnownAt = None, status: Status = None,
     agent_id: str | None = None, priority: str | None = None,
-    breached: Annotated[bool | None, Query(description="Only tickets with (true) or without (false) an SLA breach.")] = None,
+    breached: Annotated[bool | None, Query(description="Only tickets with (true) or without (false) an SLA breach "
+                                                       "(a breach notice, or a deadline met late).")] = None,
     limit: Annotated[int, Query(ge=1, le=queries.MAX_PAGE)] = 50, cursor: str | None = None,
     caller: CurrentCaller = None,
 ) -> dict[str, Any]:
     """Tickets newest first, with filters and cursor pagination. A queue-scoped caller (an agent)
     sees its own queue whatever the parameters say."""
     agent_id = queue_of(caller, agent_id)
-    with services.read(as_of, known_at) as tx:
-        page = queries.list_tickets(tx, status=status, agent_id=agent_id, priority=priority, breached=breached,
+    with services.read(as_of, known_at) as view:
+        page = queries.list_tickets(view, status=status, agent_id=agent_id, priority=priority, breached=breached,
                                     limit=limit, cursor=cursor)
     services.reveal(page["tickets"])
     return page
@@ -47,9 +54,9 @@ def sla_risk(
     """Open tickets with a breached or soon-due deadline, by escalation level, soonest first."""
     from domain.service_levels import at_risk
 
-    moment = as_of or known_at or services.clock()
-    with services.read(as_of, known_at) as tx:
-        risky = at_risk(queries.open_rows(tx), services.policy, moment, timedelta(minutes=within_minutes))
+    moment = Moment(as_of, known_at).instant(services.clock())
+    with services.read(as_of, known_at) as view:
+        risky = at_risk(queries.open_rows(view), services.policy, moment, timedelta(minutes=within_minutes))
     return {"at": moment.isoformat(), "within_minutes": within_minutes,
             "breached": [e for e in risky if e["breached"]], "about_to_breach": [e for e in risky if not e["breached"]]}
 
@@ -57,41 +64,47 @@ def sla_risk(
 @router.get("/kpis")
 def kpis(
     services: Wired, as_of: AsOf = None, known_at: KnownAt = None,
-    from_: Annotated[UtcDatetime | None, Query(alias="from", description="Start (default: to − 30 days).")] = None,
-    to: Annotated[UtcDatetime | None, Query(description="End, exclusive (default: as_of or now).")] = None,
+    from_: Annotated[str | None, Query(alias="from", description="Start (default: to − 30 days). An instant with "
+                                       "its offset, or a date: local midnight (SERVICETRAIL_TIMEZONE).")] = None,
+    to: Annotated[str | None, Query(description="End, exclusive (default: as_of, else known_at, else now). An "
+                                    "instant or a date, as for from.")] = None,
     group_by: Annotated[str | None, Query(description="channel, category, team, priority or region.")] = None,
 ) -> dict[str, Any]:
-    """Every KPI of the service over [from, to), optionally per group; backlog at as_of."""
-    end = to or as_of or services.clock()
-    start = from_ or end - timedelta(days=30)
-    with services.read(as_of, known_at) as tx:
-        return queries.kpi_report(tx, start, end, group_by)
+    """Every KPI of the service over [from, to), optionally per group; backlog at the window's end."""
+    zone = services.zone
+    moment = Moment(as_of, known_at)
+    now = services.clock()
+    start, end = window(parse_bound("from", from_, zone), parse_bound("to", to, zone), moment, now)
+    with services.read(as_of, known_at) as view:
+        return queries.kpi_report(view, start, end, group_by, now)
 
 
 @router.get("/agents/leaderboard")
 def leaderboard(
-    services: Wired, period: Annotated[str, Query(description="YYYY-MM, YYYY-Www or YYYY-MM-DD.")],
+    services: Wired, period: Annotated[str, Query(description="YYYY-MM, YYYY-Www or YYYY-MM-DD, in the "
+                                                   "organisation's time zone.")],
     as_of: AsOf = None, known_at: KnownAt = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> dict[str, Any]:
-    with services.read(as_of, known_at) as tx:
-        return queries.leaderboard(tx, period, services.settings.score_weights, limit)
+    with services.read(as_of, known_at) as view:
+        return queries.leaderboard(view, period, services.settings.score_weights, limit, services.zone)
 
 
 @router.get("/agents/{agent_id}/performance")
 def agent_performance(
-    services: Wired, agent_id: str, period: Annotated[str, Query(description="YYYY-MM, YYYY-Www or YYYY-MM-DD.")],
+    services: Wired, agent_id: str, period: Annotated[str, Query(description="YYYY-MM, YYYY-Www or YYYY-MM-DD, in "
+                                                                 "the organisation's time zone.")],
     as_of: AsOf = None, known_at: KnownAt = None,
 ) -> dict[str, Any]:
-    with services.read(as_of, known_at) as tx:
-        return queries.agent_report(tx, agent_id, period, services.settings.score_weights)
+    with services.read(as_of, known_at) as view:
+        return queries.agent_report(view, agent_id, period, services.settings.score_weights, services.zone)
 
 
 @router.get("/customers/{customer_id}/history")
 def customer_history(services: Wired, customer_id: str, as_of: AsOf = None,
                      known_at: KnownAt = None) -> dict[str, Any]:
-    with services.read(as_of, known_at) as tx:
-        report = queries.customer_report(tx, customer_id)
+    with services.read(as_of, known_at) as view:
+        report = queries.customer_report(view, customer_id)
     if report is None:
         raise ResourceNotFoundError(f"no customer {customer_id} (at that moment)")
     if report["contact"]:

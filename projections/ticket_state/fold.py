@@ -24,6 +24,7 @@ Event = Mapping[str, Any]
 
 OPEN_STATUSES = frozenset({"opened", "triaged", "assigned", "in_progress", "transferred",
                            "waiting_on_customer", "reopened"})
+STATUSES = OPEN_STATUSES | {"resolved", "closed"}
 
 
 @dataclass
@@ -69,10 +70,13 @@ class TicketRow:
     bot_interactions: int = 0
     handle_seconds: float = 0.0
     complaint_at: str | None = None
-    complaint_agent: str | None = None
-    # (agent, at) of every assignment; (to_level, at, assignee, automatic) of every escalation
+    complaint_version: int | None = None
+    # (agent, at) of every assignment; (to_level, at, automatic, version) of every escalation;
+    # (at, version, agent or None) of every change of assignee (assignment, or transfer away):
+    # who was assignee when something occurred is read from it, in business time.
     assignments: tuple[tuple[str, str], ...] = ()
-    escalations: tuple[tuple[int, str, str | None, bool], ...] = ()
+    escalations: tuple[tuple[int, str, bool, int], ...] = ()
+    assignee_changes: tuple[tuple[str, int, str | None], ...] = ()
     # (at, channel, author, agent_id, duration_seconds) of every interaction, in order
     interactions: tuple[tuple[str, str, str, str | None, float | None], ...] = ()
     # (at, resolver) of every resolution; (at, resolver of the resolution undone) of every reopen
@@ -89,6 +93,13 @@ class TicketRow:
     evaluated_agent_id: str | None = None
     last_occurred_at: str | None = None
     last_recorded_at: str | None = None
+    # the latest business time of any event so far (late events may carry earlier ones)
+    activity_at: str | None = None
+    # SLA facts (see projections.ticket_state.facts): business-time FRT and TTR in the ticket's
+    # calendar, and each deadline as (kind#cycle, due_at, met_at) once the ticket is resolved.
+    first_response_business_seconds: float | None = None
+    resolution_business_seconds: float | None = None
+    deadline_facts: tuple[tuple[str, str | None, str | None], ...] = ()
 
     @property
     def is_open(self) -> bool:
@@ -119,8 +130,8 @@ class TicketRow:
         return row
 
 
-SEQUENCES = ("paused", "assignments", "escalations", "interactions", "resolutions", "reopens", "transfers",
-             "sla_warnings", "sla_breaches")
+SEQUENCES = ("paused", "assignments", "escalations", "assignee_changes", "interactions", "resolutions", "reopens",
+             "transfers", "sla_warnings", "sla_breaches", "deadline_facts")
 DEFAULTS = {f.name: f.default for f in fields(TicketRow) if f.default is not f.default_factory}
 
 
@@ -139,20 +150,32 @@ def as_document(event: Any) -> Event:
     return event if isinstance(event, Mapping) else event.public_dict()
 
 
-def fold(row: TicketRow | None, event: Any) -> TicketRow:
-    return fold_batch(row, [event])  # type: ignore[return-value]
+Judge = Callable[[TicketRow, Event], None]
 
 
-def fold_batch(row: TicketRow | None, events: Iterable[Any]) -> TicketRow | None:
-    """Folds events of one ticket, in order; the given row is left unchanged."""
+def fold(row: TicketRow | None, event: Any, judge: Judge | None = None) -> TicketRow:
+    return fold_batch(row, [event], judge)  # type: ignore[return-value]
+
+
+def fold_batch(row: TicketRow | None, events: Iterable[Any], judge: Judge | None = None) -> TicketRow | None:
+    """Folds events of one ticket, in order; the given row is left unchanged. ``judge`` (the SLA
+    facts of ``projections.ticket_state.facts``) completes the row after each event."""
     row = row.copy() if row is not None else None
     for event in events:
-        row = _evolve(row, as_document(event))
+        document = as_document(event)
+        row = _evolve(row, document)
+        if judge is not None:
+            judge(row, document)
     return row
 
 
-def fold_all(events: Iterable[Any], row: TicketRow | None = None) -> TicketRow | None:
-    return fold_batch(row, events)
+def versions(row: TicketRow | None, events: Iterable[Any], judge: Judge | None = None) -> list[TicketRow]:
+    """The row after each of the events (one per version), for the versioned read side."""
+    found = []
+    for event in events:
+        row = fold(row, event, judge)
+        found.append(row)
+    return found
 
 
 def _evolve(row: TicketRow | None, e: Event) -> TicketRow:
@@ -167,6 +190,7 @@ def _evolve(row: TicketRow | None, e: Event) -> TicketRow:
     row.version = e["version"]
     row.last_occurred_at = instant(e["occurred_at"])
     row.last_recorded_at = instant(e["recorded_at"])
+    row.activity_at = max(row.activity_at or row.last_occurred_at, row.last_occurred_at)
     return row
 
 
@@ -179,7 +203,8 @@ def _opened(e: Event) -> TicketRow:
         district=e.get("district"), postal_code=e.get("postal_code"), department=e.get("department"), priority=e.get("priority"), severity=e.get("severity"),
         customer_tier=e.get("customer_tier") or "standard", service_type=e.get("service_type"),
         language=e.get("language"), contact=e.get("contact"), complaint_at=at if e.get("severity") else None,
-        last_occurred_at=at, last_recorded_at=instant(e["recorded_at"]),
+        complaint_version=e["version"] if e.get("severity") else None,
+        last_occurred_at=at, last_recorded_at=instant(e["recorded_at"]), activity_at=at,
     )
     return row
 
@@ -189,7 +214,7 @@ def _triaged(row: TicketRow, e: Event, at: str) -> None:
     if row.status == "opened":
         row.status = "triaged"
     if e.get("severity") and row.severity is None:
-        row.complaint_at, row.complaint_agent = at, row.assignee_id
+        row.complaint_at, row.complaint_version = at, e["version"]
     row.priority = e.get("priority") or row.priority
     row.category = e.get("category") or row.category
     row.sub_category = e.get("sub_category") or row.sub_category
@@ -201,6 +226,7 @@ def _assigned(row: TicketRow, e: Event, at: str) -> None:
     if row.status != "waiting_on_customer":
         row.status = "assigned"
     row.assignments = (*row.assignments, (e["agent_id"], at))
+    row.assignee_changes = (*row.assignee_changes, (at, e["version"], e["agent_id"]))
 
 
 def _transferred(row: TicketRow, e: Event, at: str) -> None:
@@ -208,6 +234,7 @@ def _transferred(row: TicketRow, e: Event, at: str) -> None:
     row.status = "transferred"
     row.transfer_count += 1
     row.transfers = (*row.transfers, (at, e["to_department"]))
+    row.assignee_changes = (*row.assignee_changes, (at, e["version"], None))
 
 
 def _interaction(row: TicketRow, e: Event, at: str) -> None:
@@ -247,7 +274,7 @@ def _resumed(row: TicketRow, e: Event, at: str) -> None:
 def _escalated(row: TicketRow, e: Event, at: str) -> None:
     row.escalation_level = e["to_level"]
     row.escalation_count += 1
-    row.escalations = (*row.escalations, (e["to_level"], at, row.assignee_id, bool(e.get("automatic"))))
+    row.escalations = (*row.escalations, (e["to_level"], at, bool(e.get("automatic")), e["version"]))
 
 
 def _resolved(row: TicketRow, e: Event, at: str) -> None:

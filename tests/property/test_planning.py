@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from projections.arrivals import ArrivalsProjection
+from projections.read_side import ReadView
 from projections.planning import Planning, forecast_report, hotspot_report
 from projections.store import StateStore
 from projections.ticket_state.fold import instant
@@ -45,9 +46,9 @@ def store(tmp_path, name: str, events: list[dict], chunk: int = 1000) -> StateSt
 
 def reports(state: StateStore, as_of: datetime, known_at: datetime | None) -> tuple[dict, dict]:
     with state.transaction() as tx:
-        forecast = forecast_report(tx, PLANNING, group_by="category", horizon=7, freq="D", as_of=as_of,
+        forecast = forecast_report(ReadView(tx), PLANNING, group_by="category", horizon=7, freq="D", as_of=as_of,
                                    known_at=known_at)
-        hot = hotspot_report(tx, PLANNING, group_by="category,region", window="7d", as_of=as_of, known_at=known_at,
+        hot = hotspot_report(ReadView(tx), PLANNING, group_by="category,region", window="7d", as_of=as_of, known_at=known_at,
                              measure="contacts")
     forecast.pop("known_at"), hot.pop("known_at")  # the echo of the question, not part of the answer
     return forecast, hot

@@ -22,7 +22,7 @@ from domain.errors import DomainError
 from domain.ticket import Ticket
 from domain.values import Author, Channel, Direction, Remedy, Stamp
 from projections.store import StateStore
-from projections.ticket_state.store import TicketStateProjection, read_all
+from projections.ticket_state.store import TicketStateProjection, read_all, read_history
 from projections.time_travel import replay
 from tests.fakes import FakeClock
 
@@ -89,6 +89,13 @@ def projected(app: ServiceTrail, runtime: ConsumerRuntime) -> dict:
         return read_all(tx)
 
 
+def history(runtime: ConsumerRuntime) -> dict:
+    """Every stored version, with its validity on both axes, and the tickets with late events."""
+    with runtime.store.transaction() as tx:
+        return {"versions": read_history(tx),
+                "anomalies": sorted(tx.fetchall("SELECT ticket_id, kind, recorded_at FROM ticket_anomalies"))}
+
+
 def fresh_runtime(app: ServiceTrail, batch_size: int = 1000, handler=None) -> ConsumerRuntime:
     runtime = ConsumerRuntime(handler or TicketStateProjection(), EmbeddedLogSource(app.recorder, app.mapper),
                               StateStore("sqlite:///:memory:"))
@@ -96,11 +103,13 @@ def fresh_runtime(app: ServiceTrail, batch_size: int = 1000, handler=None) -> Co
     return runtime
 
 
-def rebuilt(events) -> dict:
+def rebuilt(events, *, with_history: bool = False):
     app = new_app()
     if events:
         app.save(*events)
-    return projected(app, fresh_runtime(app))
+    runtime = fresh_runtime(app)
+    state = projected(app, runtime)
+    return (state, history(runtime)) if with_history else state
 
 
 class Crashing(TicketStateProjection):
@@ -145,7 +154,8 @@ def test_incremental_with_any_chunking_and_crashes_equals_a_rebuild(log, chunks,
             with runtime.store.transaction() as tx:
                 runtime.positions = tx.positions(runtime.name)
     with runtime.store.transaction() as tx:
-        assert read_all(tx) == rebuilt(events)
+        live = read_all(tx)
+    assert (live, history(runtime)) == rebuilt(events, with_history=True)
 
 
 @common

@@ -1,0 +1,154 @@
+"""Ticket rows for any moment, from indexed, maintained state: never a replay of the log.
+
+``ReadView(tx, moment, events_of, judge)`` answers "which rows, filtered so, at this moment":
+- now: the current rows (``ticket_state``);
+- any other moment: per ticket, the version visible at the moment whose successor is not
+  (``ticket_versions``; see ``projections.ticket_state.store``), one indexed query;
+- tickets with a late event visible at the moment (``ticket_anomalies``): their own events are
+  folded, exactly as the definition says (``time_travel.ticket_at``): one small read per ticket.
+
+A filter is applied the same way to both paths: as SQL to stored rows, as a predicate to folded
+ones. The definition every answer must equal is ``projections.time_travel`` (the test oracle).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from projections.moment import Moment
+from projections.store import Transaction
+from projections.ticket_state.fold import OPEN_STATUSES, Judge, TicketRow
+from projections.ticket_state.store import is_breached
+from projections.time_travel import ticket_at
+
+FOREVER = "9999-12-31T23:59:59.999999Z"
+EventsOf = Callable[[str], Iterable[Any]]
+
+
+@dataclass(frozen=True)
+class RowFilter:
+    """What a query asks of rows; ``sql()`` for stored rows, ``matches()`` for folded ones."""
+
+    status: str | None = None          # a status, or "open" for every open one
+    agent_id: str | None = None
+    priority: str | None = None
+    breached: bool | None = None
+    customer_id: str | None = None
+    opened_before: str | None = None   # opened_at < this
+    active_since: str | None = None    # some event occurred at or after this (business time)
+    after_cursor: tuple[str, str] | None = None  # (opened_at, ticket_id) of the last row of a page
+
+    def sql(self) -> tuple[str, list[Any]]:
+        where, params = [], []
+        if self.status == "open":
+            where.append(f"status IN ({','.join('?' * len(OPEN_STATUSES))})")
+            params.extend(sorted(OPEN_STATUSES))
+        elif self.status:
+            where.append("status = ?")
+            params.append(self.status)
+        for column, value in (("assignee_id", self.agent_id), ("priority", self.priority),
+                              ("customer_id", self.customer_id)):
+            if value is not None:
+                where.append(f"{column} = ?")
+                params.append(value)
+        if self.breached is not None:
+            where.append("breached = ?")
+            params.append(int(self.breached))
+        if self.opened_before is not None:
+            where.append("opened_at < ?")
+            params.append(self.opened_before)
+        if self.active_since is not None:
+            where.append("activity_at >= ?")
+            params.append(self.active_since)
+        if self.after_cursor is not None:
+            opened_at, ticket_id = self.after_cursor
+            where.append("(opened_at < ? OR (opened_at = ? AND ticket_id < ?))")
+            params.extend([opened_at, opened_at, ticket_id])
+        return " AND ".join(where) or "1 = 1", params
+
+    def matches(self, row: TicketRow) -> bool:
+        if self.status == "open" and not row.is_open:
+            return False
+        if self.status not in (None, "open") and row.status != self.status:
+            return False
+        if self.agent_id is not None and row.assignee_id != self.agent_id:
+            return False
+        if self.priority is not None and row.priority != self.priority:
+            return False
+        if self.customer_id is not None and row.customer_id != self.customer_id:
+            return False
+        if self.breached is not None and is_breached(row) != self.breached:
+            return False
+        if self.opened_before is not None and not row.opened_at < self.opened_before:
+            return False
+        if self.active_since is not None and not (row.activity_at or row.opened_at) >= self.active_since:
+            return False
+        if self.after_cursor is not None and not (row.opened_at, row.ticket_id) < self.after_cursor:
+            return False
+        return True
+
+
+NEWEST_FIRST = "opened_at DESC, ticket_id DESC"
+
+
+class ReadView:
+    """The read side at one moment, inside one read transaction."""
+
+    def __init__(self, tx: Transaction, moment: Moment = Moment(), events_of: EventsOf | None = None,
+                 judge: Judge | None = None):
+        self.tx, self.moment, self.events_of, self.judge = tx, moment, events_of, judge
+
+    def at(self, moment: Moment) -> ReadView:
+        return ReadView(self.tx, moment, self.events_of, self.judge)
+
+    def rows(self, where: RowFilter = RowFilter(), *, newest_first: bool = False,
+             limit: int | None = None) -> list[TicketRow]:
+        """The rows at this moment that match, optionally newest first and at most ``limit``."""
+        clause, params = where.sql()
+        order = f" ORDER BY {NEWEST_FIRST}" if newest_first else ""
+        tail = "" if limit is None else " LIMIT ?"
+        tail_params = [] if limit is None else [limit]
+        if self.moment.is_live:
+            sql = f"SELECT doc FROM ticket_state WHERE {clause}{order}{tail}"
+            return [TicketRow.from_json(doc) for (doc,) in self.tx.fetchall(sql, (*params, *tail_params))]
+        as_of = self.moment.as_of_text or FOREVER
+        known_at = self.moment.known_at_text or FOREVER
+        late = self._late_tickets(known_at)
+        sql = (f"SELECT doc FROM ticket_versions v WHERE occurred_at <= ? AND recorded_at <= ? "
+               f"AND (next_recorded_at IS NULL OR next_occurred_at > ? OR next_recorded_at > ?) AND {clause}")
+        values: list[Any] = [as_of, known_at, as_of, known_at, *params]
+        if late:
+            sql += (" AND NOT EXISTS (SELECT 1 FROM ticket_anomalies a WHERE a.ticket_id = v.ticket_id"
+                    f" AND {self._anomaly_clause()})")
+            values.extend(self._anomaly_params(known_at))
+        found = [TicketRow.from_json(doc) for (doc,) in self.tx.fetchall(sql + order + tail, (*values, *tail_params))]
+        if late:
+            found.extend(row for row in map(self._fold, late) if row is not None and where.matches(row))
+            if newest_first:
+                found.sort(key=lambda r: (r.opened_at, r.ticket_id), reverse=True)
+            if limit is not None:
+                found = found[:limit]
+        return found
+
+    # ------------------------------------------------------------------------ late events
+    def _anomaly_clause(self) -> str:
+        """Which anomalies make a ticket's visible events other than a prefix of its versions:
+        a late occurrence matters when business time is bounded and it was recorded by then; a
+        recording out of order whenever a moment is asked for."""
+        if self.moment.as_of is None:
+            return "a.kind = 'recorded'"
+        return "(a.kind = 'recorded' OR a.recorded_at <= ?)"
+
+    def _anomaly_params(self, known_at: str) -> list[Any]:
+        return [] if self.moment.as_of is None else [known_at]
+
+    def _late_tickets(self, known_at: str) -> list[str]:
+        sql = f"SELECT DISTINCT ticket_id FROM ticket_anomalies a WHERE {self._anomaly_clause()}"
+        return sorted(ticket for (ticket,) in self.tx.fetchall(sql, self._anomaly_params(known_at)))
+
+    def _fold(self, ticket_id: str) -> TicketRow | None:
+        if self.events_of is None:
+            raise RuntimeError("this read view cannot fold a ticket's events (no event reader given)")
+        return ticket_at(self.events_of(ticket_id), self.moment.as_of, self.moment.known_at, self.judge)

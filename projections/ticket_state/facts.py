@@ -1,0 +1,92 @@
+"""SLA facts of a ticket: whether each target was met, and FRT and TTR in business time.
+
+Facts, not actions (README, "Facts versus actions"): whether a deadline was met follows from the
+ticket's own events and the service policy, for any moment, whether or not the SLA watcher ever
+sent a warning or a breach notice. The projector completes each row with them as it folds
+(``fold_batch(row, events, judge=SlaFacts(policy))``), so queries for any moment read them and
+never compute calendars per request.
+
+Rules (stated in the README's measures section):
+- the calendar of a ticket is the one of the SLA target its current priority, tier, category and
+  channel match (first match wins); no matching target: no business-time figures, no deadlines;
+- the facts are judged when the first response, a triage, a resolution or a reopen is folded;
+  a reopened ticket has no deadline facts until it is resolved again;
+- at resolution every deadline is closed: one still open (no first response, a customer message
+  without an answer) is met by the resolution itself, which answers the customer;
+- a deadline is missed when it was met after it was due; a ticket is within SLA when it was
+  resolved and missed none.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from domain.service_levels import ServicePolicy, deadlines
+from projections.ticket_state.fold import TicketRow, iso
+
+REJUDGED_BY = frozenset({"ticket.triaged", "ticket.resolved", "ticket.reopened"})
+
+
+def _at(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+class SlaFacts:
+    """The judge the projector and the time-travel oracle fold with."""
+
+    def __init__(self, policy: ServicePolicy):
+        self.policy = policy
+
+    def __call__(self, row: TicketRow, event: dict[str, Any]) -> None:
+        kind = event["type"]
+        if kind not in REJUDGED_BY and not (kind == "ticket.interaction_recorded" and event.get("first_response")):
+            return
+        facts = {"priority": row.priority, "tier": row.customer_tier, "category": row.category,
+                 "channel": row.channel}
+        target = self.policy.sla_for(facts)
+        calendar = self.policy.calendars[target.calendar] if target is not None else None
+        opened = _at(row.opened_at)
+        row.first_response_business_seconds = (
+            calendar.business_seconds(opened, _at(row.first_response_at))
+            if calendar is not None and row.first_response_at else None)
+        if row.resolved_at is None:
+            row.resolution_business_seconds, row.deadline_facts = None, ()
+            return
+        resolved = _at(row.resolved_at)
+        if calendar is not None:
+            paused = sum(calendar.business_seconds(_at(a), _at(b)) for a, b in row.paused)
+            row.resolution_business_seconds = max(0.0, calendar.business_seconds(opened, resolved) - paused)
+        else:
+            row.resolution_business_seconds = None
+        row.deadline_facts = tuple(
+            (d.key, None if d.due_at is None else iso(d.due_at), iso(d.met_at or resolved))
+            for d in deadlines(row, self.policy)
+        )
+
+
+    def missed_by(self, row: TicketRow, at: str) -> list[tuple[str, str]]:
+        """(key, due_at) of each deadline missed by ``at``: met after it was due, or due and not
+        met by then. A resolved ticket answers from its facts; an open one is judged now (its
+        running deadlines depend on the moment; open tickets are few beside resolved ones)."""
+        if row.resolved_at is not None:
+            return [(key, due) for key, due, met in row.deadline_facts if due is not None and met > due]
+        missed = []
+        for deadline in deadlines(row, self.policy):
+            if deadline.due_at is None:
+                continue
+            due = iso(deadline.due_at)
+            met = None if deadline.met_at is None else iso(deadline.met_at)
+            if (met is not None and met > due) or (met is None and due <= at):
+                missed.append((deadline.key, due))
+        return missed
+
+
+def missed_deadlines(row: TicketRow) -> list[str]:
+    """Keys of the deadlines the ticket met after they were due (judged at its resolution)."""
+    return [key for key, due, met in row.deadline_facts if due is not None and met is not None and met > due]
+
+
+def deadline_kind(key: str) -> str:
+    """``first_response#0`` → ``first_response``; ``ola:billing#1`` → ``ola``."""
+    return key.split("#")[0].split(":")[0]
