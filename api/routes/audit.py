@@ -3,6 +3,7 @@
 from typing import Annotated, Any
 from uuid import UUID
 
+from api.body import StrictJsonRoute
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
@@ -12,7 +13,7 @@ from api.bootstrap import Services
 from domain.values import UtcDatetime
 from api.dependencies import get_services
 
-router = APIRouter(prefix="/v1/audit", tags=["audit"])
+router = APIRouter(prefix="/v1/audit", tags=["audit"], route_class=StrictJsonRoute)
 Wired = Annotated[Services, Depends(get_services)]
 
 

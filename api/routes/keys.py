@@ -2,6 +2,7 @@
 
 from typing import Annotated, Any
 
+from api.body import StrictJsonRoute
 from fastapi import APIRouter, Depends, status
 from pydantic import BaseModel, Field
 
@@ -11,7 +12,7 @@ from api.dependencies import get_services
 from api.problems import ResourceNotFoundError
 from domain.access import Role
 
-router = APIRouter(prefix="/v1/keys", tags=["keys"])
+router = APIRouter(prefix="/v1/keys", tags=["keys"], route_class=StrictJsonRoute)
 Wired = Annotated[Services, Depends(get_services)]
 
 

@@ -4,6 +4,7 @@
 from datetime import timedelta
 from typing import Annotated, Any
 
+from api.body import StrictJsonRoute
 from fastapi import APIRouter, Depends, Query
 
 from api.bootstrap import Services
@@ -13,7 +14,7 @@ from api.auth import CurrentCaller, queue_of
 from api.problems import ResourceNotFoundError
 from projections import queries
 
-router = APIRouter(prefix="/v1", tags=["read models"])
+router = APIRouter(prefix="/v1", tags=["read models"], route_class=StrictJsonRoute)
 
 AsOf = Annotated[UtcDatetime | None, Query(description="Business time: events that occurred at or before it.")]
 KnownAt = Annotated[UtcDatetime | None, Query(description="Transaction time: events recorded at or before it.")]

@@ -7,8 +7,9 @@ path), derived here so the two can never drift apart.
 from typing import Annotated, Any
 from uuid import UUID
 
+from api.body import StrictJsonRoute
 from fastapi import APIRouter, Depends, Query, Response, status
-from pydantic import BaseModel, ConfigDict, create_model
+from pydantic import BaseModel, create_model
 
 from api.bootstrap import Services
 from domain.values import UtcDatetime
@@ -18,7 +19,7 @@ from domain import commands as c
 from domain.application import Outcome
 from projections import time_travel
 
-router = APIRouter(prefix="/v1/tickets", tags=["tickets"])
+router = APIRouter(prefix="/v1/tickets", tags=["tickets"], route_class=StrictJsonRoute)
 Wired = Annotated[Services, Depends(get_services)]
 
 
@@ -47,7 +48,7 @@ def body_model(command: type[c.TicketCommand]) -> type[BaseModel]:
     }
     return create_model(
         f"{command.__name__}Body",
-        __config__=ConfigDict(extra="forbid"),
+        __config__=command.model_config,  # the command's own: extra fields and non-finite numbers refused
         __doc__=command.__doc__,
         **fields,
     )
