@@ -1,18 +1,50 @@
 """Request guards and the access log: body size (413), rate per key (429), and one log line per
-request that carries no query string, header or body (so no key or personal data reaches logs)."""
+request that carries no query string, header or body (so no key or personal data reaches logs).
+
+The logged path cannot forge a line: it is the matched route's template with its parameters
+percent-encoded again (or, for a path no route matched, the raw path as the client sent it, still
+encoded), with any control character escaped. Path parameters that are personal data (a customer's
+id is often an e-mail address) are logged as their placeholder, ``{customer_id}``.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import re
 import threading
 import time
+from urllib.parse import quote
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.problems import problem
+from domain.values import printable
 
 access_log = logging.getLogger("servicetrail.access")
+
+PERSONAL_PATH_PARAMETERS = frozenset({"customer_id"})
+_PARAMETER = re.compile(r"\{(\w+)(?::\w+)?\}")
+_CUSTOMER_PATH = re.compile(r"^(/v1/customers/).+$")
+
+
+def loggable_path(scope: Scope) -> str:
+    """The request's path as logs may show it: one line, percent-encoded, no personal data."""
+    template = getattr(scope.get("route"), "path", None)
+    if template:
+        parameters = scope.get("path_params") or {}
+
+        def filled(match: re.Match[str]) -> str:
+            name = match.group(1)
+            if name in PERSONAL_PATH_PARAMETERS or name not in parameters:
+                return "{" + name + "}"
+            return quote(str(parameters[name]), safe="")
+
+        path = _PARAMETER.sub(filled, template)
+    else:
+        raw = scope.get("raw_path") or quote(scope.get("path", "")).encode()
+        path = _CUSTOMER_PATH.sub(r"\1{customer_id}…", raw.decode("ascii", "backslashreplace"))
+    return printable(path)
 
 
 class RequestGuard:
@@ -45,7 +77,7 @@ class RequestGuard:
             await problem(413, "Request too large", f"bodies are limited to {self.max_body_bytes} bytes",
                           kind="body_too_large")(scope, receive, logged_send)
         finally:
-            access_log.info("%s %s %s %.1fms", scope["method"], scope["path"], status["code"],
+            access_log.info("%s %s %s %.1fms", printable(scope["method"]), loggable_path(scope), status["code"],
                             (time.perf_counter() - started) * 1000)
 
     def _reject(self, scope: Scope):

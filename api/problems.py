@@ -141,18 +141,21 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        from api.middleware import loggable_path  # the access log's rule: one line, no personal data
+
+        path = loggable_path(request.scope)
         condition = storage_condition(exc)
         if condition == "full":
-            log.error("store disk full on %s %s", request.method, request.url.path)
+            log.error("store disk full on %s %s", request.method, path)
             return problem(507, "Store full", "the store's disk is full: nothing was written; free space and retry "
                            "(reads still work)", kind="store_full", headers={"Retry-After": "60"})
         if condition == "read-only":
-            log.error("store read-only on %s %s", request.method, request.url.path)
+            log.error("store read-only on %s %s", request.method, path)
             return problem(503, "Store read-only", "the store is read-only: nothing was written; reads still work",
                            kind="store_read_only", headers={"Retry-After": "60"})
         if is_store_unavailable(exc):
-            log.warning("store unavailable on %s %s: %s", request.method, request.url.path, type(exc).__name__)
+            log.warning("store unavailable on %s %s: %s", request.method, path, type(exc).__name__)
             return problem(503, "Store unavailable", "the event store or read store is unavailable; nothing was "
                            "written; retry shortly", kind="store_unavailable", headers={"Retry-After": "5"})
-        log.error("unhandled %s on %s %s", type(exc).__name__, request.method, request.url.path)
+        log.error("unhandled %s on %s %s", type(exc).__name__, request.method, path)
         return problem(500, "Internal error", "the server failed; nothing was written", kind="internal")

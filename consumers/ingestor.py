@@ -21,6 +21,7 @@ from domain.commands import CommandContext
 from domain.errors import DomainError
 from domain.inbound import InboundAdapter
 from domain.strict_json import RefusedJson, strict_loads
+from domain.values import printable
 
 log = logging.getLogger("servicetrail.ingestor")
 
@@ -83,7 +84,8 @@ class Ingestor(PollingLoop):
         return None
 
     def _dead_letter(self, record: Any, reason: str) -> Any:
-        log.info("ingestor: dead-lettered %s:%s@%s: %s", record.topic, record.partition, record.offset, reason)
+        log.info("ingestor: dead-lettered %s:%s@%s: %s", record.topic, record.partition, record.offset,
+                 printable(reason))  # the reason quotes the message's own keys: one log line, whatever they hold
         headers = [
             ("reason", reason.encode("utf-8")),
             ("source_topic", record.topic.encode()),

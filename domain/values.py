@@ -125,6 +125,16 @@ def non_finite(value: Any) -> bool:
     return isinstance(value, float) and not math.isfinite(value)
 
 
+_UNPRINTABLE = {code: f"\\x{code:02x}" for code in (*range(0x20), 0x7F, *range(0x80, 0xA0))}
+_UNPRINTABLE.update({0x2028: "\\u2028", 0x2029: "\\u2029"})
+
+
+def printable(text: str) -> str:
+    """``text`` on one line with every control character escaped (``\\n`` → ``\\x0a``): what goes
+    into a log line from outside cannot start a line of its own or hide in a NUL."""
+    return text.translate(_UNPRINTABLE)
+
+
 def _path_safe(identifier: str) -> str:
     if "/" in identifier:
         raise ValueError("must not contain '/': the id appears in URL paths (/v1/customers/{id}/…) and "

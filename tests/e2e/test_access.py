@@ -208,3 +208,31 @@ def test_no_key_or_customer_contact_detail_appears_in_logs(services, caplog):
     assert "/v1/tickets" in logged, "requests are logged"
     assert not re.search(r"st_[0-9a-f]{12}_", logged)
     assert secret not in logged and "555 0100" not in logged
+
+
+def _server_log(caplog) -> list[str]:
+    return [record.getMessage() for record in caplog.records if not record.name.startswith(("httpx", "httpcore"))]
+
+
+def test_a_request_path_cannot_forge_or_break_a_log_line(client, caplog):
+    caplog.set_level(logging.INFO)
+    client.get("/v1/x%0AINFO%20servicetrail.access:%20DELETE%20/v1/keys/K%20200")
+    client.get("/v1/x%00y%0D%1b[31m")
+    client.get("/v1/agents/ana%0Abo/performance", params={"period": "2026-03"})
+    logged = _server_log(caplog)
+    assert len(logged) >= 3
+    assert not any(ch in line for line in logged for ch in "\n\r\x00\x1b"), logged
+    assert not any(line.startswith("DELETE") for line in logged)
+    assert any("/v1/x%0AINFO" in line for line in logged), "the path is logged as sent, still encoded"
+    assert any("/v1/agents/ana%0Abo/performance" in line for line in logged)
+
+
+def test_customer_ids_in_paths_never_reach_the_access_log(client, caplog):
+    caplog.set_level(logging.INFO)
+    client.get("/v1/customers/jane.doe@example.org/history")
+    client.delete("/v1/customers/jane.doe@example.org/personal-data")
+    client.get("/v1/customers/jane.doe@example.org/no-such-route")
+    logged = "\n".join(_server_log(caplog))
+    assert "jane" not in logged and "example.org" not in logged
+    assert "GET /v1/customers/{customer_id}/history" in logged
+    assert "DELETE /v1/customers/{customer_id}/personal-data" in logged
