@@ -34,6 +34,13 @@ class ResourceNotFoundError(DomainError):
 
 PROBLEM_JSON = "application/problem+json"
 
+
+class RateLimited(Exception):
+    """The caller (its key, or its address when it has no valid key) spent its requests per minute."""
+
+    def __init__(self, per_minute: int):
+        super().__init__(f"at most {per_minute} requests per minute per key (or per address without a valid key)")
+
 STATUS_BY_ERROR: dict[type[DomainError], int] = {
     TicketNotFoundError: 404,
     AgentNotFoundError: 404,
@@ -126,6 +133,10 @@ def install_problem_handlers(app: FastAPI) -> None:
             extra["current_version"] = exc.current_version
         title = {404: "Not found", 409: "Conflict"}.get(status, "Command refused")
         return problem(status, title, exc.detail, kind=exc.rule, **extra)
+
+    @app.exception_handler(RateLimited)
+    async def _rate_limited(_: Request, exc: RateLimited) -> JSONResponse:
+        return problem(429, "Too many requests", str(exc), kind="rate_limited", headers={"Retry-After": "1"})
 
     @app.exception_handler(InvalidQuery)
     async def _bad_query(_: Request, exc: InvalidQuery) -> JSONResponse:

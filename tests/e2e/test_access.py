@@ -236,3 +236,45 @@ def test_customer_ids_in_paths_never_reach_the_access_log(client, caplog):
     assert "jane" not in logged and "example.org" not in logged
     assert "GET /v1/customers/{customer_id}/history" in logged
     assert "DELETE /v1/customers/{customer_id}/personal-data" in logged
+
+
+def _limited_app(services, per_minute: int):
+    services.settings = services.settings.model_copy(update={"rate_limit_per_minute": per_minute})
+    return create_app(services, run_consumers=False)
+
+
+def test_the_rate_limit_holds_however_the_key_is_presented(services):
+    text, _ = services.keys.create(Role.MANAGER, "mo")
+    spellings = [{"Authorization": f"Bearer {text}"}, {"Authorization": f"bearer {text}"},
+                 {"Authorization": f"Bearer    {text}  "}, {"Authorization": f"BEARER\t{text}"}, {"X-API-Key": text}]
+    with TestClient(_limited_app(services, 5), raise_server_exceptions=False) as client:
+        statuses = [client.get("/v1/kpis", headers=spellings[i % len(spellings)]).status_code for i in range(12)]
+    assert statuses[:5] == [200] * 5, "every spelling is accepted"
+    assert statuses[5:] == [429] * 7, "…and all of them spend the one bucket of the key"
+
+
+def test_requests_without_a_valid_key_are_rate_limited_per_address_before_any_store_read(services):
+    reads = []
+    original = services.keys.get
+    services.keys.get = lambda key_id: reads.append(key_id) or original(key_id)
+    with TestClient(_limited_app(services, 5), raise_server_exceptions=False) as client:
+        anonymous = [client.get("/v1/kpis").status_code for _ in range(7)]
+        made_up = [client.get("/v1/kpis", headers={"Authorization": f"Bearer st_{i:012x}_secret"}).status_code
+                   for i in range(20)]
+        assert client.get("/health").status_code == 200, "public routes are not limited"
+    assert anonymous == [401] * 5 + [429] * 2
+    assert made_up == [429] * 20
+    assert reads == [], "an address that spent its budget on failures costs no store read"
+
+
+def test_an_unknown_key_id_is_remembered_briefly_and_a_revocation_still_takes_effect(services):
+    reads = []
+    original = services.keys.get
+    services.keys.get = lambda key_id: reads.append(key_id) or original(key_id)
+    for _ in range(5):
+        assert services.keys.authenticate("st_0123456789ab_secret") is None
+    assert reads == ["0123456789ab"], "one store read for a repeated unknown key id"
+    text, key = services.keys.create(Role.AGENT, "ana")
+    assert services.keys.authenticate(text) is not None
+    services.keys.revoke(key.key_id, actor="admin:test")
+    assert services.keys.authenticate(text) is None
