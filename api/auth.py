@@ -20,8 +20,8 @@ from starlette.concurrency import run_in_threadpool
 
 from api.keys import Caller
 from api.problems import RateLimited
-from domain.access import QUEUE_SCOPED_ROLES, Permission, allows
-from domain.errors import TicketNotFoundError
+from domain.access import QUEUE_SCOPED_ROLES, Permission, acting_as_another, allows
+from domain.errors import ActingAsAnotherAgentError, TicketNotFoundError
 
 PUBLIC = "public"
 P = Permission
@@ -122,6 +122,17 @@ def _check_queue(services, caller: Caller, request: Request) -> None:
         raise _denied(403, "agents may only read their own performance")
     if request.url.path == "/v1/tickets" and request.query_params.get("agent_id", caller.principal) != caller.principal:
         raise _denied(403, "agents may only list their own queue")
+
+
+def require_acting_as_itself(caller: Caller | None, command: object) -> None:
+    """403 when a queue-scoped caller names another agent as the one who acted (see
+    ``domain.access.acting_as_another``); the problem names the field."""
+    if caller is None:
+        return
+    field = acting_as_another(caller.role, caller.principal, command)
+    if field is not None:
+        raise ActingAsAnotherAgentError(field, f"{field}: an agent may only name itself "
+                                               f"({caller.principal[:64]}), not another agent")
 
 
 def queue_of(caller: Caller | None, agent_id: str | None) -> str | None:

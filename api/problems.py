@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from domain.errors import (
+    ActingAsAnotherAgentError,
     AgentNotFoundError,
     DomainError,
     NoAgentAvailableError,
@@ -41,7 +42,8 @@ class RateLimited(Exception):
     def __init__(self, per_minute: int):
         super().__init__(f"at most {per_minute} requests per minute per key (or per address without a valid key)")
 
-STATUS_BY_ERROR: dict[type[DomainError], int] = {
+STATUS_BY_ERROR: dict[type[DomainError], int] = {  # the first matching class decides
+    ActingAsAnotherAgentError: 403,
     TicketNotFoundError: 404,
     AgentNotFoundError: 404,
     NoAgentAvailableError: 409,
@@ -131,7 +133,7 @@ def install_problem_handlers(app: FastAPI) -> None:
             extra["errors"] = [{"field": exc.field, "reason": exc.detail}]
         if isinstance(exc, VersionConflictError) and exc.current_version is not None:
             extra["current_version"] = exc.current_version
-        title = {404: "Not found", 409: "Conflict"}.get(status, "Command refused")
+        title = {403: "Forbidden", 404: "Not found", 409: "Conflict"}.get(status, "Command refused")
         return problem(status, title, exc.detail, kind=exc.rule, **extra)
 
     @app.exception_handler(RateLimited)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
+from typing import ClassVar
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -42,6 +43,9 @@ class Command(BaseModel):
         default=None,
         description="When it happened (business time); defaults to the time it is recorded.",
     )
+    # Fields that name the agent who did the work (the measures credit that agent): a queue-scoped
+    # caller may only name itself there (``domain.access.acting_as_another``).
+    ACTING_AGENT_FIELDS: ClassVar[tuple[str, ...]] = ()
 
     @field_validator("*")
     @classmethod
@@ -115,6 +119,7 @@ class TransferTicket(TicketCommand):
 
 
 class RecordInteraction(TicketCommand):
+    ACTING_AGENT_FIELDS: ClassVar[tuple[str, ...]] = ("agent_id",)
     channel: Channel
     direction: Direction
     author: Author
@@ -159,6 +164,7 @@ class CloseTicket(TicketCommand):
 
 
 class RecordSurvey(TicketCommand):
+    ACTING_AGENT_FIELDS: ClassVar[tuple[str, ...]] = ("evaluated_agent_id",)
     csat: int = Field(ge=1, le=5)
     nps: int | None = Field(default=None, ge=0, le=10)
     comment: str | None = Field(default=None, max_length=5_000)

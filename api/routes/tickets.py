@@ -13,6 +13,7 @@ from pydantic import BaseModel, create_model
 
 from api.bootstrap import Services
 from domain.values import UtcDatetime
+from api.auth import CurrentCaller, require_acting_as_itself
 from api.dependencies import Application, Context, get_services
 from api.problems import ResourceNotFoundError
 from domain import commands as c
@@ -67,8 +68,10 @@ def open_ticket(body: c.OpenTicket, app: Application, context: Context, response
 def _add_command_route(path: str, command: type[c.TicketCommand], summary: str) -> None:
     Body = body_model(command)
 
-    def endpoint(ticket_id: UUID, body: Body, app: Application, context: Context, response: Response):  # type: ignore[valid-type]
+    def endpoint(ticket_id: UUID, body: Body, app: Application, context: Context, response: Response,  # type: ignore[valid-type]
+                 caller: CurrentCaller):
         cmd = command(ticket_id=ticket_id, **body.model_dump(exclude_unset=True))
+        require_acting_as_itself(caller, cmd)
         return _accepted(app.handle(cmd, context), response)
 
     endpoint.__name__ = command.handler_name()

@@ -278,3 +278,30 @@ def test_an_unknown_key_id_is_remembered_briefly_and_a_revocation_still_takes_ef
     assert services.keys.authenticate(text) is not None
     services.keys.revoke(key.key_id, actor="admin:test")
     assert services.keys.authenticate(text) is None
+
+
+@pytest.mark.parametrize(("path", "body", "field"), [
+    ("interactions", {"channel": "chat", "direction": "outbound", "author": "agent", "agent_id": "bo", "body": "hi"},
+     "agent_id"),
+    ("survey", {"csat": 5, "evaluated_agent_id": "bo"}, "evaluated_agent_id"),
+])
+def test_an_agent_cannot_credit_work_to_another_agent(services, app, path, body, field):
+    ticket = services.app.open_ticket(c.OpenTicket(customer_id="c", channel="chat", category="x", subject="s"))
+    services.app.assign_ticket(c.AssignTicket(ticket_id=ticket.ticket_id, agent_id="ana"))
+    if path == "survey":
+        services.app.resolve_ticket(c.ResolveTicket(ticket_id=ticket.ticket_id, code="ok", summary="done"))
+    text, _ = services.keys.create(Role.AGENT, "ana")
+    before = services.app.event_count()
+    with TestClient(app, raise_server_exceptions=False, headers={"Authorization": f"Bearer {text}"}) as client:
+        refused = client.post(f"/v1/tickets/{ticket.ticket_id}/{path}", json=body)
+        assert refused.status_code == 403
+        assert refused.headers["content-type"] == "application/problem+json"
+        assert refused.json()["errors"][0]["field"] == field and refused.json()["rule"] == "acting_as_another_agent"
+        assert services.app.event_count() == before
+        assert client.post(f"/v1/tickets/{ticket.ticket_id}/{path}", json={**body, field: "ana"}).status_code == 200
+    manager, _ = services.keys.create(Role.MANAGER, "mo")
+    other = services.app.open_ticket(c.OpenTicket(customer_id="c", channel="chat", category="x", subject="s"))
+    if path == "survey":
+        services.app.resolve_ticket(c.ResolveTicket(ticket_id=other.ticket_id, code="ok", summary="done"))
+    with TestClient(app, headers={"Authorization": f"Bearer {manager}"}) as client:
+        assert client.post(f"/v1/tickets/{other.ticket_id}/{path}", json=body).status_code == 200, "managers may"
