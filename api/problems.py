@@ -28,6 +28,21 @@ from projections.queries import InvalidQuery
 log = logging.getLogger("servicetrail.api")
 
 
+ECHO_LIMIT = 64
+
+
+def echoed(identifier: str) -> str:
+    """An id from the request as a problem may quote it: at most ``ECHO_LIMIT`` characters."""
+    return identifier if len(identifier) <= ECHO_LIMIT else identifier[:ECHO_LIMIT] + "…"
+
+
+def ordered_range(start, end) -> None:
+    """A period must not end before it starts: ``from`` after ``to`` is a 422 naming ``to`` (as the
+    KPIs answer), not an empty answer."""
+    if start is not None and end is not None and start > end:
+        raise InvalidQuery("to", "to must be after from")
+
+
 class ResourceNotFoundError(DomainError):
     """A read found nothing at that moment (a customer, a ticket as of a time before it opened)."""
 
