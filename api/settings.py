@@ -6,6 +6,7 @@ Nothing else reads the environment; eventsourcing's own ``env`` is derived from 
 from __future__ import annotations
 
 import functools
+import re
 
 from datetime import timedelta
 from pathlib import Path
@@ -15,6 +16,7 @@ from typing import Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsError as SourceError
 
 ENV_PREFIX = "SERVICETRAIL_"
 
@@ -235,6 +237,11 @@ def load_settings(**overrides: object) -> Settings:
     given = {key: value for key, value in overrides.items() if value is not None}
     try:
         return Settings(**given)
+    except SourceError as unparsable:  # a structured setting (a JSON object) that is not JSON at all
+        named = re.search(r'field "(\w+)"', str(unparsable))
+        name = named.group(1) if named else "settings"
+        raise SettingsError(f"invalid setting {ENV_PREFIX}{name.upper()}: not valid JSON "
+                            f"(e.g. {ENV_PREFIX}{name.upper()}='{{\"fcr\": 0.5, \"csat\": 0.5}}')") from None
     except ValidationError as invalid:
         error = invalid.errors()[0]
         name = str(error["loc"][0]) if error["loc"] else "settings"
