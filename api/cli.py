@@ -101,6 +101,7 @@ def serve(
     import uvicorn
 
     from api.http import create_app
+    from api.server import http_protocol
 
     settings = _settings_or_exit(host=host, port=port, store_url=store_url,
                                  kafka_bootstrap=kafka_bootstrap, consumers=consumers, policy_file=policy_file)
@@ -113,7 +114,8 @@ def serve(
             typer.echo(f"servicetrail: first start: admin API key (shown once, keep it safe):\n\n    {text}\n")
         typer.echo(f"servicetrail: serving on http://{settings.host}:{settings.port}  (API docs at /docs)")
         uvicorn.run(create_app(services), host=settings.host, port=settings.port,
-                    log_level=settings.log_level, access_log=False)
+                    log_level=settings.log_level, access_log=False,
+                    http=http_protocol(settings.header_timeout_seconds))
 
 
 @cli.command()

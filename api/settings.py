@@ -95,7 +95,11 @@ class Settings(BaseSettings):
     audit_checkpoint_interval: int = Field(default=1000, ge=1, le=1_000_000,
                                            description="Events between two audit checkpoints.")
     max_body_bytes: int = Field(default=1_048_576, ge=1024, description="Largest request body accepted (413 above).")
-    rate_limit_per_minute: int = Field(default=6000, ge=0, description="Requests per minute per key (0 = unlimited).")
+    rate_limit_per_minute: int = Field(default=6000, ge=0, description="Requests per minute per key, and per client "
+                                       "address for requests without a valid key (0 = unlimited).")
+    header_timeout_seconds: float = Field(default=10, gt=0, le=300, allow_inf_nan=False,
+                                          description="A connection must send a complete request head within "
+                                          "this time (of opening, or of the previous response), else it is closed.")
     timezone: str = Field(default="UTC", description="Time zone of the days and hours that hotspots, forecasts and "
                                                      "staffing count in (IANA name, e.g. Europe/Berlin).")
     data_dir: Path | None = Field(default=None, description="Folder of the shared data sets that `demo --from-data` "
