@@ -10,7 +10,7 @@ from fastapi import Depends, FastAPI
 
 from api.auth import authorize
 from api.bootstrap import Services
-from api.middleware import RequestGuard
+from api.middleware import RateLimiter, RequestGuard
 from api.lifecycle import BackgroundConsumers
 from api.problems import install_problem_handlers
 from api.routes import agents, audit, dashboard, events, health, keys, planning, queries, tickets
@@ -39,6 +39,7 @@ def create_app(services: Services, *, run_consumers: bool | None = None) -> Fast
         dependencies=[Depends(authorize)],
     )
     app.state.services = services
+    app.state.rate_limiter = RateLimiter(services.settings.rate_limit_per_minute)
     install_problem_handlers(app)
     app.include_router(health.router)
     app.include_router(dashboard.router)
@@ -49,6 +50,5 @@ def create_app(services: Services, *, run_consumers: bool | None = None) -> Fast
     app.include_router(events.router)
     app.include_router(keys.router)
     app.include_router(audit.router)
-    app.add_middleware(RequestGuard, max_body_bytes=services.settings.max_body_bytes,
-                       per_minute=services.settings.rate_limit_per_minute)
+    app.add_middleware(RequestGuard, max_body_bytes=services.settings.max_body_bytes)
     return app

@@ -6,6 +6,7 @@ Nothing else reads the environment; eventsourcing's own ``env`` is derived from 
 from __future__ import annotations
 
 import functools
+import re
 
 from datetime import timedelta
 from pathlib import Path
@@ -15,6 +16,7 @@ from typing import Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsError as SourceError
 
 ENV_PREFIX = "SERVICETRAIL_"
 
@@ -93,7 +95,11 @@ class Settings(BaseSettings):
     audit_checkpoint_interval: int = Field(default=1000, ge=1, le=1_000_000,
                                            description="Events between two audit checkpoints.")
     max_body_bytes: int = Field(default=1_048_576, ge=1024, description="Largest request body accepted (413 above).")
-    rate_limit_per_minute: int = Field(default=6000, ge=0, description="Requests per minute per key (0 = unlimited).")
+    rate_limit_per_minute: int = Field(default=6000, ge=0, description="Requests per minute per key, and per client "
+                                       "address for requests without a valid key (0 = unlimited).")
+    header_timeout_seconds: float = Field(default=10, gt=0, le=300, allow_inf_nan=False,
+                                          description="A connection must send a complete request head within "
+                                          "this time (of opening, or of the previous response), else it is closed.")
     timezone: str = Field(default="UTC", description="Time zone of the days and hours that hotspots, forecasts and "
                                                      "staffing count in (IANA name, e.g. Europe/Berlin).")
     data_dir: Path | None = Field(default=None, description="Folder of the shared data sets that `demo --from-data` "
@@ -235,6 +241,11 @@ def load_settings(**overrides: object) -> Settings:
     given = {key: value for key, value in overrides.items() if value is not None}
     try:
         return Settings(**given)
+    except SourceError as unparsable:  # a structured setting (a JSON object) that is not JSON at all
+        named = re.search(r'field "(\w+)"', str(unparsable))
+        name = named.group(1) if named else "settings"
+        raise SettingsError(f"invalid setting {ENV_PREFIX}{name.upper()}: not valid JSON "
+                            f"(e.g. {ENV_PREFIX}{name.upper()}='{{\"fcr\": 0.5, \"csat\": 0.5}}')") from None
     except ValidationError as invalid:
         error = invalid.errors()[0]
         name = str(error["loc"][0]) if error["loc"] else "settings"

@@ -20,6 +20,8 @@ from consumers.loop import PollingLoop
 from domain.commands import CommandContext
 from domain.errors import DomainError
 from domain.inbound import InboundAdapter
+from domain.strict_json import RefusedJson, strict_loads
+from domain.values import printable
 
 log = logging.getLogger("servicetrail.ingestor")
 
@@ -61,10 +63,15 @@ class Ingestor(PollingLoop):
 
     def _apply(self, record: Any) -> str | None:
         """Applies one message; returns why it was rejected, or None."""
-        try:
-            message = InboundAdapter.validate_json(record.value or b"")
-        except ValidationError as invalid:
-            return rejection_reason(invalid)
+        try:  # strictly: no duplicate keys, non-finite numbers or NUL (see domain.strict_json)
+            message = InboundAdapter.validate_python(strict_loads(record.value or b""))
+        except RefusedJson as refused:
+            where = ".".join(str(part) for part in refused.path) or "message"
+            return f"invalid message: {where}: {refused.reason}"
+        except ValueError as unreadable:  # not JSON, not UTF-8 (a ValidationError is a ValueError too)
+            if isinstance(unreadable, ValidationError):
+                return rejection_reason(unreadable)
+            return f"invalid message: not JSON: {unreadable}"
         try:
             command = message.command()
             context = CommandContext(actor=f"channel:{message.source}",
@@ -77,7 +84,8 @@ class Ingestor(PollingLoop):
         return None
 
     def _dead_letter(self, record: Any, reason: str) -> Any:
-        log.info("ingestor: dead-lettered %s:%s@%s: %s", record.topic, record.partition, record.offset, reason)
+        log.info("ingestor: dead-lettered %s:%s@%s: %s", record.topic, record.partition, record.offset,
+                 printable(reason))  # the reason quotes the message's own keys: one log line, whatever they hold
         headers = [
             ("reason", reason.encode("utf-8")),
             ("source_topic", record.topic.encode()),

@@ -58,6 +58,19 @@ def allows(role: Role, permission: Permission) -> bool:
     return permission in ROLE_PERMISSIONS[role]
 
 
+def acting_as_another(role: Role, principal: str, command: object) -> str | None:
+    """The field of ``command`` in which a queue-scoped caller names another agent as the one who
+    acted (an interaction's author, a survey's evaluated agent), or None. Measures credit the agent
+    named there, so an agent may only name itself; other roles act for the organisation."""
+    if role not in QUEUE_SCOPED_ROLES:
+        return None
+    for name in getattr(type(command), "ACTING_AGENT_FIELDS", ()):
+        named = getattr(command, name, None)
+        if named is not None and named != principal:
+            return name
+    return None
+
+
 def api_key_id(key_id: str) -> UUID:
     return uuid5(KEY_NAMESPACE, key_id)
 

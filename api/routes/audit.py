@@ -3,6 +3,7 @@
 from typing import Annotated, Any
 from uuid import UUID
 
+from api.body import StrictJsonRoute
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
@@ -11,8 +12,9 @@ from api.audit_export import export_lines
 from api.bootstrap import Services
 from domain.values import UtcDatetime
 from api.dependencies import get_services
+from api.problems import ordered_range
 
-router = APIRouter(prefix="/v1/audit", tags=["audit"])
+router = APIRouter(prefix="/v1/audit", tags=["audit"], route_class=StrictJsonRoute)
 Wired = Annotated[Services, Depends(get_services)]
 
 
@@ -30,6 +32,7 @@ def export(
     format: Annotated[str, Query(pattern="^(jsonl|csv)$")] = "jsonl",
 ) -> StreamingResponse:
     """Events with their hashes, verifiable offline (see the README's procedure)."""
+    ordered_range(from_, to)
     if ticket is not None:
         services.app.ticket_events(ticket)  # an unknown ticket is a 404 before streaming starts
     media = "application/x-ndjson" if format == "jsonl" else "text/csv"

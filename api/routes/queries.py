@@ -2,18 +2,25 @@
 ``known_at`` (transaction time); without them it reads the live read models."""
 
 from datetime import timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
+from api.body import StrictJsonRoute
 from fastapi import APIRouter, Depends, Query
 
 from api.bootstrap import Services
 from domain.values import UtcDatetime
 from api.dependencies import get_services
 from api.auth import CurrentCaller, queue_of
-from api.problems import ResourceNotFoundError
+from api.problems import ResourceNotFoundError, echoed
+from domain.values import Priority
 from projections import queries
+from projections.ticket_state.fold import OPEN_STATUSES
 
-router = APIRouter(prefix="/v1", tags=["read models"])
+# What ``status=`` may name: a status of the ticket-state read model, or "open" for every open one.
+StatusFilter = Literal[tuple(sorted(OPEN_STATUSES | {"resolved", "closed", "open"}))]  # type: ignore[valid-type]
+PriorityFilter = Literal[tuple(p.value for p in Priority)]  # type: ignore[valid-type]
+
+router = APIRouter(prefix="/v1", tags=["read models"], route_class=StrictJsonRoute)
 
 AsOf = Annotated[UtcDatetime | None, Query(description="Business time: events that occurred at or before it.")]
 KnownAt = Annotated[UtcDatetime | None, Query(description="Transaction time: events recorded at or before it.")]
@@ -23,8 +30,8 @@ Wired = Annotated[Services, Depends(get_services)]
 @router.get("/tickets")
 def list_tickets(
     services: Wired, as_of: AsOf = None, known_at: KnownAt = None,
-    status: Annotated[str | None, Query(description="A status, or 'open' for every open one.")] = None,
-    agent_id: str | None = None, priority: str | None = None,
+    status: Annotated[StatusFilter | None, Query(description="A status, or 'open' for every open one.")] = None,
+    agent_id: str | None = None, priority: PriorityFilter | None = None,
     breached: Annotated[bool | None, Query(description="Only tickets with (true) or without (false) an SLA breach.")] = None,
     limit: Annotated[int, Query(ge=1, le=queries.MAX_PAGE)] = 50, cursor: str | None = None,
     caller: CurrentCaller = None,
@@ -93,7 +100,7 @@ def customer_history(services: Wired, customer_id: str, as_of: AsOf = None,
     with services.read(as_of, known_at) as tx:
         report = queries.customer_report(tx, customer_id)
     if report is None:
-        raise ResourceNotFoundError(f"no customer {customer_id} (at that moment)")
+        raise ResourceNotFoundError(f"no customer {echoed(customer_id)} (at that moment)")
     if report["contact"]:
         report["contact"] = services.reveal([{"contact": report["contact"]}])[0]["contact"]
     return report

@@ -47,3 +47,29 @@ def test_commands_reject_unknown_fields_and_bad_ranges():
 def test_naive_occurred_at_is_rejected():
     with pytest.raises(ValidationError, match="timezone"):
         c.CloseTicket(ticket_id=uuid4(), occurred_at="2026-01-01T10:00:00")
+
+
+@pytest.mark.parametrize("number", [float("inf"), float("-inf"), float("nan")])
+def test_commands_refuse_non_finite_numbers_as_such(number):
+    with pytest.raises(ValidationError, match="finite number"):
+        c.RecordInteraction(ticket_id=uuid4(), channel="phone", direction="inbound", author="customer",
+                            duration_seconds=number)
+
+
+def test_commands_refuse_nul_characters_in_any_text_field():
+    with pytest.raises(ValidationError, match="NUL") as refused:
+        c.OpenTicket(customer_id="c", channel="email", category="x", subject="s",
+                     contact={"name": "Ana\x00Admin"})
+    assert refused.value.errors()[0]["loc"] == ("contact",)
+    with pytest.raises(ValidationError, match="NUL"):
+        c.RegisterAgent(agent_id="ana", name="Ana", skills=("billing\x00",))
+
+
+@pytest.mark.parametrize("make", [
+    lambda: c.OpenTicket(customer_id="a/b", channel="email", category="x", subject="s"),
+    lambda: c.RegisterAgent(agent_id="team/ana", name="Ana"),
+    lambda: c.AssignTicket(ticket_id=uuid4(), agent_id="team/ana"),
+])
+def test_ids_that_appear_in_url_paths_cannot_hold_a_slash(make):
+    with pytest.raises(ValidationError, match="must not contain '/'"):
+        make()
