@@ -49,6 +49,7 @@ ROUTE_POLICY: dict[tuple[str, str], str] = {
     ("GET", "/v1/events/stream"): P.READ_EVENTS,
     ("GET", "/v1/audit/verify"): P.AUDIT,
     ("GET", "/v1/audit/export"): P.AUDIT,
+    ("GET", "/v1/audit/erasures"): P.AUDIT,
     ("DELETE", "/v1/customers/{customer_id}/personal-data"): P.ERASE_PERSONAL_DATA,
     ("POST", "/v1/keys"): P.MANAGE_KEYS,
     ("GET", "/v1/keys"): P.MANAGE_KEYS,

@@ -38,6 +38,12 @@ class Settings(BaseSettings):
         description="Where read models and consumer positions live; default: projections.db beside "
         "a SQLite event store, or the event store's PostgreSQL database.",
     )
+    vault_url: str | None = Field(
+        default=None,
+        description="Where customers' personal-data keys live (back it up with the event store; no "
+        "rebuild touches it); default: vault.db beside a SQLite event store, or the event store's "
+        "PostgreSQL database (its own tables).",
+    )
     kafka_bootstrap: str | None = Field(
         default=None, description="Kafka bootstrap servers (host:port,…); unset = embedded log."
     )
@@ -116,7 +122,7 @@ class Settings(BaseSettings):
         holiday_calendar(code, 2000)
         return code
 
-    @field_validator("store_url", "state_store_url")
+    @field_validator("store_url", "state_store_url", "vault_url")
     @classmethod
     def _known_store(cls, url: str | None) -> str | None:
         if url is None:
@@ -170,6 +176,16 @@ class Settings(BaseSettings):
         path = self.sqlite_path
         if path is not None:
             return f"sqlite:///{path.parent / 'projections.db'}"
+        return self.store_url
+
+    @property
+    def vault_store_url(self) -> str:
+        """The vault's own store: never the disposable read-model database of a SQLite deployment."""
+        if self.vault_url:
+            return self.vault_url
+        path = self.sqlite_path
+        if path is not None:
+            return f"sqlite:///{path.parent / 'vault.db'}"
         return self.store_url
 
     @property
