@@ -135,7 +135,9 @@ class Services:
 
         self.ensure_topics()
         group = f"{self.settings.consumer_group_prefix}-{handler_name}"
-        return KafkaEventSource(self._bootstrap(), self.settings.events_topic, group)
+        return KafkaEventSource(self._bootstrap(), self.settings.events_topic, group,
+                                session_timeout_ms=self.settings.consumer_session_timeout_ms,
+                                instance_id=self.settings.consumer_instance_id)
 
     def projector(self, handler: Handler, *, source: str | None = None) -> ConsumerRuntime:
         use_kafka = self.settings.uses_kafka_source if source is None else source == "kafka"
@@ -157,13 +159,15 @@ class Services:
         from kafka import KafkaConsumer
 
         from consumers.ingestor import Ingestor
-        from consumers.kafka import idempotent_producer
+        from consumers.kafka import group_membership, idempotent_producer
 
         self.ensure_topics()
         group = f"{self.settings.consumer_group_prefix}-ingestor"
+        membership = group_membership(group, session_timeout_ms=self.settings.consumer_session_timeout_ms,
+                                      instance_id=self.settings.consumer_instance_id)
         consumer = KafkaConsumer(
-            self.settings.inbound_topic, bootstrap_servers=self._bootstrap(), group_id=group,
-            client_id=group, enable_auto_commit=False, auto_offset_reset="earliest",
+            self.settings.inbound_topic, bootstrap_servers=self._bootstrap(), **membership,
+            enable_auto_commit=False, auto_offset_reset="earliest",
         )
         producer = idempotent_producer(self._bootstrap(), client_id="servicetrail-ingestor-dlq")
         return Ingestor(self.app, consumer, producer, self.settings.inbound_dlq_topic)

@@ -53,6 +53,15 @@ class Settings(BaseSettings):
     topic_partitions: int = Field(default=6, ge=1, le=1000)
     topic_replication: int = Field(default=1, ge=1, le=10)
     consumer_group_prefix: str = Field(default="servicetrail", min_length=1)
+    consumer_session_timeout_ms: int = Field(
+        default=6000, ge=1000, le=300_000,
+        description="Kafka consumer groups' session timeout: how long a member that died without leaving "
+        "(SIGKILL, a lost host) keeps its partitions; a restarted consumer resumes after at most this.")
+    consumer_instance_id: str | None = Field(
+        default=None, pattern=r"^[A-Za-z0-9._-]{1,200}$",
+        description="Kafka static group membership: a name stable across restarts and unique among the "
+        "running processes (e.g. a StatefulSet pod name); a restarted process takes its partitions back "
+        "at once. Unset: dynamic membership.")
     consumers: Literal["in-process", "none"] = Field(
         default="in-process",
         description="in-process: serve also runs the relay (with Kafka), projector and ingestor "
