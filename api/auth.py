@@ -27,6 +27,7 @@ TICKET_COMMANDS = ("interactions", "triage", "assignment", "transfer", "escalati
 ROUTE_POLICY: dict[tuple[str, str], str] = {
     ("GET", "/health"): PUBLIC,
     ("GET", "/ready"): PUBLIC,
+    ("GET", "/metrics"): P.READ_METRICS,
     ("GET", "/"): PUBLIC,
     ("POST", "/v1/tickets"): P.OPEN_TICKET,
     **{("POST", f"/v1/tickets/{{ticket_id}}/{command}"): P.ACT_ON_TICKET for command in TICKET_COMMANDS},

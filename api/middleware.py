@@ -7,6 +7,7 @@ import hashlib
 import logging
 import threading
 import time
+from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -16,8 +17,9 @@ access_log = logging.getLogger("servicetrail.access")
 
 
 class RequestGuard:
-    def __init__(self, app: ASGIApp, *, max_body_bytes: int, per_minute: int):
+    def __init__(self, app: ASGIApp, *, max_body_bytes: int, per_minute: int, metrics: Any = None):
         self.app = app
+        self.metrics = metrics
         self.max_body_bytes = max_body_bytes
         self.per_minute = per_minute
         self._buckets: dict[str, tuple[float, float]] = {}
@@ -45,8 +47,11 @@ class RequestGuard:
             await problem(413, "Request too large", f"bodies are limited to {self.max_body_bytes} bytes",
                           kind="body_too_large")(scope, receive, logged_send)
         finally:
-            access_log.info("%s %s %s %.1fms", scope["method"], scope["path"], status["code"],
-                            (time.perf_counter() - started) * 1000)
+            elapsed = time.perf_counter() - started
+            access_log.info("%s %s %s %.1fms", scope["method"], scope["path"], status["code"], elapsed * 1000)
+            if self.metrics is not None:  # by route template (set by the router), never the raw path
+                route = scope.get("route")
+                self.metrics.observe(getattr(route, "path", None), scope["method"], status["code"], elapsed)
 
     def _reject(self, scope: Scope):
         headers = dict(scope.get("headers") or [])

@@ -142,6 +142,10 @@ def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         condition = storage_condition(exc)
+        kind = condition or ("unavailable" if is_store_unavailable(exc) else None)
+        metrics = getattr(request.app.state, "metrics", None)
+        if kind and metrics is not None:
+            metrics.store_error(kind)
         if condition == "full":
             log.error("store disk full on %s %s", request.method, request.url.path)
             return problem(507, "Store full", "the store's disk is full: nothing was written; free space and retry "
