@@ -32,6 +32,7 @@ TICKET_COMMANDS = ("interactions", "triage", "assignment", "transfer", "escalati
 ROUTE_POLICY: dict[tuple[str, str], str] = {
     ("GET", "/health"): PUBLIC,
     ("GET", "/ready"): PUBLIC,
+    ("GET", "/metrics"): P.READ_METRICS,
     ("GET", "/"): PUBLIC,
     ("POST", "/v1/tickets"): P.OPEN_TICKET,
     **{("POST", f"/v1/tickets/{{ticket_id}}/{command}"): P.ACT_ON_TICKET for command in TICKET_COMMANDS},
@@ -54,6 +55,7 @@ ROUTE_POLICY: dict[tuple[str, str], str] = {
     ("GET", "/v1/events/stream"): P.READ_EVENTS,
     ("GET", "/v1/audit/verify"): P.AUDIT,
     ("GET", "/v1/audit/export"): P.AUDIT,
+    ("GET", "/v1/audit/erasures"): P.AUDIT,
     ("DELETE", "/v1/customers/{customer_id}/personal-data"): P.ERASE_PERSONAL_DATA,
     ("POST", "/v1/keys"): P.MANAGE_KEYS,
     ("GET", "/v1/keys"): P.MANAGE_KEYS,

@@ -649,11 +649,15 @@ cli.add_typer(customers_cli, name="customers")
 @customers_cli.command("erase")
 def customers_erase(customer_id: Annotated[str, typer.Argument(help="The customer whose personal data goes.")],
                     store_url: StoreUrl = None) -> None:
-    """Erase a customer's personal data everywhere (deletes their key); events and hashes stay."""
+    """Erase a customer's personal data everywhere (deletes their key); events and hashes stay, and
+    the erasure is recorded in the log."""
+    from domain.commands import CommandContext, ErasePersonalData
+
     with _services(_settings_or_exit(store_url=store_url)) as services:
-        existed = services.vault.erase(customer_id, actor="cli", at=services.clock().isoformat())
+        erasure = services.app.erase_personal_data(ErasePersonalData(customer_id=customer_id),
+                                                   CommandContext(actor="cli"))
         typer.echo(f"servicetrail: erased the personal data of {customer_id}"
-                   + ("" if existed else " (none was stored)"))
+                   + ("" if erasure.had_personal_data else " (none was stored)"))
 
 
 schema_cli = typer.Typer(help="The published event contract.", no_args_is_help=True)

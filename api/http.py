@@ -12,8 +12,9 @@ from api.auth import authorize
 from api.bootstrap import Services
 from api.middleware import RateLimiter, RequestGuard
 from api.lifecycle import BackgroundConsumers
+from api.metrics import Metrics
 from api.problems import install_problem_handlers
-from api.routes import agents, audit, dashboard, events, health, keys, planning, queries, tickets
+from api.routes import agents, audit, dashboard, events, health, keys, metrics, planning, queries, tickets
 
 
 def create_app(services: Services, *, run_consumers: bool | None = None) -> FastAPI:
@@ -40,8 +41,10 @@ def create_app(services: Services, *, run_consumers: bool | None = None) -> Fast
     )
     app.state.services = services
     app.state.rate_limiter = RateLimiter(services.settings.rate_limit_per_minute)
+    app.state.metrics = Metrics(services)
     install_problem_handlers(app)
     app.include_router(health.router)
+    app.include_router(metrics.router)
     app.include_router(dashboard.router)
     app.include_router(agents.router)
     app.include_router(queries.router)
@@ -50,5 +53,5 @@ def create_app(services: Services, *, run_consumers: bool | None = None) -> Fast
     app.include_router(events.router)
     app.include_router(keys.router)
     app.include_router(audit.router)
-    app.add_middleware(RequestGuard, max_body_bytes=services.settings.max_body_bytes)
+    app.add_middleware(RequestGuard, max_body_bytes=services.settings.max_body_bytes, metrics=app.state.metrics)
     return app

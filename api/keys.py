@@ -18,6 +18,7 @@ from eventsourcing.utils import get_topic
 
 from domain.access import ApiKey, Role, api_key_id
 from domain.application import ServiceTrail
+from projections.store import private_directory
 
 PREFIX = "st_"
 CACHE_SECONDS = 5.0  # a revocation in another process is honoured within this time
@@ -46,7 +47,7 @@ def load_server_secret(configured: str | None, fallback_file: Path | None) -> by
     if fallback_file is None:
         raise SecretKeyMissing("SERVICETRAIL_SECRET_KEY is required with a PostgreSQL store")
     if not fallback_file.exists():
-        fallback_file.parent.mkdir(parents=True, exist_ok=True)
+        private_directory(fallback_file.parent)
         descriptor = os.open(fallback_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, stat.S_IRUSR | stat.S_IWUSR)
         with os.fdopen(descriptor, "w") as handle:
             handle.write(secrets.token_urlsafe(48))

@@ -14,6 +14,7 @@ import logging
 import re
 import threading
 import time
+from typing import Any
 from urllib.parse import quote
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -91,8 +92,9 @@ class RateLimiter:
 
 
 class RequestGuard:
-    def __init__(self, app: ASGIApp, *, max_body_bytes: int):
+    def __init__(self, app: ASGIApp, *, max_body_bytes: int, metrics: Any = None):
         self.app = app
+        self.metrics = metrics
         self.max_body_bytes = max_body_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -117,8 +119,12 @@ class RequestGuard:
             await problem(413, "Request too large", f"bodies are limited to {self.max_body_bytes} bytes",
                           kind="body_too_large")(scope, receive, logged_send)
         finally:
+            elapsed = time.perf_counter() - started
             access_log.info("%s %s %s %.1fms", printable(scope["method"]), loggable_path(scope), status["code"],
-                            (time.perf_counter() - started) * 1000)
+                            elapsed * 1000)
+            if self.metrics is not None:  # by route template (set by the router), never the raw path
+                route = scope.get("route")
+                self.metrics.observe(getattr(route, "path", None), scope["method"], status["code"], elapsed)
 
     def _reject(self, scope: Scope):
         headers = dict(scope.get("headers") or [])

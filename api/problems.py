@@ -173,6 +173,10 @@ def install_problem_handlers(app: FastAPI) -> None:
 
         path = loggable_path(request.scope)
         condition = storage_condition(exc)
+        kind = condition or ("unavailable" if is_store_unavailable(exc) else None)
+        metrics = getattr(request.app.state, "metrics", None)
+        if kind and metrics is not None:
+            metrics.store_error(kind)
         if condition == "full":
             log.error("store disk full on %s %s", request.method, path)
             return problem(507, "Store full", "the store's disk is full: nothing was written; free space and retry "

@@ -40,6 +40,12 @@ class Settings(BaseSettings):
         description="Where read models and consumer positions live; default: projections.db beside "
         "a SQLite event store, or the event store's PostgreSQL database.",
     )
+    vault_url: str | None = Field(
+        default=None,
+        description="Where customers' personal-data keys live (back it up with the event store; no "
+        "rebuild touches it); default: vault.db beside a SQLite event store, or the event store's "
+        "PostgreSQL database (its own tables).",
+    )
     kafka_bootstrap: str | None = Field(
         default=None, description="Kafka bootstrap servers (host:port,…); unset = embedded log."
     )
@@ -49,6 +55,15 @@ class Settings(BaseSettings):
     topic_partitions: int = Field(default=6, ge=1, le=1000)
     topic_replication: int = Field(default=1, ge=1, le=10)
     consumer_group_prefix: str = Field(default="servicetrail", min_length=1)
+    consumer_session_timeout_ms: int = Field(
+        default=6000, ge=1000, le=300_000,
+        description="Kafka consumer groups' session timeout: how long a member that died without leaving "
+        "(SIGKILL, a lost host) keeps its partitions; a restarted consumer resumes after at most this.")
+    consumer_instance_id: str | None = Field(
+        default=None, pattern=r"^[A-Za-z0-9._-]{1,200}$",
+        description="Kafka static group membership: a name stable across restarts and unique among the "
+        "running processes (e.g. a StatefulSet pod name); a restarted process takes its partitions back "
+        "at once. Unset: dynamic membership.")
     consumers: Literal["in-process", "none"] = Field(
         default="in-process",
         description="in-process: serve also runs the relay (with Kafka), projector and ingestor "
@@ -122,7 +137,7 @@ class Settings(BaseSettings):
         holiday_calendar(code, 2000)
         return code
 
-    @field_validator("store_url", "state_store_url")
+    @field_validator("store_url", "state_store_url", "vault_url")
     @classmethod
     def _known_store(cls, url: str | None) -> str | None:
         if url is None:
@@ -176,6 +191,16 @@ class Settings(BaseSettings):
         path = self.sqlite_path
         if path is not None:
             return f"sqlite:///{path.parent / 'projections.db'}"
+        return self.store_url
+
+    @property
+    def vault_store_url(self) -> str:
+        """The vault's own store: never the disposable read-model database of a SQLite deployment."""
+        if self.vault_url:
+            return self.vault_url
+        path = self.sqlite_path
+        if path is not None:
+            return f"sqlite:///{path.parent / 'vault.db'}"
         return self.store_url
 
     @property

@@ -16,6 +16,7 @@ from typing import Any
 from kafka import KafkaConsumer, OffsetAndMetadata
 from pydantic import ValidationError
 
+from consumers.kafka import CLOSE_TIMEOUT_MS
 from consumers.loop import PollingLoop
 from domain.commands import CommandContext
 from domain.errors import DomainError
@@ -42,6 +43,7 @@ class Ingestor(PollingLoop):
         self.app, self.consumer, self.producer = app, consumer, producer
         self.dlq_topic, self.poll_timeout_ms = dlq_topic, poll_timeout_ms
         self.idle_sleep = 0.0  # polling already waits up to poll_timeout_ms
+        self.dead_lettered = 0  # for metrics: messages the DLQ topic acknowledged
         super().__init__()
 
     def run_once(self) -> int:
@@ -57,6 +59,7 @@ class Ingestor(PollingLoop):
         self.producer.flush()
         for future in rejected:
             future.get(timeout=0)
+        self.dead_lettered += len(rejected)
         self.consumer.commit({tp: OffsetAndMetadata(records[-1].offset + 1, "", -1)
                               for tp, records in batches.items()})
         return sum(len(records) for records in batches.values())
@@ -93,6 +96,13 @@ class Ingestor(PollingLoop):
             ("source_offset", str(record.offset).encode()),
         ]
         return self.producer.send(self.dlq_topic, key=record.key, value=record.value or b"", headers=headers)
+
+    def close(self) -> None:
+        """Bounded: a shutdown never waits on the broker for long (see ``CLOSE_TIMEOUT_MS``)."""
+        try:
+            self.consumer.close(autocommit=False, timeout_ms=CLOSE_TIMEOUT_MS)
+        finally:
+            self.producer.close(timeout=CLOSE_TIMEOUT_MS / 1000)
 
     def recover(self) -> None:
         """Seeks every assigned partition back to its committed offset (the failed batch again)."""

@@ -40,6 +40,7 @@ class Permission(StrEnum):
     MANAGE_KEYS = "keys:manage"
     MANAGE_ROSTER = "roster:manage"
     ERASE_PERSONAL_DATA = "personal-data:erase"
+    READ_METRICS = "metrics:read"        # Prometheus: latencies, consumers' lag and errors, no personal data
 
 
 P = Permission
@@ -47,7 +48,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.AGENT: frozenset({P.OPEN_TICKET, P.ACT_ON_TICKET, P.READ_TICKET, P.READ_OWN_PERFORMANCE}),
     Role.MANAGER: frozenset({P.OPEN_TICKET, P.ACT_ON_TICKET, P.READ_TICKET, P.READ_MODELS,
                              P.READ_OWN_PERFORMANCE, P.READ_EVENTS, P.MANAGE_ROSTER}),
-    Role.AUDITOR: frozenset({P.READ_TICKET, P.READ_MODELS, P.READ_OWN_PERFORMANCE, P.READ_EVENTS, P.AUDIT}),
+    Role.AUDITOR: frozenset({P.READ_TICKET, P.READ_MODELS, P.READ_OWN_PERFORMANCE, P.READ_EVENTS, P.AUDIT,
+                             P.READ_METRICS}),
     Role.INTEGRATION: frozenset({P.OPEN_TICKET, P.ACT_ON_TICKET, P.READ_TICKET, P.READ_EVENTS}),
     Role.ADMIN: frozenset(Permission),
 }

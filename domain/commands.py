@@ -208,9 +208,16 @@ class EscalateAutomatically(TicketCommand):
     deadline: str | None = None
 
 
+class ErasePersonalData(Command):
+    """Deletes a customer's personal-data key and records the erasure in the log."""
+
+    customer_id: str = Name
+
+
 COMMANDS: tuple[type[Command], ...] = (
     OpenTicket, TriageTicket, AssignTicket, TransferTicket, RecordInteraction, WaitOnCustomer,
     ResumeTicket, EscalateTicket, ResolveTicket, ReopenTicket, CloseTicket, RecordSurvey,
 )
 INTERNAL_COMMANDS: tuple[type[Command], ...] = (RecordSlaWarning, RecordSlaBreach, EscalateAutomatically)
 ROSTER_COMMANDS: tuple[type[Command], ...] = (RegisterAgent, SetAvailability)
+PRIVACY_COMMANDS: tuple[type[Command], ...] = (ErasePersonalData,)

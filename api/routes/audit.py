@@ -1,4 +1,5 @@
-"""Auditors' routes: verify the whole log, export a ticket's or a period's events with hashes."""
+"""Auditors' routes: verify the whole log, export a ticket's or a period's events with hashes, list
+the erasures of personal data."""
 
 from typing import Annotated, Any
 from uuid import UUID
@@ -37,3 +38,10 @@ def export(
         services.app.ticket_events(ticket)  # an unknown ticket is a 404 before streaming starts
     media = "application/x-ndjson" if format == "jsonl" else "text/csv"
     return StreamingResponse(export_lines(services, ticket, from_, to, format), media_type=media)
+
+
+@router.get("/erasures")
+def erasures(services: Wired, customer_id: str | None = None) -> dict[str, Any]:
+    """Every erasure of personal data (customer, who, when), from the log; one customer's with ``customer_id``."""
+    found = services.app.erasures_of(customer_id) if customer_id else services.app.erasures()
+    return {"erasures": [erasure.describe() for erasure in found]}

@@ -108,8 +108,10 @@ def customer_history(services: Wired, customer_id: str, as_of: AsOf = None,
 
 @router.delete("/customers/{customer_id}/personal-data")
 def erase_personal_data(services: Wired, customer_id: str, caller: CurrentCaller) -> dict[str, Any]:
-    """Erases the customer's personal data everywhere by deleting their key; history keeps its shape."""
-    existed = services.vault.erase(customer_id, actor=caller.actor if caller else "admin",
-                                   at=services.clock().isoformat())
-    return {"customer_id": customer_id, "erased": True, "had_personal_data": existed,
-            **(services.vault.erased(customer_id) or {})}
+    """Erases the customer's personal data everywhere by deleting their key; history keeps its shape,
+    and the erasure itself becomes an event of the log (``customer.personal_data_erased``)."""
+    from domain.commands import CommandContext, ErasePersonalData
+
+    erasure = services.app.erase_personal_data(ErasePersonalData(customer_id=customer_id),
+                                               CommandContext(actor=caller.actor if caller else "admin"))
+    return {"erased": True, **erasure.describe()}

@@ -12,7 +12,7 @@ from domain.application import ServiceTrail
 
 
 def test_every_command_has_exactly_one_handler_named_after_it():
-    every = c.COMMANDS + c.INTERNAL_COMMANDS + c.ROSTER_COMMANDS
+    every = c.COMMANDS + c.INTERNAL_COMMANDS + c.ROSTER_COMMANDS + c.PRIVACY_COMMANDS
     names = [command.handler_name() for command in every]
     assert len(set(names)) == len(names)
     for command, name in zip(every, names):
@@ -26,7 +26,8 @@ def test_every_command_class_is_registered():
         if isinstance(value, type) and issubclass(value, c.Command)
         and value not in (c.Command, c.TicketCommand)
     }
-    assert defined == set(c.COMMANDS) | set(c.INTERNAL_COMMANDS) | set(c.ROSTER_COMMANDS)
+    assert defined == (set(c.COMMANDS) | set(c.INTERNAL_COMMANDS) | set(c.ROSTER_COMMANDS)
+                       | set(c.PRIVACY_COMMANDS))
 
 
 def test_digest_depends_on_content_and_command_type():
