@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
 from api.keys import KeyService, load_server_secret
@@ -120,6 +120,7 @@ class Services:
         from consumers.sla_watcher import SlaWatcher
 
         return SlaWatcher(self.app, self.embedded_source(), self.policy, self.clock,
+                          grace=timedelta(seconds=self.settings.sla_action_grace_seconds),
                           idle_sleep=self.settings.poll_interval_ms / 1000)
 
     def checkpointer(self) -> ConsumerRuntime:

@@ -59,6 +59,11 @@ class Settings(BaseSettings):
         default=5, ge=1, le=300,
         description="How long a request waits for an unreachable PostgreSQL store before a 503.")
     poll_interval_ms: int = Field(default=100, ge=1, le=60_000)
+    sla_action_grace_seconds: float = Field(
+        default=60, ge=0, le=86_400,
+        description="Channel delay the SLA watcher allows for: it judges each warning or due time this long after "
+                    "it fell due (so buffered, back-dated events can arrive first), and never acts on one that was "
+                    "already past by more than this when the ticket's opening was recorded.")
     relay_batch_size: int = Field(default=2000, ge=1, le=100_000)
     score_weights: dict[str, float] = Field(
         default={"fcr": 0.25, "csat": 0.25, "nps": 0.1, "speed": 0.2, "escalations": 0.1, "reopens": 0.1},
