@@ -14,12 +14,12 @@ from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
 from api.keys import KeyService, load_server_secret
-from api.settings import Settings
+from api.settings import Settings, read_policy
 from api.vault import Vault
 from consumers.runtime import ConsumerRuntime, Handler
 from consumers.sources import EmbeddedLogSource, Source
 from domain.application import Clock, LifecycleRules, ServiceTrail
-from domain.service_levels import ServicePolicy, load_policy
+from domain.service_levels import ServicePolicy
 from projections import time_travel
 from projections.audit import AuditCheckpointer, StoredEntry, Witness, verify
 from projections.arrivals import ArrivalsProjection
@@ -231,7 +231,7 @@ def open_load(state: StateStore) -> dict[str, int]:
 
 def bootstrap(settings: Settings, *, clock: Clock | None = None) -> Services:
     clock = clock or system_clock
-    policy = load_policy(settings.policy_file.read_text()) if settings.policy_file else ServicePolicy()
+    policy = read_policy(settings.policy_file) if settings.policy_file else ServicePolicy()
     path = settings.sqlite_path
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
