@@ -144,6 +144,7 @@ class SlaWatcher(PollingLoop):
 
     def _apply(self, action: Action, now: datetime) -> int:
         ticket_id = UUID(action.ticket_id)
+        now = max(now, action.due_at)  # a complaint stamped ahead of the clock (allowed skew) is routed at its time
         if action.command == "warn":
             command: c.Command = c.RecordSlaWarning(ticket_id=ticket_id, deadline=action.deadline,
                                                     due_at=action.due_at, occurred_at=now)

@@ -73,6 +73,10 @@ def test_consumers_killed_at_random_lose_nothing_and_escalate_once(tmp_path):
                                                stderr=subprocess.DEVNULL)
         stop.set()
         writer.join()
+        acted = time.monotonic() + 60  # the last ticket falls due after the load: let the watcher act on it
+        while time.monotonic() < acted and not {"ticket.sla_breached", "ticket.escalated"} <= {
+                e.type for e in services.app.ticket_events(accepted[-1])}:
+            time.sleep(0.2)
         head, caught_up = services.app.event_count(), time.monotonic() + 90
         while time.monotonic() < caught_up:  # let the last incarnations catch up (slow on a busy machine)
             with services.state.transaction() as tx:
