@@ -10,16 +10,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
 from api.keys import KeyService, load_server_secret
-from api.settings import Settings
+from api.settings import Settings, read_policy
 from api.vault import Vault, drop_legacy_erasures, legacy_erasures
 from consumers.runtime import ConsumerRuntime, Handler
 from consumers.sources import EmbeddedLogSource, Source
 from domain.application import Clock, LifecycleRules, ServiceTrail
-from domain.service_levels import ServicePolicy, load_policy
+from domain.service_levels import ServicePolicy
 from projections import time_travel
 from projections.audit import AuditCheckpointer, StoredEntry, Witness, verify
 from projections.arrivals import ArrivalsProjection
@@ -120,6 +120,7 @@ class Services:
         from consumers.sla_watcher import SlaWatcher
 
         return SlaWatcher(self.app, self.embedded_source(), self.policy, self.clock,
+                          grace=timedelta(seconds=self.settings.sla_action_grace_seconds),
                           idle_sleep=self.settings.poll_interval_ms / 1000)
 
     def checkpointer(self) -> ConsumerRuntime:
@@ -252,7 +253,7 @@ def adopt_legacy_erasures(app: ServiceTrail, state: StateStore) -> int:
 
 def bootstrap(settings: Settings, *, clock: Clock | None = None) -> Services:
     clock = clock or system_clock
-    policy = load_policy(settings.policy_file.read_text()) if settings.policy_file else ServicePolicy()
+    policy = read_policy(settings.policy_file) if settings.policy_file else ServicePolicy()
     path = settings.sqlite_path
     if path is not None:
         private_file(path)  # the event store: 0600 in a 0700 directory when this creates them

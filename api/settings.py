@@ -12,11 +12,14 @@ from datetime import timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from pydantic_settings import SettingsError as SourceError
+
+if TYPE_CHECKING:
+    from domain.service_levels import ServicePolicy
 
 ENV_PREFIX = "SERVICETRAIL_"
 
@@ -76,6 +79,11 @@ class Settings(BaseSettings):
         default=5, ge=1, le=300,
         description="How long a request waits for an unreachable PostgreSQL store before a 503.")
     poll_interval_ms: int = Field(default=100, ge=1, le=60_000)
+    sla_action_grace_seconds: float = Field(
+        default=60, ge=0, le=86_400,
+        description="Channel delay the SLA watcher allows for: it judges each warning or due time this long after "
+                    "it fell due (so buffered, back-dated events can arrive first), and never acts on one that was "
+                    "already past by more than this when the ticket's opening was recorded.")
     relay_batch_size: int = Field(default=2000, ge=1, le=100_000)
     score_weights: dict[str, float] = Field(
         default={"fcr": 0.25, "csat": 0.25, "nps": 0.1, "speed": 0.2, "escalations": 0.1, "reopens": 0.1},
@@ -159,10 +167,10 @@ class Settings(BaseSettings):
     def _valid_policy(cls, path: Path | None) -> Path | None:
         if path is None:
             return None
-        from domain.service_levels import PolicyError, load_policy
+        from domain.service_levels import PolicyError
 
         try:
-            load_policy(path.read_text())
+            read_policy(path)
         except OSError as unreadable:
             raise ValueError(f"cannot read {path}: {unreadable.strerror}") from None
         except PolicyError as bad:
@@ -256,6 +264,44 @@ def holiday_calendar(code: str | None, *years: int) -> frozenset:
     except (NotImplementedError, KeyError, ValueError):
         raise ValueError(f"{code!r} is not a holiday calendar: use a country code with an optional subdivision, "
                          "e.g. US, US-NY, DE-BY") from None
+
+
+PUBLIC_CALENDAR_YEARS = range(2000, 2061)  # the years a named public-holiday calendar is resolved for
+
+
+@functools.lru_cache(maxsize=16)
+def public_calendar(code: str) -> tuple[frozenset, frozenset]:
+    """The holidays and the weekend working days (official make-up days, e.g. China's) of a
+    ``holidays`` package calendar, over ``PUBLIC_CALENDAR_YEARS``."""
+    import holidays
+
+    country, _, subdivision = code.partition("-")
+    try:
+        found = holidays.country_holidays(country.upper(), subdiv=subdivision or None, years=PUBLIC_CALENDAR_YEARS)
+    except (NotImplementedError, KeyError, ValueError):
+        raise ValueError(f"{code!r} is not a holiday calendar: use a country code with an optional subdivision, "
+                         "e.g. CN, US-NY, DE-BY") from None
+    workdays = frozenset(day for day in found.weekend_workdays if day.year in PUBLIC_CALENDAR_YEARS)
+    return frozenset(found), workdays
+
+
+def read_policy(path: Path) -> ServicePolicy:
+    """The policy file, with every calendar that names a public-holiday calendar resolved into its
+    dates (the domain does no I/O and imports no holiday package). Errors name the key."""
+    from domain.service_levels import PolicyError, load_policy
+
+    policy = load_policy(path.read_text())
+    calendars = {}
+    for name, calendar in policy.calendars.items():
+        if calendar.public_holidays:
+            try:
+                holidays, workdays = public_calendar(calendar.public_holidays)
+            except ValueError as unknown:
+                raise PolicyError(f"calendars.{name}.holidays: {unknown}") from None
+            calendar = calendar.model_copy(update={"holidays": calendar.holidays | holidays,
+                                                   "working_days": calendar.working_days | workdays})
+        calendars[name] = calendar
+    return policy.model_copy(update={"calendars": calendars})
 
 
 def load_settings(**overrides: object) -> Settings:

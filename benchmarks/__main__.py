@@ -16,6 +16,7 @@ BENCHMARKS = {
     "kafka": "benchmarks.kafka_log",
     "rebuild": "benchmarks.rebuild",
     "watcher": "benchmarks.sla_watcher",
+    "watcher-history": "benchmarks.watcher_history",
     "forecast": "benchmarks.forecast",
     "http": "benchmarks.http_load",
     "commands": "benchmarks.command_path",
