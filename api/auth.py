@@ -1,9 +1,13 @@
 """Every route's access rule, enforced in one place for the whole app (fail closed).
 
-A request presents its key as ``Authorization: Bearer <key>`` (or ``X-API-Key``; the SSE stream
-also accepts ``?access_token=`` because browsers' EventSource cannot send headers). No key or an
-unknown/revoked one: 401. A role without the route's permission: 403. Agents only reach tickets
-assigned to them (their queue) and only their own performance.
+A request presents its key as ``Authorization: Bearer <key>`` (scheme in any case, any white space;
+or ``X-API-Key``; the SSE stream also accepts ``?access_token=`` because browsers' EventSource cannot
+send headers). No key or an unknown/revoked one: 401. A role without the route's permission: 403.
+Agents only reach tickets assigned to them (their queue) and only their own performance.
+
+The rate limit is applied here, where the caller is known: per authenticated key id, and per client
+address for requests without a valid key (failed authentication spends the address's budget, and
+once it is spent such requests are refused before any store read).
 """
 
 from __future__ import annotations
@@ -15,8 +19,9 @@ from fastapi import Depends, HTTPException, Request
 from starlette.concurrency import run_in_threadpool
 
 from api.keys import Caller
-from domain.access import QUEUE_SCOPED_ROLES, Permission, allows
-from domain.errors import TicketNotFoundError
+from api.problems import RateLimited
+from domain.access import QUEUE_SCOPED_ROLES, Permission, acting_as_another, allows
+from domain.errors import ActingAsAnotherAgentError, TicketNotFoundError
 
 PUBLIC = "public"
 P = Permission
@@ -27,6 +32,7 @@ TICKET_COMMANDS = ("interactions", "triage", "assignment", "transfer", "escalati
 ROUTE_POLICY: dict[tuple[str, str], str] = {
     ("GET", "/health"): PUBLIC,
     ("GET", "/ready"): PUBLIC,
+    ("GET", "/metrics"): P.READ_METRICS,
     ("GET", "/"): PUBLIC,
     ("POST", "/v1/tickets"): P.OPEN_TICKET,
     **{("POST", f"/v1/tickets/{{ticket_id}}/{command}"): P.ACT_ON_TICKET for command in TICKET_COMMANDS},
@@ -49,6 +55,7 @@ ROUTE_POLICY: dict[tuple[str, str], str] = {
     ("GET", "/v1/events/stream"): P.READ_EVENTS,
     ("GET", "/v1/audit/verify"): P.AUDIT,
     ("GET", "/v1/audit/export"): P.AUDIT,
+    ("GET", "/v1/audit/erasures"): P.AUDIT,
     ("DELETE", "/v1/customers/{customer_id}/personal-data"): P.ERASE_PERSONAL_DATA,
     ("POST", "/v1/keys"): P.MANAGE_KEYS,
     ("GET", "/v1/keys"): P.MANAGE_KEYS,
@@ -57,10 +64,10 @@ ROUTE_POLICY: dict[tuple[str, str], str] = {
 
 
 def _presented_key(request: Request) -> str | None:
-    authorization = request.headers.get("authorization", "")
-    if authorization.lower().startswith("bearer "):
-        return authorization[7:].strip()
-    if request.headers.get("x-api-key"):
+    parts = request.headers.get("authorization", "").split(None, 1)  # scheme, then any white space
+    if len(parts) == 2 and parts[0].lower() == "bearer":
+        return parts[1].strip()
+    if request.headers.get("x-api-key", "").strip():
         return request.headers["x-api-key"].strip()
     if request.url.path == "/v1/events/stream":
         return request.query_params.get("access_token")
@@ -80,14 +87,23 @@ async def authorize(request: Request) -> None:
         raise _denied(403, "this route has no access rule")
     if rule == PUBLIC:
         return
-    services = request.app.state.services
+    services, limiter = request.app.state.services, request.app.state.rate_limiter
+    address = f"address:{request.client.host if request.client else 'unknown'}"
     presented = _presented_key(request)
     caller = None
-    if presented:  # a cached key is checked right here; only a store read goes to the thread pool
-        caller = (services.keys.authenticate(presented) if services.keys.is_cached(presented)
-                  else await run_in_threadpool(services.keys.authenticate, presented))
+    if presented:  # a cached key (known or unknown) is checked right here; a store read goes to the thread pool
+        if services.keys.is_cached(presented):
+            caller = services.keys.authenticate(presented)
+        elif not limiter.available(address):
+            raise RateLimited(limiter.per_minute)  # spent on failures: no store read for this one
+        else:
+            caller = await run_in_threadpool(services.keys.authenticate, presented)
     if caller is None:
+        if not limiter.take(address):
+            raise RateLimited(limiter.per_minute)
         raise _denied(401, "a valid API key is required (Authorization: Bearer <key>)")
+    if not limiter.take(f"key:{caller.key_id}"):
+        raise RateLimited(limiter.per_minute)
     if not allows(caller.role, Permission(rule)):
         raise _denied(403, f"the {caller.role} role may not do this")
     request.state.caller = caller
@@ -108,6 +124,17 @@ def _check_queue(services, caller: Caller, request: Request) -> None:
         raise _denied(403, "agents may only read their own performance")
     if request.url.path == "/v1/tickets" and request.query_params.get("agent_id", caller.principal) != caller.principal:
         raise _denied(403, "agents may only list their own queue")
+
+
+def require_acting_as_itself(caller: Caller | None, command: object) -> None:
+    """403 when a queue-scoped caller names another agent as the one who acted (see
+    ``domain.access.acting_as_another``); the problem names the field."""
+    if caller is None:
+        return
+    field = acting_as_another(caller.role, caller.principal, command)
+    if field is not None:
+        raise ActingAsAnotherAgentError(field, f"{field}: an agent may only name itself "
+                                               f"({caller.principal[:64]}), not another agent")
 
 
 def queue_of(caller: Caller | None, agent_id: str | None) -> str | None:

@@ -10,21 +10,21 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
 from api.keys import KeyService, load_server_secret
-from api.settings import Settings
-from api.vault import Vault
+from api.settings import Settings, read_policy
+from api.vault import Vault, drop_legacy_erasures, legacy_erasures
 from consumers.runtime import ConsumerRuntime, Handler
 from consumers.sources import EmbeddedLogSource, Source
 from domain.application import Clock, LifecycleRules, ServiceTrail
-from domain.service_levels import ServicePolicy, load_policy
+from domain.service_levels import ServicePolicy
 from projections.audit import AuditCheckpointer, StoredEntry, Witness, verify
 from projections.arrivals import ArrivalsProjection
 from projections.moment import Moment
 from projections.read_side import ReadView
-from projections.store import StateStore
+from projections.store import StateStore, private_file
 from projections.ticket_state.facts import SlaFacts
 from projections.ticket_state.store import TicketStateProjection
 
@@ -127,6 +127,7 @@ class Services:
         from consumers.sla_watcher import SlaWatcher
 
         return SlaWatcher(self.app, self.embedded_source(), self.policy, self.clock,
+                          grace=timedelta(seconds=self.settings.sla_action_grace_seconds),
                           idle_sleep=self.settings.poll_interval_ms / 1000)
 
     def checkpointer(self) -> ConsumerRuntime:
@@ -142,7 +143,9 @@ class Services:
 
         self.ensure_topics()
         group = f"{self.settings.consumer_group_prefix}-{handler_name}"
-        return KafkaEventSource(self._bootstrap(), self.settings.events_topic, group)
+        return KafkaEventSource(self._bootstrap(), self.settings.events_topic, group,
+                                session_timeout_ms=self.settings.consumer_session_timeout_ms,
+                                instance_id=self.settings.consumer_instance_id)
 
     def projector(self, handler: Handler, *, source: str | None = None) -> ConsumerRuntime:
         use_kafka = self.settings.uses_kafka_source if source is None else source == "kafka"
@@ -164,13 +167,15 @@ class Services:
         from kafka import KafkaConsumer
 
         from consumers.ingestor import Ingestor
-        from consumers.kafka import idempotent_producer
+        from consumers.kafka import group_membership, idempotent_producer
 
         self.ensure_topics()
         group = f"{self.settings.consumer_group_prefix}-ingestor"
+        membership = group_membership(group, session_timeout_ms=self.settings.consumer_session_timeout_ms,
+                                      instance_id=self.settings.consumer_instance_id)
         consumer = KafkaConsumer(
-            self.settings.inbound_topic, bootstrap_servers=self._bootstrap(), group_id=group,
-            client_id=group, enable_auto_commit=False, auto_offset_reset="earliest",
+            self.settings.inbound_topic, bootstrap_servers=self._bootstrap(), **membership,
+            enable_auto_commit=False, auto_offset_reset="earliest",
         )
         producer = idempotent_producer(self._bootstrap(), client_id="servicetrail-ingestor-dlq")
         return Ingestor(self.app, consumer, producer, self.settings.inbound_dlq_topic)
@@ -222,6 +227,8 @@ class Services:
             consumer.stop()
         self.app.close()
         self.state.close()
+        if self.vault.store is not self.state:
+            self.vault.store.close()
 
 
 def open_load(state: StateStore) -> dict[str, int]:
@@ -235,19 +242,38 @@ def open_load(state: StateStore) -> dict[str, int]:
     return {agent: count for agent, count in rows}
 
 
+def adopt_legacy_erasures(app: ServiceTrail, state: StateStore) -> int:
+    """Turns the erasure table of earlier versions (one row per customer, in the state store) into
+    ``customer.personal_data_erased`` events, then drops it. Rows already recorded (an interrupted
+    earlier start) are not recorded twice."""
+    rows = legacy_erasures(state)
+    moved = 0
+    for customer_id, erased_at, erased_by in rows:
+        at = datetime.fromisoformat(erased_at)
+        if any(e.erased_at == at and e.erased_by == erased_by for e in app.erasures_of(customer_id)):
+            continue
+        app.record_erasure(customer_id, had_personal_data=None, actor=erased_by, at=at)
+        moved += 1
+    drop_legacy_erasures(state)
+    return moved
+
+
 def bootstrap(settings: Settings, *, clock: Clock | None = None) -> Services:
     clock = clock or system_clock
-    policy = load_policy(settings.policy_file.read_text()) if settings.policy_file else ServicePolicy()
+    policy = read_policy(settings.policy_file) if settings.policy_file else ServicePolicy()
     path = settings.sqlite_path
     if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_file(path)  # the event store: 0600 in a 0700 directory when this creates them
     rules = LifecycleRules(
         max_future_skew=settings.max_future_skew, reopen_window=settings.reopen_window
     )
     state = StateStore(settings.consumer_store_url)
-    vault = Vault(state)
+    vault_url = settings.vault_store_url
+    vault = Vault(state if vault_url == state.url else StateStore(vault_url))
+    vault.adopt_keys(state)  # keys of earlier versions, kept in the state store, move to the vault
     app = ServiceTrail(settings.eventsourcing_env(), clock=clock, rules=rules, vault=vault,
                        open_load=lambda: open_load(state))
+    adopt_legacy_erasures(app, state)
     with state.transaction() as tx:  # readers find every table even before a projector ran
         for handler in [*projection_handlers(policy), AuditCheckpointer()]:
             handler.setup(tx)

@@ -51,10 +51,17 @@ def _settings_or_exit(**overrides: object) -> Settings:
 
 
 @contextmanager
-def _services(settings: Settings) -> Iterator[Services]:
-    """The wired services for one command, closed however the command ends."""
+def _services(settings: Settings, *, existing: bool = False) -> Iterator[Services]:
+    """The wired services for one command, closed however the command ends. ``existing``: the
+    command only reads or changes what a store holds, so a SQLite store that is not there is a
+    mistyped path (one clear line), never a new, empty store created in its place."""
     from api.bootstrap import bootstrap
 
+    path = settings.sqlite_path
+    if existing and path is not None and not path.is_file():
+        typer.echo(f"servicetrail: no store at {path} (check --store-url / SERVICETRAIL_STORE_URL); "
+                   "this command does not create one", err=True)
+        raise typer.Exit(code=2)
     try:
         services = bootstrap(settings)
     except Exception as failure:
@@ -94,6 +101,7 @@ def serve(
     import uvicorn
 
     from api.http import create_app
+    from api.server import http_protocol
 
     settings = _settings_or_exit(host=host, port=port, store_url=store_url,
                                  kafka_bootstrap=kafka_bootstrap, consumers=consumers, policy_file=policy_file)
@@ -106,7 +114,8 @@ def serve(
             typer.echo(f"servicetrail: first start: admin API key (shown once, keep it safe):\n\n    {text}\n")
         typer.echo(f"servicetrail: serving on http://{settings.host}:{settings.port}  (API docs at /docs)")
         uvicorn.run(create_app(services), host=settings.host, port=settings.port,
-                    log_level=settings.log_level, access_log=False)
+                    log_level=settings.log_level, access_log=False,
+                    http=http_protocol(settings.header_timeout_seconds))
 
 
 @cli.command()
@@ -274,7 +283,14 @@ def staffing(
     import re
 
     from domain.staffing import required_agents
+    from domain.values import non_finite
 
+    given = {"--calls": calls, "--aht": aht, "--service-level": service_level, "--answer-seconds": answer_seconds,
+             "--patience": patience}
+    bad = next((flag for flag, value in given.items() if non_finite(value)), None)
+    if bad:  # nan passes every range check (all comparisons with it are false)
+        typer.echo(f"servicetrail: {bad} must be a finite number", err=True)
+        raise typer.Exit(code=2)
     match = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([smh]?)", interval.strip())
     if not match:
         typer.echo("servicetrail: --interval must look like 30m, 1h or 900s", err=True)
@@ -312,7 +328,7 @@ def forecast(
         raise typer.Exit(code=2)
     moment, known = _instant("--as-of", as_of), _instant("--known-at", known_at)
     settings = _settings_or_exit(store_url=store_url)
-    with _services(settings) as services:
+    with _services(settings, existing=True) as services:
         _catch_up(services)
         try:
             with services.read() as view:
@@ -417,7 +433,7 @@ def rebuild(
 
     settings = _settings_or_exit(store_url=store_url, kafka_bootstrap=kafka_bootstrap)
     handlers = _chosen(projection_handlers(), names)
-    with _services(settings) as services:
+    with _services(settings, existing=True) as services:
         head = services.app.event_count()
         for handler in handlers:
             started = time.perf_counter()
@@ -460,7 +476,7 @@ def replay(
     settings = _settings_or_exit(store_url=store_url)
     moments = {name: _instant(name, value) for name, value in (("--as-of", as_of), ("--known-at", known_at))}
     as_of_at, known_at_at = moments["--as-of"], moments["--known-at"]
-    with _services(settings) as services:
+    with _services(settings, existing=True) as services:
         if ticket:
             try:
                 ticket_id = UUID(ticket)
@@ -489,6 +505,8 @@ def replay(
 def _instant(name: str, value: str | None):
     from datetime import datetime
 
+    from domain.values import SUPPORTED_FROM, SUPPORTED_TO
+
     if value is None:
         return None
     try:
@@ -497,6 +515,10 @@ def _instant(name: str, value: str | None):
         moment = None
     if moment is None or moment.tzinfo is None:
         typer.echo(f"servicetrail: {name} must be an ISO 8601 instant with a UTC offset, e.g. 2026-03-02T09:00:00Z",
+                   err=True)
+        raise typer.Exit(code=2)
+    if not SUPPORTED_FROM <= moment <= SUPPORTED_TO:  # the range every instant of the system lies in
+        typer.echo(f"servicetrail: {name} must lie between {SUPPORTED_FROM:%Y} and {SUPPORTED_TO:%Y}, not {value}",
                    err=True)
         raise typer.Exit(code=2)
     return moment
@@ -524,7 +546,7 @@ def keys_list(store_url: StoreUrl = None) -> None:
     """Every key with its role, principal, creation and revocation (never the secret)."""
     import json
 
-    with _services(_settings_or_exit(store_url=store_url)) as services:
+    with _services(_settings_or_exit(store_url=store_url), existing=True) as services:
         for key in services.keys.all():
             typer.echo(json.dumps(key.describe()))
 
@@ -533,7 +555,7 @@ def keys_list(store_url: StoreUrl = None) -> None:
 def keys_revoke(key_id: Annotated[str, typer.Argument(help="The key id (the part after st_).")],
                 reason: Annotated[Optional[str], typer.Option()] = None, store_url: StoreUrl = None) -> None:
     """Revoke a key: it stops working within seconds in every process."""
-    with _services(_settings_or_exit(store_url=store_url)) as services:
+    with _services(_settings_or_exit(store_url=store_url), existing=True) as services:
         try:
             services.keys.revoke(key_id, actor="cli", reason=reason)
             typer.echo(f"servicetrail: revoked key {key_id}")
@@ -560,7 +582,7 @@ def audit_verify(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     settings = _settings_or_exit(store_url=store_url, kafka_bootstrap=kafka_bootstrap)
-    with _services(settings) as services:
+    with _services(settings, existing=not from_kafka) as services:
         if from_kafka:
             from api.kafka_audit import verify_topic
 
@@ -607,7 +629,7 @@ def audit_export(
     except ValueError:
         typer.echo(f"servicetrail: --ticket {ticket} is not a ticket id", err=True)
         raise typer.Exit(code=2) from None
-    with _services(_settings_or_exit(store_url=store_url)) as services:
+    with _services(_settings_or_exit(store_url=store_url), existing=True) as services:
         try:
             target = open(output, "w", encoding="utf-8", newline="") if output else sys.stdout
             try:
@@ -628,11 +650,15 @@ cli.add_typer(customers_cli, name="customers")
 @customers_cli.command("erase")
 def customers_erase(customer_id: Annotated[str, typer.Argument(help="The customer whose personal data goes.")],
                     store_url: StoreUrl = None) -> None:
-    """Erase a customer's personal data everywhere (deletes their key); events and hashes stay."""
+    """Erase a customer's personal data everywhere (deletes their key); events and hashes stay, and
+    the erasure is recorded in the log."""
+    from domain.commands import CommandContext, ErasePersonalData
+
     with _services(_settings_or_exit(store_url=store_url)) as services:
-        existed = services.vault.erase(customer_id, actor="cli", at=services.clock().isoformat())
+        erasure = services.app.erase_personal_data(ErasePersonalData(customer_id=customer_id),
+                                                   CommandContext(actor="cli"))
         typer.echo(f"servicetrail: erased the personal data of {customer_id}"
-                   + ("" if existed else " (none was stored)"))
+                   + ("" if erasure.had_personal_data else " (none was stored)"))
 
 
 schema_cli = typer.Typer(help="The published event contract.", no_args_is_help=True)

@@ -3,7 +3,8 @@ agents with different skills and speeds, surveys, complaints of both severities,
 escalations, a weekly pattern and a few hotspots. Deterministic for a seed.
 
 Tickets are written through the domain, many per save (the fast path of the event store); the
-SLA watcher then finds the deadlines the month missed and records breaches and escalations.
+month is history written at once: its missed deadlines are facts, and the SLA watcher takes no
+action on them (README, "Facts versus actions"); it acts only on deadlines that fall due later.
 """
 
 from __future__ import annotations

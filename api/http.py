@@ -10,10 +10,11 @@ from fastapi import Depends, FastAPI
 
 from api.auth import authorize
 from api.bootstrap import Services
-from api.middleware import RequestGuard
+from api.middleware import RateLimiter, RequestGuard
 from api.lifecycle import BackgroundConsumers
+from api.metrics import Metrics
 from api.problems import install_problem_handlers
-from api.routes import agents, audit, dashboard, events, health, keys, planning, queries, tickets
+from api.routes import agents, audit, dashboard, events, health, keys, metrics, planning, queries, tickets
 
 
 def create_app(services: Services, *, run_consumers: bool | None = None) -> FastAPI:
@@ -39,8 +40,11 @@ def create_app(services: Services, *, run_consumers: bool | None = None) -> Fast
         dependencies=[Depends(authorize)],
     )
     app.state.services = services
+    app.state.rate_limiter = RateLimiter(services.settings.rate_limit_per_minute)
+    app.state.metrics = Metrics(services)
     install_problem_handlers(app)
     app.include_router(health.router)
+    app.include_router(metrics.router)
     app.include_router(dashboard.router)
     app.include_router(agents.router)
     app.include_router(queries.router)
@@ -49,6 +53,5 @@ def create_app(services: Services, *, run_consumers: bool | None = None) -> Fast
     app.include_router(events.router)
     app.include_router(keys.router)
     app.include_router(audit.router)
-    app.add_middleware(RequestGuard, max_body_bytes=services.settings.max_body_bytes,
-                       per_minute=services.settings.rate_limit_per_minute)
+    app.add_middleware(RequestGuard, max_body_bytes=services.settings.max_body_bytes, metrics=app.state.metrics)
     return app

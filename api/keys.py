@@ -18,9 +18,11 @@ from eventsourcing.utils import get_topic
 
 from domain.access import ApiKey, Role, api_key_id
 from domain.application import ServiceTrail
+from projections.store import private_directory
 
 PREFIX = "st_"
 CACHE_SECONDS = 5.0  # a revocation in another process is honoured within this time
+MAX_CACHED = 10_000  # key ids remembered (known and unknown); expired ones are dropped beyond this
 
 
 @dataclass(frozen=True)
@@ -45,7 +47,7 @@ def load_server_secret(configured: str | None, fallback_file: Path | None) -> by
     if fallback_file is None:
         raise SecretKeyMissing("SERVICETRAIL_SECRET_KEY is required with a PostgreSQL store")
     if not fallback_file.exists():
-        fallback_file.parent.mkdir(parents=True, exist_ok=True)
+        private_directory(fallback_file.parent)
         descriptor = os.open(fallback_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, stat.S_IRUSR | stat.S_IWUSR)
         with os.fdopen(descriptor, "w") as handle:
             handle.write(secrets.token_urlsafe(48))
@@ -68,6 +70,8 @@ class KeyService:
         key = ApiKey.create(key_id=key_id, role=role, principal=principal, digest=self._digest(secret_part),
                             label=label, actor=actor, at=self.app.clock())
         self.app.save(key)
+        with self._lock:
+            self._cache.pop(key_id, None)
         return f"{PREFIX}{key_id}_{secret_part}", key
 
     def revoke(self, key_id: str, *, actor: str, reason: str | None = None) -> ApiKey:
@@ -101,13 +105,19 @@ class KeyService:
 
     def is_cached(self, presented: str) -> bool:
         """Whether ``authenticate`` can answer from memory (no store read: fine on the event loop)."""
-        key_id = presented[len(PREFIX):].split("_", 1)[0] if presented.startswith(PREFIX) else ""
+        if not presented.startswith(PREFIX) or presented.count("_") < 2:
+            return True  # malformed: refused without a store read
+        key_id = presented[len(PREFIX):].split("_", 1)[0]
         with self._lock:
             cached = self._cache.get(key_id)
         return cached is not None and time.monotonic() - cached[0] < CACHE_SECONDS
 
     def authenticate(self, presented: str) -> Caller | None:
-        """The caller a key stands for, or None for a malformed, unknown or revoked key."""
+        """The caller a key stands for, or None for a malformed, unknown or revoked key.
+
+        Known and unknown key ids alike are remembered for ``CACHE_SECONDS``: a flood of made-up
+        keys costs one store read per key id and interval, and a revocation still takes effect
+        within the interval in every process (at once in the revoking one)."""
         if not presented.startswith(PREFIX) or presented.count("_") < 2:
             return None
         key_id, secret_part = presented[len(PREFIX):].split("_", 1)
@@ -119,11 +129,15 @@ class KeyService:
         else:
             try:
                 key = self.get(key_id)
+                caller = Caller(key.key_id, Role(key.role), key.principal) if key.active else None
+                digest = key.digest
             except KeyError:
-                return None
-            caller = Caller(key.key_id, Role(key.role), key.principal) if key.active else None
-            digest = key.digest
+                caller, digest = None, ""
             with self._lock:
+                if len(self._cache) >= MAX_CACHED:
+                    self._cache = {k: v for k, v in self._cache.items() if now - v[0] < CACHE_SECONDS}
+                    if len(self._cache) >= MAX_CACHED:
+                        self._cache.clear()
                 self._cache[key_id] = (now, caller, digest)
         if caller is None or not hmac.compare_digest(self._digest(secret_part), digest):
             return None

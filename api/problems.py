@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from domain.errors import (
+    ActingAsAnotherAgentError,
     AgentNotFoundError,
     DomainError,
     NoAgentAvailableError,
@@ -27,6 +28,21 @@ from projections.queries import InvalidQuery
 log = logging.getLogger("servicetrail.api")
 
 
+ECHO_LIMIT = 64
+
+
+def echoed(identifier: str) -> str:
+    """An id from the request as a problem may quote it: at most ``ECHO_LIMIT`` characters."""
+    return identifier if len(identifier) <= ECHO_LIMIT else identifier[:ECHO_LIMIT] + "…"
+
+
+def ordered_range(start, end) -> None:
+    """A period must not end before it starts: ``from`` after ``to`` is a 422 naming ``to`` (as the
+    KPIs answer), not an empty answer."""
+    if start is not None and end is not None and start > end:
+        raise InvalidQuery("to", "to must be after from")
+
+
 class ResourceNotFoundError(DomainError):
     """A read found nothing at that moment (a customer, a ticket as of a time before it opened)."""
 
@@ -34,7 +50,15 @@ class ResourceNotFoundError(DomainError):
 
 PROBLEM_JSON = "application/problem+json"
 
-STATUS_BY_ERROR: dict[type[DomainError], int] = {
+
+class RateLimited(Exception):
+    """The caller (its key, or its address when it has no valid key) spent its requests per minute."""
+
+    def __init__(self, per_minute: int):
+        super().__init__(f"at most {per_minute} requests per minute per key (or per address without a valid key)")
+
+STATUS_BY_ERROR: dict[type[DomainError], int] = {  # the first matching class decides
+    ActingAsAnotherAgentError: 403,
     TicketNotFoundError: 404,
     AgentNotFoundError: 404,
     NoAgentAvailableError: 409,
@@ -124,8 +148,12 @@ def install_problem_handlers(app: FastAPI) -> None:
             extra["errors"] = [{"field": exc.field, "reason": exc.detail}]
         if isinstance(exc, VersionConflictError) and exc.current_version is not None:
             extra["current_version"] = exc.current_version
-        title = {404: "Not found", 409: "Conflict"}.get(status, "Command refused")
+        title = {403: "Forbidden", 404: "Not found", 409: "Conflict"}.get(status, "Command refused")
         return problem(status, title, exc.detail, kind=exc.rule, **extra)
+
+    @app.exception_handler(RateLimited)
+    async def _rate_limited(_: Request, exc: RateLimited) -> JSONResponse:
+        return problem(429, "Too many requests", str(exc), kind="rate_limited", headers={"Retry-After": "1"})
 
     @app.exception_handler(InvalidQuery)
     async def _bad_query(_: Request, exc: InvalidQuery) -> JSONResponse:
@@ -141,18 +169,25 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        from api.middleware import loggable_path  # the access log's rule: one line, no personal data
+
+        path = loggable_path(request.scope)
         condition = storage_condition(exc)
+        kind = condition or ("unavailable" if is_store_unavailable(exc) else None)
+        metrics = getattr(request.app.state, "metrics", None)
+        if kind and metrics is not None:
+            metrics.store_error(kind)
         if condition == "full":
-            log.error("store disk full on %s %s", request.method, request.url.path)
+            log.error("store disk full on %s %s", request.method, path)
             return problem(507, "Store full", "the store's disk is full: nothing was written; free space and retry "
                            "(reads still work)", kind="store_full", headers={"Retry-After": "60"})
         if condition == "read-only":
-            log.error("store read-only on %s %s", request.method, request.url.path)
+            log.error("store read-only on %s %s", request.method, path)
             return problem(503, "Store read-only", "the store is read-only: nothing was written; reads still work",
                            kind="store_read_only", headers={"Retry-After": "60"})
         if is_store_unavailable(exc):
-            log.warning("store unavailable on %s %s: %s", request.method, request.url.path, type(exc).__name__)
+            log.warning("store unavailable on %s %s: %s", request.method, path, type(exc).__name__)
             return problem(503, "Store unavailable", "the event store or read store is unavailable; nothing was "
                            "written; retry shortly", kind="store_unavailable", headers={"Retry-After": "5"})
-        log.error("unhandled %s on %s %s", type(exc).__name__, request.method, request.url.path)
+        log.error("unhandled %s on %s %s", type(exc).__name__, request.method, path)
         return problem(500, "Internal error", "the server failed; nothing was written", kind="internal")

@@ -6,15 +6,20 @@ Nothing else reads the environment; eventsourcing's own ``env`` is derived from 
 from __future__ import annotations
 
 import functools
+import re
 
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsError as SourceError
+
+if TYPE_CHECKING:
+    from domain.service_levels import ServicePolicy
 
 ENV_PREFIX = "SERVICETRAIL_"
 
@@ -38,6 +43,12 @@ class Settings(BaseSettings):
         description="Where read models and consumer positions live; default: projections.db beside "
         "a SQLite event store, or the event store's PostgreSQL database.",
     )
+    vault_url: str | None = Field(
+        default=None,
+        description="Where customers' personal-data keys live (back it up with the event store; no "
+        "rebuild touches it); default: vault.db beside a SQLite event store, or the event store's "
+        "PostgreSQL database (its own tables).",
+    )
     kafka_bootstrap: str | None = Field(
         default=None, description="Kafka bootstrap servers (host:port,…); unset = embedded log."
     )
@@ -47,6 +58,15 @@ class Settings(BaseSettings):
     topic_partitions: int = Field(default=6, ge=1, le=1000)
     topic_replication: int = Field(default=1, ge=1, le=10)
     consumer_group_prefix: str = Field(default="servicetrail", min_length=1)
+    consumer_session_timeout_ms: int = Field(
+        default=6000, ge=1000, le=300_000,
+        description="Kafka consumer groups' session timeout: how long a member that died without leaving "
+        "(SIGKILL, a lost host) keeps its partitions; a restarted consumer resumes after at most this.")
+    consumer_instance_id: str | None = Field(
+        default=None, pattern=r"^[A-Za-z0-9._-]{1,200}$",
+        description="Kafka static group membership: a name stable across restarts and unique among the "
+        "running processes (e.g. a StatefulSet pod name); a restarted process takes its partitions back "
+        "at once. Unset: dynamic membership.")
     consumers: Literal["in-process", "none"] = Field(
         default="in-process",
         description="in-process: serve also runs the relay (with Kafka), projector and ingestor "
@@ -59,6 +79,11 @@ class Settings(BaseSettings):
         default=5, ge=1, le=300,
         description="How long a request waits for an unreachable PostgreSQL store before a 503.")
     poll_interval_ms: int = Field(default=100, ge=1, le=60_000)
+    sla_action_grace_seconds: float = Field(
+        default=60, ge=0, le=86_400,
+        description="Channel delay the SLA watcher allows for: it judges each warning or due time this long after "
+                    "it fell due (so buffered, back-dated events can arrive first), and never acts on one that was "
+                    "already past by more than this when the ticket's opening was recorded.")
     relay_batch_size: int = Field(default=2000, ge=1, le=100_000)
     score_weights: dict[str, float] = Field(
         default={"fcr": 0.25, "csat": 0.25, "nps": 0.1, "speed": 0.2, "escalations": 0.1, "reopens": 0.1},
@@ -93,7 +118,11 @@ class Settings(BaseSettings):
     audit_checkpoint_interval: int = Field(default=1000, ge=1, le=1_000_000,
                                            description="Events between two audit checkpoints.")
     max_body_bytes: int = Field(default=1_048_576, ge=1024, description="Largest request body accepted (413 above).")
-    rate_limit_per_minute: int = Field(default=6000, ge=0, description="Requests per minute per key (0 = unlimited).")
+    rate_limit_per_minute: int = Field(default=6000, ge=0, description="Requests per minute per key, and per client "
+                                       "address for requests without a valid key (0 = unlimited).")
+    header_timeout_seconds: float = Field(default=10, gt=0, le=300, allow_inf_nan=False,
+                                          description="A connection must send a complete request head within "
+                                          "this time (of opening, or of the previous response), else it is closed.")
     timezone: str = Field(default="UTC", description="Time zone of the days and hours that hotspots, forecasts and "
                                                      "staffing count in (IANA name, e.g. Europe/Berlin).")
     data_dir: Path | None = Field(default=None, description="Folder of the shared data sets that `demo --from-data` "
@@ -116,7 +145,7 @@ class Settings(BaseSettings):
         holiday_calendar(code, 2000)
         return code
 
-    @field_validator("store_url", "state_store_url")
+    @field_validator("store_url", "state_store_url", "vault_url")
     @classmethod
     def _known_store(cls, url: str | None) -> str | None:
         if url is None:
@@ -138,10 +167,10 @@ class Settings(BaseSettings):
     def _valid_policy(cls, path: Path | None) -> Path | None:
         if path is None:
             return None
-        from domain.service_levels import PolicyError, load_policy
+        from domain.service_levels import PolicyError
 
         try:
-            load_policy(path.read_text())
+            read_policy(path)
         except OSError as unreadable:
             raise ValueError(f"cannot read {path}: {unreadable.strerror}") from None
         except PolicyError as bad:
@@ -170,6 +199,16 @@ class Settings(BaseSettings):
         path = self.sqlite_path
         if path is not None:
             return f"sqlite:///{path.parent / 'projections.db'}"
+        return self.store_url
+
+    @property
+    def vault_store_url(self) -> str:
+        """The vault's own store: never the disposable read-model database of a SQLite deployment."""
+        if self.vault_url:
+            return self.vault_url
+        path = self.sqlite_path
+        if path is not None:
+            return f"sqlite:///{path.parent / 'vault.db'}"
         return self.store_url
 
     @property
@@ -227,6 +266,44 @@ def holiday_calendar(code: str | None, *years: int) -> frozenset:
                          "e.g. US, US-NY, DE-BY") from None
 
 
+PUBLIC_CALENDAR_YEARS = range(2000, 2061)  # the years a named public-holiday calendar is resolved for
+
+
+@functools.lru_cache(maxsize=16)
+def public_calendar(code: str) -> tuple[frozenset, frozenset]:
+    """The holidays and the weekend working days (official make-up days, e.g. China's) of a
+    ``holidays`` package calendar, over ``PUBLIC_CALENDAR_YEARS``."""
+    import holidays
+
+    country, _, subdivision = code.partition("-")
+    try:
+        found = holidays.country_holidays(country.upper(), subdiv=subdivision or None, years=PUBLIC_CALENDAR_YEARS)
+    except (NotImplementedError, KeyError, ValueError):
+        raise ValueError(f"{code!r} is not a holiday calendar: use a country code with an optional subdivision, "
+                         "e.g. CN, US-NY, DE-BY") from None
+    workdays = frozenset(day for day in found.weekend_workdays if day.year in PUBLIC_CALENDAR_YEARS)
+    return frozenset(found), workdays
+
+
+def read_policy(path: Path) -> ServicePolicy:
+    """The policy file, with every calendar that names a public-holiday calendar resolved into its
+    dates (the domain does no I/O and imports no holiday package). Errors name the key."""
+    from domain.service_levels import PolicyError, load_policy
+
+    policy = load_policy(path.read_text())
+    calendars = {}
+    for name, calendar in policy.calendars.items():
+        if calendar.public_holidays:
+            try:
+                holidays, workdays = public_calendar(calendar.public_holidays)
+            except ValueError as unknown:
+                raise PolicyError(f"calendars.{name}.holidays: {unknown}") from None
+            calendar = calendar.model_copy(update={"holidays": calendar.holidays | holidays,
+                                                   "working_days": calendar.working_days | workdays})
+        calendars[name] = calendar
+    return policy.model_copy(update={"calendars": calendars})
+
+
 def load_settings(**overrides: object) -> Settings:
     """Settings from flags (``overrides``, ``None`` meaning "not given"), env and defaults.
 
@@ -235,6 +312,11 @@ def load_settings(**overrides: object) -> Settings:
     given = {key: value for key, value in overrides.items() if value is not None}
     try:
         return Settings(**given)
+    except SourceError as unparsable:  # a structured setting (a JSON object) that is not JSON at all
+        named = re.search(r'field "(\w+)"', str(unparsable))
+        name = named.group(1) if named else "settings"
+        raise SettingsError(f"invalid setting {ENV_PREFIX}{name.upper()}: not valid JSON "
+                            f"(e.g. {ENV_PREFIX}{name.upper()}='{{\"fcr\": 0.5, \"csat\": 0.5}}')") from None
     except ValidationError as invalid:
         error = invalid.errors()[0]
         name = str(error["loc"][0]) if error["loc"] else "settings"

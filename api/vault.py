@@ -1,15 +1,23 @@
-"""The vault: one AES-256-GCM key per customer, kept in the state store (never in the event log).
+"""The vault: one AES-256-GCM key per customer, kept in a store of its own (never in the event log,
+never beside the read models).
+
+The vault is as precious as the event store: lose it and every customer's contact details are
+gone for good. So it does not live in the state store, which ``rebuild`` rewrites and an operator
+may delete to rebuild from scratch: by default it is ``vault.db`` beside a SQLite event store, or
+its own table in the event store's PostgreSQL database (``SERVICETRAIL_VAULT_URL`` overrides
+both). Back it up with the event store. Keys found in the old place (the state store's
+``customer_keys`` table) are moved here on start.
 
 Sealing uses the customer id as associated data, so a sealed value cannot be moved to another
-customer. Erasing deletes the key and records who erased it and when; every sealed value of that
-customer, in every stored event, topic and projection, is unreadable from then on.
+customer. Erasing deletes the key: every sealed value of that customer, in every stored event,
+topic and projection, is unreadable from then on. Who erased and when is not kept here but in the
+event log (``customer.personal_data_erased``, see ``domain/privacy.py``).
 """
 
 from __future__ import annotations
 
 import base64
 import os
-import threading
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -17,19 +25,14 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from domain.values import Sealed
 from projections.store import StateStore, Transaction
 
+KEYS_TABLE = "CREATE TABLE IF NOT EXISTS customer_keys (customer_id TEXT PRIMARY KEY, key_b64 TEXT NOT NULL)"
+
 
 class Vault:
     def __init__(self, store: StateStore):
         self.store = store
-        self._lock = threading.Lock()
         with store.transaction() as tx:
-            self.setup(tx)
-
-    @staticmethod
-    def setup(tx: Transaction) -> None:
-        tx.execute("CREATE TABLE IF NOT EXISTS customer_keys (customer_id TEXT PRIMARY KEY, key_b64 TEXT NOT NULL)")
-        tx.execute("CREATE TABLE IF NOT EXISTS customer_erasures (customer_id TEXT PRIMARY KEY, "
-                   "erased_at TEXT NOT NULL, erased_by TEXT NOT NULL)")
+            tx.execute(KEYS_TABLE)
 
     def _key(self, owner: str, *, create: bool) -> bytes | None:
         with self.store.transaction() as tx:
@@ -38,9 +41,7 @@ class Vault:
                 return base64.b64decode(rows[0][0])
             if not create:
                 return None
-            if tx.fetchall("SELECT 1 FROM customer_erasures WHERE customer_id = ?", (owner,)):
-                # A returning customer after erasure starts afresh with a new key.
-                tx.execute("DELETE FROM customer_erasures WHERE customer_id = ?", (owner,))
+            # A returning customer after erasure starts afresh with a new key; the erasure stays in the log.
             key = AESGCM.generate_key(bit_length=256)
             tx.execute("INSERT INTO customer_keys (customer_id, key_b64) VALUES (?, ?) "
                        "ON CONFLICT (customer_id) DO NOTHING", (owner, base64.b64encode(key).decode()))
@@ -65,17 +66,47 @@ class Vault:
         except (InvalidTag, ValueError):
             return None
 
-    def erase(self, owner: str, *, actor: str, at: str) -> bool:
+    def erase(self, owner: str) -> bool:
         """Deletes the customer's key; returns False when there was none."""
         with self.store.transaction() as tx:
             existed = bool(tx.fetchall("SELECT 1 FROM customer_keys WHERE customer_id = ?", (owner,)))
             tx.execute("DELETE FROM customer_keys WHERE customer_id = ?", (owner,))
-            tx.execute("INSERT INTO customer_erasures (customer_id, erased_at, erased_by) VALUES (?, ?, ?) "
-                       "ON CONFLICT (customer_id) DO UPDATE SET erased_at = excluded.erased_at, "
-                       "erased_by = excluded.erased_by", (owner, at, actor))
         return existed
 
-    def erased(self, owner: str) -> dict | None:
+    def adopt_keys(self, old: StateStore) -> int:
+        """Moves keys from the state store (where earlier versions kept them) into this vault.
+
+        Copied first, committed, then deleted from the old place: a crash in between leaves both
+        copies, and the next start finishes the move (a key already here wins). Returns how many
+        keys were moved."""
+        if old.url == self.store.url:
+            return 0
+        with old.transaction() as tx:
+            if not _has_table(tx, old.dialect, "customer_keys"):
+                return 0
+            rows = tx.fetchall("SELECT customer_id, key_b64 FROM customer_keys")
         with self.store.transaction() as tx:
-            rows = tx.fetchall("SELECT erased_at, erased_by FROM customer_erasures WHERE customer_id = ?", (owner,))
-        return {"erased_at": rows[0][0], "erased_by": rows[0][1]} if rows else None
+            tx.executemany("INSERT INTO customer_keys (customer_id, key_b64) VALUES (?, ?) "
+                           "ON CONFLICT (customer_id) DO NOTHING", rows)
+        with old.transaction() as tx:
+            tx.execute("DROP TABLE customer_keys")
+        return len(rows)
+
+
+def legacy_erasures(store: StateStore) -> list[tuple[str, str, str]]:
+    """(customer id, erased at, erased by) of the erasure table earlier versions kept."""
+    with store.transaction() as tx:
+        if not _has_table(tx, store.dialect, "customer_erasures"):
+            return []
+        return tx.fetchall("SELECT customer_id, erased_at, erased_by FROM customer_erasures ORDER BY erased_at")
+
+
+def drop_legacy_erasures(store: StateStore) -> None:
+    with store.transaction() as tx:
+        tx.execute("DROP TABLE IF EXISTS customer_erasures")
+
+
+def _has_table(tx: Transaction, dialect: str, name: str) -> bool:
+    if dialect == "sqlite":
+        return bool(tx.fetchall("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)))
+    return bool(tx.fetchall("SELECT to_regclass(?)", (name,))[0][0])

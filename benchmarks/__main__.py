@@ -17,6 +17,7 @@ BENCHMARKS = {
     "rebuild": "benchmarks.rebuild",
     "read-side": "benchmarks.read_side",
     "watcher": "benchmarks.sla_watcher",
+    "watcher-history": "benchmarks.watcher_history",
     "forecast": "benchmarks.forecast",
     "http": "benchmarks.http_load",
     "commands": "benchmarks.command_path",

@@ -16,10 +16,13 @@ from typing import Any
 from kafka import KafkaConsumer, OffsetAndMetadata
 from pydantic import ValidationError
 
+from consumers.kafka import CLOSE_TIMEOUT_MS
 from consumers.loop import PollingLoop
 from domain.commands import CommandContext
 from domain.errors import DomainError
 from domain.inbound import InboundAdapter
+from domain.strict_json import RefusedJson, strict_loads
+from domain.values import printable
 
 log = logging.getLogger("servicetrail.ingestor")
 
@@ -40,6 +43,7 @@ class Ingestor(PollingLoop):
         self.app, self.consumer, self.producer = app, consumer, producer
         self.dlq_topic, self.poll_timeout_ms = dlq_topic, poll_timeout_ms
         self.idle_sleep = 0.0  # polling already waits up to poll_timeout_ms
+        self.dead_lettered = 0  # for metrics: messages the DLQ topic acknowledged
         super().__init__()
 
     def run_once(self) -> int:
@@ -55,16 +59,22 @@ class Ingestor(PollingLoop):
         self.producer.flush()
         for future in rejected:
             future.get(timeout=0)
+        self.dead_lettered += len(rejected)
         self.consumer.commit({tp: OffsetAndMetadata(records[-1].offset + 1, "", -1)
                               for tp, records in batches.items()})
         return sum(len(records) for records in batches.values())
 
     def _apply(self, record: Any) -> str | None:
         """Applies one message; returns why it was rejected, or None."""
-        try:
-            message = InboundAdapter.validate_json(record.value or b"")
-        except ValidationError as invalid:
-            return rejection_reason(invalid)
+        try:  # strictly: no duplicate keys, non-finite numbers or NUL (see domain.strict_json)
+            message = InboundAdapter.validate_python(strict_loads(record.value or b""))
+        except RefusedJson as refused:
+            where = ".".join(str(part) for part in refused.path) or "message"
+            return f"invalid message: {where}: {refused.reason}"
+        except ValueError as unreadable:  # not JSON, not UTF-8 (a ValidationError is a ValueError too)
+            if isinstance(unreadable, ValidationError):
+                return rejection_reason(unreadable)
+            return f"invalid message: not JSON: {unreadable}"
         try:
             command = message.command()
             context = CommandContext(actor=f"channel:{message.source}",
@@ -77,7 +87,8 @@ class Ingestor(PollingLoop):
         return None
 
     def _dead_letter(self, record: Any, reason: str) -> Any:
-        log.info("ingestor: dead-lettered %s:%s@%s: %s", record.topic, record.partition, record.offset, reason)
+        log.info("ingestor: dead-lettered %s:%s@%s: %s", record.topic, record.partition, record.offset,
+                 printable(reason))  # the reason quotes the message's own keys: one log line, whatever they hold
         headers = [
             ("reason", reason.encode("utf-8")),
             ("source_topic", record.topic.encode()),
@@ -85,6 +96,13 @@ class Ingestor(PollingLoop):
             ("source_offset", str(record.offset).encode()),
         ]
         return self.producer.send(self.dlq_topic, key=record.key, value=record.value or b"", headers=headers)
+
+    def close(self) -> None:
+        """Bounded: a shutdown never waits on the broker for long (see ``CLOSE_TIMEOUT_MS``)."""
+        try:
+            self.consumer.close(autocommit=False, timeout_ms=CLOSE_TIMEOUT_MS)
+        finally:
+            self.producer.close(timeout=CLOSE_TIMEOUT_MS / 1000)
 
     def recover(self) -> None:
         """Seeks every assigned partition back to its committed offset (the failed batch again)."""

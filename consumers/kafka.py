@@ -22,6 +22,26 @@ from domain.ticket import EVENT_CLASS_BY_TYPE
 
 log = logging.getLogger("servicetrail.kafka")
 
+# Closing a consumer sends LeaveGroup, which a broker answers only after a pending JoinGroup of the
+# same member completes (after a crash restart: when the dead incarnation's session expires).
+# kafka-python waits request_timeout_ms (30 s) for it by default; shutdown must not.
+CLOSE_TIMEOUT_MS = 2000
+
+
+def group_membership(group_id: str, *, session_timeout_ms: int, instance_id: str | None) -> dict[str, Any]:
+    """Consumer-group settings shared by every consumer of ours.
+
+    A member killed without leaving keeps its partitions until its session times out, and a new
+    member's join waits for that: a short session timeout bounds how long a restarted consumer
+    waits. With ``instance_id`` the member is static (KIP-345): the broker hands a restarted
+    incarnation the same partitions at once, without a rebalance (and a static member does not
+    leave the group on close: a restart is expected)."""
+    config: dict[str, Any] = dict(group_id=group_id, client_id=group_id, session_timeout_ms=session_timeout_ms,
+                                  heartbeat_interval_ms=max(300, session_timeout_ms // 3))
+    if instance_id:
+        config["group_instance_id"] = f"{group_id}-{instance_id}"[-249:]
+    return config
+
 
 @dataclass(frozen=True)
 class TopicSpec:
@@ -106,11 +126,13 @@ class KafkaEventSource:
 
     duplicates_possible = True
 
-    def __init__(self, bootstrap: str, topic: str, group_id: str, *, poll_timeout_ms: int = 200):
+    def __init__(self, bootstrap: str, topic: str, group_id: str, *, poll_timeout_ms: int = 200,
+                 session_timeout_ms: int = 6000, instance_id: str | None = None):
         self.topic = topic
         self.poll_timeout_ms = poll_timeout_ms
         self.consumer = KafkaConsumer(
-            bootstrap_servers=bootstrap, group_id=group_id, client_id=group_id,
+            bootstrap_servers=bootstrap,
+            **group_membership(group_id, session_timeout_ms=session_timeout_ms, instance_id=instance_id),
             enable_auto_commit=False, auto_offset_reset="earliest",
             isolation_level="read_committed", max_poll_records=2000,
             fetch_max_bytes=32 * 1024 * 1024, max_partition_fetch_bytes=8 * 1024 * 1024,
@@ -154,4 +176,4 @@ class KafkaEventSource:
         return sum(max(0, end - (positions.get(self.stream_of(tp), -1) + 1)) for tp, end in ends.items())
 
     def close(self) -> None:
-        self.consumer.close(autocommit=False)
+        self.consumer.close(autocommit=False, timeout_ms=CLOSE_TIMEOUT_MS)

@@ -50,3 +50,6 @@ class PollingLoop:
 
     def stop(self) -> None:
         self._stop.set()
+
+    def close(self) -> None:
+        """Releases the consumer's connections once it stopped (bounded in time)."""

@@ -19,7 +19,7 @@ from typing import Any
 
 from kafka.errors import KafkaTimeoutError
 
-from consumers.kafka import event_record
+from consumers.kafka import CLOSE_TIMEOUT_MS, event_record
 from consumers.loop import PollingLoop
 from consumers.sources import LOG_STREAM, TICKET_TOPIC_PREFIX
 from projections.store import StateStore
@@ -41,6 +41,7 @@ class Relay(PollingLoop):
         self.position = self._saved_position()
         self.in_flight: tuple[int, list[Any], float] | None = None  # (last id, futures, sent at)
         self.records_sent = 0
+        self.records_acknowledged = 0  # for metrics: records the brokers acknowledged
 
     def _saved_position(self) -> int:
         with self.store.transaction() as tx:
@@ -74,6 +75,7 @@ class Relay(PollingLoop):
         self.in_flight = None
         for future in sent:
             future.get(timeout=0)  # raises the broker's error if any record was not acknowledged
+        self.records_acknowledged += len(sent)
         with self.store.transaction() as tx:
             tx.advance(self.name, {LOG_STREAM: last})
         self.position = last
@@ -83,6 +85,10 @@ class Relay(PollingLoop):
         """A batch still in flight is waited for; one that failed is republished from the saved position."""
         if self.in_flight is None:
             self.position = self._saved_position()
+
+    def close(self) -> None:
+        """Bounded: unacknowledged records are sent again from the saved position on the next start."""
+        self.producer.close(timeout=CLOSE_TIMEOUT_MS / 1000)
 
     def lag(self) -> int:
         return (self.recorder.max_notification_id() or 0) - self.position

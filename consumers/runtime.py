@@ -123,6 +123,9 @@ class ConsumerRuntime(PollingLoop):
         lag = getattr(self.source, "lag", None)
         return lag(self.positions) if lag is not None else 0
 
+    def close(self) -> None:
+        self.source.close()
+
     def reset(self) -> None:
         """Drops the handler's state and this consumer's bookkeeping: the next run starts over."""
         with self.store.transaction() as tx:

@@ -1,11 +1,22 @@
 """The SLA watcher: follows the log, keeps every open deadline in a heap, and acts on the clock.
 
-Delivery: each action (warning, breach, escalation) is applied exactly once. Actions are commands
-whose idempotency keys derive from the ticket, the deadline (kind and cycle) and the level, so a
-restart, a rebuild or two watchers never repeat one. Their business time (``occurred_at``) is the
-moment the deadline fell due, not when the watcher noticed: the same log and the same clock give
-the same events. On start the watcher folds the whole log again (its state is memory only); a
-deadline already past when it learns of it fires on the next tick.
+Facts versus actions: whether a target was met is a fact the read side derives from a ticket's own
+events; warnings, breach notices and escalations are actions this watcher takes live, only for
+moments that fall due while the system knows the ticket is open (``domain.service_levels.actionable``).
+Each moment is judged ``grace`` after it fell due, on the facts known then, so buffered back-dated
+events (an answer that occurred in time) can arrive first. An imported or back-dated history, or a
+ticket no longer open, gets no action at all.
+
+Following is cheap for closed history: a ticket whose events (in one batch) end resolved or closed
+is not folded and never scheduled; closed is forgotten, resolved is remembered by id only, and a
+later reopening folds its history from the store.
+
+Delivery: each action is applied at most once. Actions are commands whose idempotency keys derive
+from the ticket, the deadline (kind and cycle) and the level, so a restart, a rebuild or two
+watchers never repeat one. Their business time (``occurred_at``) is the watcher's clock when it
+acted, so an action never appears to precede facts recorded before it; the event's ``due_at``
+keeps the moment the deadline fell due. On start the watcher follows the whole log again (its
+state is memory only).
 """
 
 from __future__ import annotations
@@ -13,27 +24,35 @@ from __future__ import annotations
 import heapq
 import logging
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
+from uuid import UUID
 
 from consumers.loop import PollingLoop
 from domain import commands as c
 from domain.errors import DomainError
-from domain.service_levels import Action, ServicePolicy, actions_due, next_check
+from domain.service_levels import Action, Known, ServicePolicy, actions_due, next_check
 from projections.ticket_state.fold import TicketRow, fold_batch
 
 log = logging.getLogger("servicetrail.sla_watcher")
 ACTOR = "system:sla-watcher"
+OPENING, CLOSING = {"ticket.opened", "ticket.reopened"}, {"ticket.resolved", "ticket.closed"}
+
+
+def _instant(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 class SlaWatcher(PollingLoop):
     name = "sla_watcher"
 
     def __init__(self, app: Any, source: Any, policy: ServicePolicy, clock: Callable[[], datetime],
-                 *, batch_size: int = 5000, idle_sleep: float = 0.2):
+                 *, grace: timedelta = timedelta(seconds=60), batch_size: int = 5000, idle_sleep: float = 0.2):
         self.app, self.source, self.policy, self.clock = app, source, policy, clock
-        self.batch_size, self.idle_sleep = batch_size, idle_sleep
-        self.rows: dict[str, TicketRow] = {}
+        self.grace, self.batch_size, self.idle_sleep = grace, batch_size, idle_sleep
+        self.rows: dict[str, TicketRow] = {}      # open tickets, folded
+        self.known: dict[str, Known] = {}         # since when each open ticket (and complaint) is known
+        self.resolved: set[str] = set()           # resolved, not folded: only a reopening needs them again
         self.positions: dict[str, int] = {}
         self._heap: list[tuple[datetime, str]] = []
         self._scheduled: dict[str, datetime] = {}
@@ -50,22 +69,52 @@ class SlaWatcher(PollingLoop):
             if delivery.event is not None:
                 by_ticket.setdefault(delivery.event["ticket_id"], []).append(delivery.event)
         for ticket_id, events in by_ticket.items():
-            row = self.rows.get(ticket_id)
-            events = [e for e in events if row is None or e["version"] > row.version]
-            if not events or (row is None and events[0]["version"] != 1):
-                continue
-            row = fold_batch(row, events)
-            self.rows[ticket_id] = row
-            self._schedule(ticket_id)
-            if ticket_id not in self._scheduled and row.status == "closed":
-                del self.rows[ticket_id]  # closed is final: nothing left to watch
+            self._follow_ticket(ticket_id, events)
         return len(deliveries)
 
+    def _follow_ticket(self, ticket_id: str, events: list[dict]) -> None:
+        row = self.rows.get(ticket_id)
+        if row is not None:
+            events = [e for e in events if e["version"] > row.version]
+        last = next((e["type"] for e in reversed(events) if e["type"] in OPENING or e["type"] in CLOSING), None)
+        if last in CLOSING:  # nothing left to act on: no fold, no schedule
+            self._retire(ticket_id)
+            if last == "ticket.resolved":
+                self.resolved.add(ticket_id)
+            return
+        if row is None:
+            if ticket_id in self.resolved:
+                if last != "ticket.reopened":
+                    return  # a survey or the like on a resolved ticket
+                self.resolved.discard(ticket_id)
+                events = [e.public_dict() for e in self.app.ticket_events(UUID(ticket_id))]
+            elif not events or events[0]["version"] != 1:
+                return  # a closed ticket, forgotten
+        if not events:
+            return
+        self.rows[ticket_id] = fold_batch(row, events)
+        self.known[ticket_id] = self._known(self.known.get(ticket_id), events)
+        self._schedule(ticket_id)
+
+    @staticmethod
+    def _known(known: Known | None, events: list[dict]) -> Known:
+        open_since = known.open_since if known else None
+        complaint_since = known.complaint_since if known else None
+        for event in events:
+            if event["type"] in OPENING:
+                open_since = _instant(event["recorded_at"])
+            if complaint_since is None and event.get("severity"):
+                complaint_since = _instant(event["recorded_at"])
+        return Known(open_since or _instant(events[0]["recorded_at"]), complaint_since)
+
+    def _retire(self, ticket_id: str) -> None:
+        self.rows.pop(ticket_id, None)
+        self.known.pop(ticket_id, None)
+        self._scheduled.pop(ticket_id, None)
+        self.resolved.discard(ticket_id)
+
     def _schedule(self, ticket_id: str) -> None:
-        row = self.rows[ticket_id]
-        complaint = self.policy.escalation.for_complaint(row.severity)
-        routing_pending = row.is_open and complaint is not None and complaint > row.escalation_level
-        moment = self.clock() if routing_pending else next_check(row, self.policy)
+        moment = next_check(self.rows[ticket_id], self.policy, self.known[ticket_id], self.grace)
         if moment is None:
             self._scheduled.pop(ticket_id, None)
             return
@@ -82,35 +131,29 @@ class SlaWatcher(PollingLoop):
             if self._scheduled.get(ticket_id) != moment or ticket_id not in self.rows:
                 continue  # superseded by a later schedule
             del self._scheduled[ticket_id]
-            for action in actions_due(self.rows[ticket_id], self.policy, now):
-                taken += self._apply(action)
-            self._reschedule_after_acting(ticket_id, now)
+            row, known = self.rows[ticket_id], self.known[ticket_id]
+            for action in actions_due(row, self.policy, now, known, self.grace):
+                taken += self._apply(action, now)
+            # our own events come back through the log; until then, look again after the next moment
+            upcoming = next_check(row, self.policy, known, self.grace)
+            if upcoming is not None and upcoming > now:
+                self._scheduled[ticket_id] = upcoming
+                heapq.heappush(self._heap, (upcoming, ticket_id))
         self.actions_taken += taken
         return taken
 
-    def _reschedule_after_acting(self, ticket_id: str, now: datetime) -> None:
-        """Our own events come back through the log; until then, look again after the next due time."""
-        row = self.rows[ticket_id]
-        if not row.is_open:
-            return  # its late breaches were just recorded; the returning events retire it
-        upcoming = [d for d in [next_check(row, self.policy)] if d is not None and d > now]
-        if upcoming:
-            self._scheduled[ticket_id] = upcoming[0]
-            heapq.heappush(self._heap, (upcoming[0], ticket_id))
-
-    def _apply(self, action: Action) -> int:
-        from uuid import UUID
-
+    def _apply(self, action: Action, now: datetime) -> int:
         ticket_id = UUID(action.ticket_id)
+        now = max(now, action.due_at)  # a complaint stamped ahead of the clock (allowed skew) is routed at its time
         if action.command == "warn":
             command: c.Command = c.RecordSlaWarning(ticket_id=ticket_id, deadline=action.deadline,
-                                                    due_at=action.due_at, occurred_at=action.due_at)
+                                                    due_at=action.due_at, occurred_at=now)
         elif action.command == "breach":
             command = c.RecordSlaBreach(ticket_id=ticket_id, deadline=action.deadline, due_at=action.due_at,
-                                        occurred_at=action.due_at)
+                                        occurred_at=now)
         else:
             command = c.EscalateAutomatically(ticket_id=ticket_id, level=action.level, reason=action.reason,
-                                              deadline=action.deadline, occurred_at=action.due_at)
+                                              deadline=action.deadline, occurred_at=now)
         try:
             outcome = self.app.handle(command, c.CommandContext(actor=ACTOR, idempotency_key=action.key))
         except DomainError as refused:  # the ticket moved on meanwhile (resolved, already escalated …)

@@ -40,6 +40,7 @@ class Permission(StrEnum):
     MANAGE_KEYS = "keys:manage"
     MANAGE_ROSTER = "roster:manage"
     ERASE_PERSONAL_DATA = "personal-data:erase"
+    READ_METRICS = "metrics:read"        # Prometheus: latencies, consumers' lag and errors, no personal data
 
 
 P = Permission
@@ -47,7 +48,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.AGENT: frozenset({P.OPEN_TICKET, P.ACT_ON_TICKET, P.READ_TICKET, P.READ_OWN_PERFORMANCE}),
     Role.MANAGER: frozenset({P.OPEN_TICKET, P.ACT_ON_TICKET, P.READ_TICKET, P.READ_MODELS,
                              P.READ_OWN_PERFORMANCE, P.READ_EVENTS, P.MANAGE_ROSTER}),
-    Role.AUDITOR: frozenset({P.READ_TICKET, P.READ_MODELS, P.READ_OWN_PERFORMANCE, P.READ_EVENTS, P.AUDIT}),
+    Role.AUDITOR: frozenset({P.READ_TICKET, P.READ_MODELS, P.READ_OWN_PERFORMANCE, P.READ_EVENTS, P.AUDIT,
+                             P.READ_METRICS}),
     Role.INTEGRATION: frozenset({P.OPEN_TICKET, P.ACT_ON_TICKET, P.READ_TICKET, P.READ_EVENTS}),
     Role.ADMIN: frozenset(Permission),
 }
@@ -56,6 +58,19 @@ QUEUE_SCOPED_ROLES = frozenset({Role.AGENT})  # may only touch tickets assigned 
 
 def allows(role: Role, permission: Permission) -> bool:
     return permission in ROLE_PERMISSIONS[role]
+
+
+def acting_as_another(role: Role, principal: str, command: object) -> str | None:
+    """The field of ``command`` in which a queue-scoped caller names another agent as the one who
+    acted (an interaction's author, a survey's evaluated agent), or None. Measures credit the agent
+    named there, so an agent may only name itself; other roles act for the organisation."""
+    if role not in QUEUE_SCOPED_ROLES:
+        return None
+    for name in getattr(type(command), "ACTING_AGENT_FIELDS", ()):
+        named = getattr(command, name, None)
+        if named is not None and named != principal:
+            return name
+    return None
 
 
 def api_key_id(key_id: str) -> UUID:

@@ -43,6 +43,7 @@ from domain.errors import (
 )
 from domain.events import TicketEvent
 from domain.idempotency import IdempotencyRecord, idempotency_record_id
+from domain.privacy import PersonalDataErasure, erasure_id
 from domain.roster import Agent, Profile, agent_aggregate_id
 from domain.routing import Candidate, choose
 from domain.serialization import PydanticMapper
@@ -58,6 +59,9 @@ class Vault(Protocol):
     def seal(self, owner: str, plaintext: bytes) -> Sealed: ...
 
     def unseal(self, sealed: Sealed) -> bytes | None: ...
+
+    def erase(self, owner: str) -> bool:
+        """Deletes the owner's key; False when there was none."""
 
 
 class Clock(Protocol):
@@ -294,6 +298,51 @@ class ServiceTrail(Application):
                                ctx: c.CommandContext = c.CommandContext()) -> Outcome:
         return self._change(cmd, ctx, lambda t, at: t.escalate(
             at, reason=cmd.reason, level=cmd.level, automatic=True, deadline=cmd.deadline))
+
+    # ------------------------------------------------------------------------- personal data
+    def erase_personal_data(self, cmd: c.ErasePersonalData,
+                            ctx: c.CommandContext = c.CommandContext()) -> PersonalDataErasure:
+        """Deletes the customer's key, then records the erasure (who, when, whether there was a key).
+
+        The key goes first: if recording then fails, the data is erased all the same and the caller
+        retries (the retry records the erasure, with ``had_personal_data`` false)."""
+        if self.vault is None:
+            raise InvalidCommandError("customer_id", "this deployment has no vault for personal data")
+        had = self.vault.erase(cmd.customer_id)
+        return self.record_erasure(cmd.customer_id, had_personal_data=had, actor=ctx.actor, at=self.clock())
+
+    def record_erasure(self, customer_id: str, *, had_personal_data: bool | None, actor: str,
+                       at: datetime) -> PersonalDataErasure:
+        """Adds the customer's next erasure record (racing writers retry with the next number)."""
+        for attempt in range(self.rules.max_attempts):
+            number = len(self.erasures_of(customer_id)) + 1
+            erasure = PersonalDataErasure.record(customer_id, number, had_personal_data=had_personal_data,
+                                                 actor=actor, at=at)
+            try:
+                self.save(erasure)
+            except IntegrityError:
+                self.pause(min(0.001 * 2**attempt, 0.05))
+                continue
+            return erasure
+        raise VersionConflictError(f"gave up recording an erasure of {customer_id} after {attempt + 1} attempts")
+
+    def erasures_of(self, customer_id: str) -> list[PersonalDataErasure]:
+        """The customer's erasures, first to last."""
+        found = []
+        while True:
+            try:
+                found.append(self.repository.get(erasure_id(customer_id, len(found) + 1)))
+            except AggregateNotFoundError:
+                return found
+
+    def erasures(self) -> list[PersonalDataErasure]:
+        """Every erasure of every customer, in log order."""
+        topic, found, position = get_topic(PersonalDataErasure.Erased), [], 0
+        while page := self.recorder.select_notifications(start=position, limit=1000, topics=(topic,),
+                                                          inclusive_of_start=False):
+            found.extend(self.repository.get(n.originator_id) for n in page)
+            position = page[-1].id
+        return found
 
     # ----------------------------------------------------------------------------- queries
     def get_ticket(self, ticket_id: UUID, version: int | None = None) -> Ticket:

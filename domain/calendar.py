@@ -1,5 +1,8 @@
 """Business calendars: when the SLA clock runs. Working days and hours in a time zone, holidays,
-or 24×7. Arithmetic is done on real instants, day by day in local time, so DST changes shift the
+extra working days (official make-up days), or 24×7. A calendar may name a public-holiday calendar
+of the ``holidays`` package (``public_holidays = "CN"``, or ``holidays = "CN"`` in a policy file);
+the composition layer resolves that name into ``holidays`` and ``working_days`` when it loads the
+policy (``api.settings.read_policy``), so this module stays pure. Arithmetic is done on real instants, day by day in local time, so DST changes shift the
 UTC hours of a working day rather than its length in local time."""
 
 from __future__ import annotations
@@ -33,6 +36,21 @@ class Calendar(BaseModel):
     days: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri")
     hours: tuple[time, time] = (time(9, 0), time(18, 0))
     holidays: frozenset[date] = frozenset()
+    working_days: frozenset[date] = Field(
+        default=frozenset(), description="Extra working days at the usual hours, even on a day not in `days` "
+                                         "(official make-up days); a holiday on the same date wins.")
+    public_holidays: str | None = Field(
+        default=None, description="A public-holiday calendar of the `holidays` package (CN, US-NY, DE-BY …): "
+                                  "its holidays are not worked, its weekend working days are.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _named_holidays(cls, data: object) -> object:
+        """``holidays = "CN"`` names a public-holiday calendar; a list gives dates."""
+        if isinstance(data, dict) and isinstance(data.get("holidays"), str):
+            data = {**data, "public_holidays": data["holidays"]}
+            del data["holidays"]
+        return data
 
     @field_validator("timezone")
     @classmethod
@@ -57,7 +75,7 @@ class Calendar(BaseModel):
 
     # ------------------------------------------------------------------------------ arithmetic
     def _working_day(self, day: date) -> tuple[datetime, datetime] | None:
-        if WEEKDAYS[day.weekday()] not in self.days or day in self.holidays:
+        if day in self.holidays or (WEEKDAYS[day.weekday()] not in self.days and day not in self.working_days):
             return None
         zone = ZoneInfo(self.timezone)
         opening = datetime.combine(day, self.hours[0], tzinfo=zone).astimezone(timezone.utc)

@@ -10,9 +10,10 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
+from typing import ClassVar
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from domain.values import (
     Author,
@@ -20,23 +21,38 @@ from domain.values import (
     CustomerContact,
     CustomerTier,
     Direction,
+    NUL_REFUSED,
+    PathSafeId,
     Priority,
     Remedy,
     ServiceType,
     Severity,
     UtcDatetime,
+    holds_nul,
 )
 
 Name = Field(min_length=1, max_length=200)
 
 
 class Command(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # Non-finite numbers (1e999, Infinity, NaN) are refused: JSON cannot carry them, so an event holding
+    # one would store null under a hash computed over the number (a permanent false tamper alarm).
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
     occurred_at: UtcDatetime | None = Field(
         default=None,
         description="When it happened (business time); defaults to the time it is recorded.",
     )
+    # Fields that name the agent who did the work (the measures credit that agent): a queue-scoped
+    # caller may only name itself there (``domain.access.acting_as_another``).
+    ACTING_AGENT_FIELDS: ClassVar[tuple[str, ...]] = ()
+
+    @field_validator("*")
+    @classmethod
+    def _no_nul(cls, value: object) -> object:
+        if holds_nul(value):
+            raise ValueError(NUL_REFUSED)
+        return value
 
     @classmethod
     def handler_name(cls) -> str:
@@ -62,7 +78,7 @@ class CommandContext:
 
 
 class OpenTicket(Command):
-    customer_id: str = Name
+    customer_id: PathSafeId = Name
     channel: Channel | None = Field(
         default=None, description="How the customer made contact. Omit only when the source does not record it "
                                   "(imports of exports without a channel).")
@@ -92,7 +108,7 @@ class TriageTicket(TicketCommand):
 
 
 class AssignTicket(TicketCommand):
-    agent_id: str | None = Field(default=None, min_length=1, max_length=200,
+    agent_id: PathSafeId | None = Field(default=None, min_length=1, max_length=200,
                                  description="Omit to let routing choose the most suitable available agent.")
     team: str | None = Field(default=None, max_length=200)
 
@@ -103,10 +119,11 @@ class TransferTicket(TicketCommand):
 
 
 class RecordInteraction(TicketCommand):
+    ACTING_AGENT_FIELDS: ClassVar[tuple[str, ...]] = ("agent_id",)
     channel: Channel
     direction: Direction
     author: Author
-    agent_id: str | None = Field(default=None, min_length=1, max_length=200)
+    agent_id: PathSafeId | None = Field(default=None, min_length=1, max_length=200)
     body: str | None = Field(default=None, max_length=20_000)
     summary: str | None = Field(default=None, max_length=20_000)
     duration_seconds: float | None = Field(default=None, ge=0)
@@ -147,14 +164,15 @@ class CloseTicket(TicketCommand):
 
 
 class RecordSurvey(TicketCommand):
+    ACTING_AGENT_FIELDS: ClassVar[tuple[str, ...]] = ("evaluated_agent_id",)
     csat: int = Field(ge=1, le=5)
     nps: int | None = Field(default=None, ge=0, le=10)
     comment: str | None = Field(default=None, max_length=5_000)
-    evaluated_agent_id: str | None = Field(default=None, max_length=200)
+    evaluated_agent_id: PathSafeId | None = Field(default=None, max_length=200)
 
 
 class RegisterAgent(Command):
-    agent_id: str = Name
+    agent_id: PathSafeId = Name
     name: str = Name
     team: str | None = Field(default=None, max_length=200)
     skills: tuple[str, ...] = Field(default=(), description="Categories the agent handles.")
@@ -190,9 +208,16 @@ class EscalateAutomatically(TicketCommand):
     deadline: str | None = None
 
 
+class ErasePersonalData(Command):
+    """Deletes a customer's personal-data key and records the erasure in the log."""
+
+    customer_id: str = Name
+
+
 COMMANDS: tuple[type[Command], ...] = (
     OpenTicket, TriageTicket, AssignTicket, TransferTicket, RecordInteraction, WaitOnCustomer,
     ResumeTicket, EscalateTicket, ResolveTicket, ReopenTicket, CloseTicket, RecordSurvey,
 )
 INTERNAL_COMMANDS: tuple[type[Command], ...] = (RecordSlaWarning, RecordSlaBreach, EscalateAutomatically)
 ROSTER_COMMANDS: tuple[type[Command], ...] = (RegisterAgent, SetAvailability)
+PRIVACY_COMMANDS: tuple[type[Command], ...] = (ErasePersonalData,)

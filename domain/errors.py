@@ -29,6 +29,12 @@ class InvalidCommandError(DomainError):
         self.field = field
 
 
+class ActingAsAnotherAgentError(InvalidCommandError):
+    """A queue-scoped caller (an agent) named another agent as the one who acted."""
+
+    rule = "acting_as_another_agent"
+
+
 class OccurredInFutureError(InvalidCommandError):
     """``occurred_at`` lies further in the future than the allowed clock skew."""
 

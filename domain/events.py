@@ -29,7 +29,7 @@ class TicketEvent(BaseModel, CanMutateAggregate[UUID]):
     """Base of every ticket event: the envelope of ARCHITECTURE.md."""
 
     model_config = ConfigDict(
-        frozen=True, extra="forbid", populate_by_name=True,
+        frozen=True, extra="forbid", populate_by_name=True, allow_inf_nan=False,
         json_schema_serialization_defaults_required=True,
     )
 

@@ -15,10 +15,17 @@ from typing import Any
 GENESIS_HASH = "0" * 64
 
 
+class NonCanonicalValueError(ValueError):
+    """A document holds a value canonical JSON cannot encode (an infinite number or NaN): no hash
+    over it could ever be recomputed from the stored or exported JSON, so none is made."""
+
+
 def canonical_bytes(document: dict[str, Any]) -> bytes:
-    return json.dumps(
-        document, sort_keys=True, separators=(",", ":"), ensure_ascii=False
-    ).encode("utf-8")
+    try:
+        text = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    except ValueError as refused:
+        raise NonCanonicalValueError(f"cannot hash a non-finite number (infinity or NaN): {refused}") from None
+    return text.encode("utf-8")
 
 
 def chain_hash(public_document: dict[str, Any]) -> str:

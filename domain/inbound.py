@@ -16,7 +16,7 @@ from domain.values import Author, Channel, Direction, UtcDatetime
 
 
 class InboundMessage(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
     schema_version: Literal[1] = 1
     message_id: str = Field(min_length=1, max_length=200, description="Unique per channel system.")
     source: str = Field(default="channel", min_length=1, max_length=100)

@@ -230,7 +230,7 @@ class Action:
     command: str             # warn | breach | escalate
     ticket_id: str
     deadline: str | None
-    due_at: datetime
+    due_at: datetime         # when the deadline (or warning) fell due; for complaint routing, the complaint
     level: int | None
     reason: str
 
@@ -240,26 +240,50 @@ class Action:
             f":{self.level}" if self.level else "")
 
 
-def actions_due(row: Any, policy: ServicePolicy, now: datetime) -> list[Action]:
-    """What the watcher must do now for this ticket. For a ticket no longer open, only the breaches
-    of deadlines it met too late remain to be recorded (no escalation after the fact)."""
+@dataclass(frozen=True)
+class Known:
+    """What the watcher knew of a ticket and since when (``recorded_at``, transaction time), which
+    decides whether a moment of the ticket is live enough to act on.
+
+    ``open_since``: when the opening (or the latest reopening) was recorded. ``complaint_since``:
+    when the severity that makes it a complaint was recorded, if it is one."""
+
+    open_since: datetime
+    complaint_since: datetime | None = None
+
+
+def actionable(moment: datetime, known: Known, grace: timedelta) -> bool:
+    """Facts versus actions: a warning, breach notice or escalation is taken only for a moment that
+    falls due while the system knows the ticket is open. A moment already past by more than
+    ``grace`` when the ticket's opening was recorded (an import, a back-dated history) is a fact for
+    the read side, never an action."""
+    return moment + grace >= known.open_since
+
+
+def actions_due(row: Any, policy: ServicePolicy, now: datetime, known: Known,
+                grace: timedelta = timedelta(0)) -> list[Action]:
+    """What the watcher must do now for this ticket, judged on the facts known now.
+
+    Each moment (warning, due time) waits ``grace`` before it is judged, so that buffered events
+    that occurred before it (an answer, a resolution) can still arrive; then it is acted on only if
+    it is ``actionable``, the ticket is open and the step it guards is still not recorded. A
+    deadline met late, or a ticket no longer open, needs no action: that a target was missed is a
+    fact the read side derives from the ticket's own events."""
     if not row.is_open:
-        return late_breaches(row, policy)
+        return []
     actions: list[Action] = []
     level = row.escalation_level
     complaint_level = policy.escalation.for_complaint(row.severity)
-    if complaint_level and complaint_level > level:
-        opened = _at(row.complaint_at or row.opened_at)
-        actions.append(Action("escalate", row.ticket_id, None, opened, complaint_level,
-                              f"{row.severity} complaint routed by severity"))
+    if complaint_level and complaint_level > level and _routing_due(known, grace) <= now:
+        actions.append(Action("escalate", row.ticket_id, None, _at(row.complaint_at or row.opened_at),
+                              complaint_level, f"{row.severity} complaint routed by severity"))
         level = complaint_level
     warned = {deadline for deadline, _due, _at_ in row.sla_warnings}
     breached = {deadline for deadline, _due, _at_ in row.sla_breaches}
-    actions.extend(late_breaches(row, policy))
     for deadline in sorted(deadlines(row, policy), key=lambda d: (d.due_at or now, d.key)):
-        if deadline.met_at is not None or deadline.due_at is None:
+        if deadline.met_at is not None or deadline.due_at is None or deadline.key in breached:
             continue
-        if deadline.key not in breached and now >= deadline.due_at:
+        if now >= deadline.due_at + grace and actionable(deadline.due_at, known, grace):
             actions.append(Action("breach", row.ticket_id, deadline.key, deadline.due_at, None,
                                   f"{deadline.kind} deadline passed"))
             target = policy.escalation.for_kind(deadline.kind)
@@ -267,34 +291,38 @@ def actions_due(row: Any, policy: ServicePolicy, now: datetime) -> list[Action]:
                 actions.append(Action("escalate", row.ticket_id, deadline.key, deadline.due_at, target,
                                       f"{deadline.kind} deadline breached"))
                 level = target
-        elif deadline.key not in warned and deadline.key not in breached and now >= deadline.warn_at:
+        elif (deadline.key not in warned and now >= deadline.warn_at + grace
+              and actionable(deadline.warn_at, known, grace)):
             actions.append(Action("warn", row.ticket_id, deadline.key, deadline.warn_at, None,
                                   f"{deadline.kind} deadline near"))
     return actions
 
 
-def late_breaches(row: Any, policy: ServicePolicy) -> list[Action]:
-    """Deadlines met after they were due, whose breach is not recorded yet."""
-    recorded = {deadline for deadline, _due, _at_ in row.sla_breaches}
-    return [Action("breach", row.ticket_id, d.key, d.due_at, None, f"{d.kind} met late")
-            for d in deadlines(row, policy)
-            if d.met_at is not None and d.due_at is not None and d.met_at > d.due_at and d.key not in recorded]
+def _routing_due(known: Known, grace: timedelta) -> datetime:
+    """A complaint is routed ``grace`` after it became known, if it is still open then: routing
+    reacts to learning of the complaint, so a complaint recorded already resolved is never routed."""
+    return (known.complaint_since or known.open_since) + grace
 
 
-def next_check(row: Any, policy: ServicePolicy) -> datetime | None:
-    """When this ticket next needs the watcher's attention (a warning or a due time), if ever."""
-    late = late_breaches(row, policy)
-    if late:
-        return min(action.due_at for action in late)
+def next_check(row: Any, policy: ServicePolicy, known: Known, grace: timedelta = timedelta(0)) -> datetime | None:
+    """When this ticket next needs the watcher's attention (routing, a warning or a due time, each
+    plus ``grace``), if ever: never for a ticket that is not open or whose moments are all past
+    acting on."""
     if not row.is_open:
         return None
+    moments = []
+    complaint_level = policy.escalation.for_complaint(row.severity)
+    if complaint_level and complaint_level > row.escalation_level:
+        moments.append(_routing_due(known, grace))
     warned = {d for d, _, _ in row.sla_warnings}
     breached = {d for d, _, _ in row.sla_breaches}
-    moments = []
     for deadline in deadlines(row, policy):
         if deadline.met_at is not None or deadline.due_at is None or deadline.key in breached:
             continue
-        moments.append(deadline.due_at if deadline.key in warned else deadline.warn_at)
+        if deadline.key not in warned and actionable(deadline.warn_at, known, grace):
+            moments.append(deadline.warn_at + grace)
+        elif actionable(deadline.due_at, known, grace):
+            moments.append(deadline.due_at + grace)
     return min(moments, default=None)
 
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import math
 from datetime import datetime, timezone
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
@@ -98,6 +99,53 @@ SUPPORTED_TO = datetime(9000, 1, 1, tzinfo=timezone.utc)
 # Every instant in an event is stored in UTC, so its canonical text (and hash) never depends on
 # the offset the caller happened to use.
 UtcDatetime = Annotated[AwareDatetime, AfterValidator(_supported), AfterValidator(_as_utc)]
+
+
+NUL_REFUSED = "must not contain NUL characters"
+
+
+def holds_nul(value: Any) -> bool:
+    """Whether a text (or any text inside a tuple, list, dict or model) holds a NUL character.
+
+    NUL ends strings in C, logs and many terminals and databases (PostgreSQL refuses it in text), so a
+    stored NUL is unreadable or truncated downstream: it is refused on arrival, like a bad field."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, (tuple, list, set, frozenset)):
+        return any(holds_nul(item) for item in value)
+    if isinstance(value, dict):
+        return any(holds_nul(key) or holds_nul(item) for key, item in value.items())
+    if isinstance(value, BaseModel):
+        return any(holds_nul(getattr(value, name)) for name in type(value).model_fields)
+    return False
+
+
+def non_finite(value: Any) -> bool:
+    """Whether a number is infinite or NaN: JSON cannot carry it (the canonical hash refuses it)."""
+    return isinstance(value, float) and not math.isfinite(value)
+
+
+_UNPRINTABLE = {code: f"\\x{code:02x}" for code in (*range(0x20), 0x7F, *range(0x80, 0xA0))}
+_UNPRINTABLE.update({0x2028: "\\u2028", 0x2029: "\\u2029"})
+
+
+def printable(text: str) -> str:
+    """``text`` on one line with every control character escaped (``\\n`` → ``\\x0a``): what goes
+    into a log line from outside cannot start a line of its own or hide in a NUL."""
+    return text.translate(_UNPRINTABLE)
+
+
+def _path_safe(identifier: str) -> str:
+    if "/" in identifier:
+        raise ValueError("must not contain '/': the id appears in URL paths (/v1/customers/{id}/…) and "
+                         "could never be read there")
+    if identifier in (".", ".."):
+        raise ValueError("must not be '.' or '..': clients drop such path segments")
+    return identifier
+
+
+# Ids that appear as a segment of a URL path (customers' and agents' ids).
+PathSafeId = Annotated[str, AfterValidator(_path_safe)]
 
 
 class Stamp:

@@ -12,6 +12,7 @@ A crash anywhere before commit leaves no trace; after commit, the work is never 
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Sequence
@@ -37,6 +38,24 @@ def psycopg_isolation():
     from psycopg import IsolationLevel
 
     return IsolationLevel
+
+
+def private_directory(directory: Path) -> None:
+    """Creates ``directory`` (and missing parents) readable by the owner only (0700); an existing
+    one keeps its mode (it may be shared on purpose)."""
+    if not directory.exists():
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+
+
+def private_file(path: Path) -> None:
+    """Creates an absent store file empty and readable by the owner only (0600), in a private
+    directory when that is created too. SQLite gives its -wal and -shm files the database file's
+    mode, so they are private as well. An existing file is left as it is."""
+    private_directory(path.parent)
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass
 
 
 class Transaction:
@@ -140,7 +159,7 @@ class StateStore:
         if self.dialect == "sqlite":
             self._path = url.removeprefix("sqlite:///")
             if self._path != ":memory:":
-                Path(self._path).parent.mkdir(parents=True, exist_ok=True)
+                private_file(Path(self._path))
         else:
             from psycopg_pool import ConnectionPool
 

@@ -2,13 +2,14 @@
 
 from typing import Any
 
+from api.body import StrictJsonRoute
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from api.dependencies import Application, Context
 from domain import commands as c
 
-router = APIRouter(prefix="/v1/agents", tags=["roster"])
+router = APIRouter(prefix="/v1/agents", tags=["roster"], route_class=StrictJsonRoute)
 
 
 def describe(agent) -> dict[str, Any]:

@@ -1,8 +1,10 @@
-"""Auditors' routes: verify the whole log, export a ticket's or a period's events with hashes."""
+"""Auditors' routes: verify the whole log, export a ticket's or a period's events with hashes, list
+the erasures of personal data."""
 
 from typing import Annotated, Any
 from uuid import UUID
 
+from api.body import StrictJsonRoute
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
@@ -11,8 +13,9 @@ from api.audit_export import export_lines
 from api.bootstrap import Services
 from domain.values import UtcDatetime
 from api.dependencies import get_services
+from api.problems import ordered_range
 
-router = APIRouter(prefix="/v1/audit", tags=["audit"])
+router = APIRouter(prefix="/v1/audit", tags=["audit"], route_class=StrictJsonRoute)
 Wired = Annotated[Services, Depends(get_services)]
 
 
@@ -30,7 +33,15 @@ def export(
     format: Annotated[str, Query(pattern="^(jsonl|csv)$")] = "jsonl",
 ) -> StreamingResponse:
     """Events with their hashes, verifiable offline (see the README's procedure)."""
+    ordered_range(from_, to)
     if ticket is not None:
         services.app.ticket_events(ticket)  # an unknown ticket is a 404 before streaming starts
     media = "application/x-ndjson" if format == "jsonl" else "text/csv"
     return StreamingResponse(export_lines(services, ticket, from_, to, format), media_type=media)
+
+
+@router.get("/erasures")
+def erasures(services: Wired, customer_id: str | None = None) -> dict[str, Any]:
+    """Every erasure of personal data (customer, who, when), from the log; one customer's with ``customer_id``."""
+    found = services.app.erasures_of(customer_id) if customer_id else services.app.erasures()
+    return {"erasures": [erasure.describe() for erasure in found]}

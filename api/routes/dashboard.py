@@ -3,10 +3,11 @@ the browser session, then reads the same API as everyone else."""
 
 from importlib.resources import files
 
+from api.body import StrictJsonRoute
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=StrictJsonRoute)
 
 
 @router.get("/", response_class=HTMLResponse)

@@ -4,13 +4,14 @@ import asyncio
 import json
 from typing import Annotated, Any
 
+from api.body import StrictJsonRoute
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import StreamingResponse
 
 from api.bootstrap import Services
 from api.dependencies import get_services
 
-router = APIRouter(prefix="/v1/events", tags=["events"])
+router = APIRouter(prefix="/v1/events", tags=["events"], route_class=StrictJsonRoute)
 Wired = Annotated[Services, Depends(get_services)]
 MAX_POSITION = 2**62  # log positions are 64-bit integers in every store
 

@@ -2,13 +2,14 @@
 
 from typing import Annotated, Any
 
+from api.body import StrictJsonRoute
 from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 
 from api.bootstrap import Services
 from api.dependencies import get_services
 
-router = APIRouter(tags=["health"])
+router = APIRouter(tags=["health"], route_class=StrictJsonRoute)
 
 
 @router.get("/health")

@@ -2,16 +2,17 @@
 
 from typing import Annotated, Any
 
+from api.body import StrictJsonRoute
 from fastapi import APIRouter, Depends, status
 from pydantic import BaseModel, Field
 
 from api.auth import CurrentCaller
 from api.bootstrap import Services
 from api.dependencies import get_services
-from api.problems import ResourceNotFoundError
+from api.problems import ResourceNotFoundError, echoed
 from domain.access import Role
 
-router = APIRouter(prefix="/v1/keys", tags=["keys"])
+router = APIRouter(prefix="/v1/keys", tags=["keys"], route_class=StrictJsonRoute)
 Wired = Annotated[Services, Depends(get_services)]
 
 
@@ -38,5 +39,5 @@ def revoke_key(key_id: str, services: Wired, caller: CurrentCaller) -> dict[str,
     try:
         key = services.keys.revoke(key_id, actor=caller.actor if caller else "admin")
     except KeyError:
-        raise ResourceNotFoundError(f"no key {key_id}") from None
+        raise ResourceNotFoundError(f"no key {echoed(key_id)}") from None
     return key.describe()

@@ -5,6 +5,7 @@ from collections.abc import Callable
 from datetime import date
 from typing import Annotated, Any
 
+from api.body import StrictJsonRoute
 from fastapi import APIRouter, Depends, Query
 from starlette.concurrency import run_in_threadpool
 
@@ -13,7 +14,7 @@ from api.dependencies import get_services
 from domain.values import UtcDatetime
 from projections import planning
 
-router = APIRouter(prefix="/v1", tags=["planning"])
+router = APIRouter(prefix="/v1", tags=["planning"], route_class=StrictJsonRoute)
 
 Wired = Annotated[Services, Depends(get_services)]
 AsOf = Annotated[UtcDatetime | None, Query(description="Business time: arrivals that occurred at or before it.")]
@@ -80,11 +81,11 @@ async def staffing(
     services: Wired,
     date_: Annotated[date, Query(alias="date", description="The day to staff (local to SERVICETRAIL_TIMEZONE).")],
     interval: Annotated[str, Query(description="15m, 30m or 1h.")] = "30m",
-    service_level: Annotated[float, Query(gt=0, lt=1, description="Share answered within answer_seconds.")] = 0.8,
-    answer_seconds: Annotated[float, Query(ge=0, le=3600)] = 20,
-    patience_seconds: Annotated[float | None, Query(gt=0, le=86_400,
+    service_level: Annotated[float, Query(allow_inf_nan=False, gt=0, lt=1, description="Share answered within answer_seconds.")] = 0.8,
+    answer_seconds: Annotated[float, Query(allow_inf_nan=False, ge=0, le=3600)] = 20,
+    patience_seconds: Annotated[float | None, Query(allow_inf_nan=False, gt=0, le=86_400,
                                                     description="Mean patience: Erlang A instead of C.")] = None,
-    aht_seconds: Annotated[float | None, Query(gt=0, le=86_400,
+    aht_seconds: Annotated[float | None, Query(allow_inf_nan=False, gt=0, le=86_400,
                                                description="Average handle time (default: measured in the log).")
                            ] = None,
     known_at: KnownAt = None,

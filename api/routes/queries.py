@@ -2,19 +2,25 @@
 ``known_at`` (transaction time); without them it reads the live read models."""
 
 from datetime import timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
+from api.body import StrictJsonRoute
 from fastapi import APIRouter, Depends, Query
 
 from api.bootstrap import Services
 from domain.values import UtcDatetime
 from api.dependencies import get_services
 from api.auth import CurrentCaller, queue_of
-from api.problems import ResourceNotFoundError
+from api.problems import ResourceNotFoundError, echoed
+from domain.values import Priority
 from projections import queries
 from projections.moment import Moment, parse_bound, window
 
-router = APIRouter(prefix="/v1", tags=["read models"])
+# What ``status=`` may name: a status of the ticket-state read model, or "open" for every open one.
+StatusFilter = Literal[queries.LISTABLE_STATUSES]  # type: ignore[valid-type]
+PriorityFilter = Literal[tuple(p.value for p in Priority)]  # type: ignore[valid-type]
+
+router = APIRouter(prefix="/v1", tags=["read models"], route_class=StrictJsonRoute)
 
 AsOf = Annotated[UtcDatetime | None, Query(description="Business time: events that occurred at or before it.")]
 KnownAt = Annotated[UtcDatetime | None, Query(description="Transaction time: events recorded at or before it.")]
@@ -23,14 +29,13 @@ Wired = Annotated[Services, Depends(get_services)]
 
 Bound = Annotated[str | None, Query(description="An instant with its offset, or a date (that day's midnight in "
                                                  "the organisation's time zone, SERVICETRAIL_TIMEZONE).")]
-Status = Annotated[str | None, Query(description="A status, or 'open' for every open one.",
-                                     json_schema_extra={"enum": list(queries.LISTABLE_STATUSES)})]
 
 
 @router.get("/tickets")
 def list_tickets(
-    services: Wired, as_of: AsOf = None, known_at: KnownAt = None, status: Status = None,
-    agent_id: str | None = None, priority: str | None = None,
+    services: Wired, as_of: AsOf = None, known_at: KnownAt = None,
+    status: Annotated[StatusFilter | None, Query(description="A status, or 'open' for every open one.")] = None,
+    agent_id: str | None = None, priority: PriorityFilter | None = None,
     breached: Annotated[bool | None, Query(description="Only tickets with (true) or without (false) an SLA breach "
                                                        "(a breach notice, or a deadline met late).")] = None,
     limit: Annotated[int, Query(ge=1, le=queries.MAX_PAGE)] = 50, cursor: str | None = None,
@@ -106,7 +111,7 @@ def customer_history(services: Wired, customer_id: str, as_of: AsOf = None,
     with services.read(as_of, known_at) as view:
         report = queries.customer_report(view, customer_id)
     if report is None:
-        raise ResourceNotFoundError(f"no customer {customer_id} (at that moment)")
+        raise ResourceNotFoundError(f"no customer {echoed(customer_id)} (at that moment)")
     if report["contact"]:
         report["contact"] = services.reveal([{"contact": report["contact"]}])[0]["contact"]
     return report
@@ -114,8 +119,10 @@ def customer_history(services: Wired, customer_id: str, as_of: AsOf = None,
 
 @router.delete("/customers/{customer_id}/personal-data")
 def erase_personal_data(services: Wired, customer_id: str, caller: CurrentCaller) -> dict[str, Any]:
-    """Erases the customer's personal data everywhere by deleting their key; history keeps its shape."""
-    existed = services.vault.erase(customer_id, actor=caller.actor if caller else "admin",
-                                   at=services.clock().isoformat())
-    return {"customer_id": customer_id, "erased": True, "had_personal_data": existed,
-            **(services.vault.erased(customer_id) or {})}
+    """Erases the customer's personal data everywhere by deleting their key; history keeps its shape,
+    and the erasure itself becomes an event of the log (``customer.personal_data_erased``)."""
+    from domain.commands import CommandContext, ErasePersonalData
+
+    erasure = services.app.erase_personal_data(ErasePersonalData(customer_id=customer_id),
+                                               CommandContext(actor=caller.actor if caller else "admin"))
+    return {"erased": True, **erasure.describe()}

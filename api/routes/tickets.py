@@ -7,11 +7,13 @@ path), derived here so the two can never drift apart.
 from typing import Annotated, Any
 from uuid import UUID
 
+from api.body import StrictJsonRoute
 from fastapi import APIRouter, Depends, Query, Response, status
-from pydantic import BaseModel, ConfigDict, create_model
+from pydantic import BaseModel, create_model
 
 from api.bootstrap import Services
 from domain.values import UtcDatetime
+from api.auth import CurrentCaller, require_acting_as_itself
 from api.dependencies import Application, Context, get_services
 from api.problems import ResourceNotFoundError
 from domain import commands as c
@@ -20,7 +22,7 @@ from projections.moment import Moment
 from projections.ticket_state.facts import SlaFacts
 from projections.time_travel import ticket_at
 
-router = APIRouter(prefix="/v1/tickets", tags=["tickets"])
+router = APIRouter(prefix="/v1/tickets", tags=["tickets"], route_class=StrictJsonRoute)
 Wired = Annotated[Services, Depends(get_services)]
 
 
@@ -49,7 +51,7 @@ def body_model(command: type[c.TicketCommand]) -> type[BaseModel]:
     }
     return create_model(
         f"{command.__name__}Body",
-        __config__=ConfigDict(extra="forbid"),
+        __config__=command.model_config,  # the command's own: extra fields and non-finite numbers refused
         __doc__=command.__doc__,
         **fields,
     )
@@ -68,8 +70,10 @@ def open_ticket(body: c.OpenTicket, app: Application, context: Context, response
 def _add_command_route(path: str, command: type[c.TicketCommand], summary: str) -> None:
     Body = body_model(command)
 
-    def endpoint(ticket_id: UUID, body: Body, app: Application, context: Context, response: Response):  # type: ignore[valid-type]
+    def endpoint(ticket_id: UUID, body: Body, app: Application, context: Context, response: Response,  # type: ignore[valid-type]
+                 caller: CurrentCaller):
         cmd = command(ticket_id=ticket_id, **body.model_dump(exclude_unset=True))
+        require_acting_as_itself(caller, cmd)
         return _accepted(app.handle(cmd, context), response)
 
     endpoint.__name__ = command.handler_name()

@@ -234,13 +234,24 @@ def _find(app: ServiceTrail, ticket_id: UUID) -> Ticket | None:
         return None
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(cell: Any) -> Any:
+    """A cell a spreadsheet will not run: text starting like a formula gets a leading ``'`` (OWASP's
+    advice for CSV injection); the rejects file is opened in spreadsheets and echoes source rows."""
+    if isinstance(cell, str) and cell.startswith(FORMULA_STARTS):
+        return "'" + cell
+    return cell
+
+
 def write_rejects(path: Path, report: ImportReport) -> None:
-    """Rejected rows beside the input: line, field, reason, then the row as read."""
+    """Rejected rows beside the input: line, field, reason, then the row as read (formula-safe)."""
     columns: list[str] = []
     for _, _, _, raw in report.rejected:
         columns.extend(k for k in raw if k not in columns)
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["line", "field", "reason", *columns])
+        writer.writerow(["line", "field", "reason", *map(spreadsheet_safe, columns)])
         for line, column, reason, raw in sorted(report.rejected, key=lambda rejected: rejected[0]):
-            writer.writerow([line, column, reason, *(raw.get(k, "") for k in columns)])
+            writer.writerow([line, *map(spreadsheet_safe, (column, reason, *(raw.get(k, "") for k in columns)))])

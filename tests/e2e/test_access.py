@@ -208,3 +208,100 @@ def test_no_key_or_customer_contact_detail_appears_in_logs(services, caplog):
     assert "/v1/tickets" in logged, "requests are logged"
     assert not re.search(r"st_[0-9a-f]{12}_", logged)
     assert secret not in logged and "555 0100" not in logged
+
+
+def _server_log(caplog) -> list[str]:
+    return [record.getMessage() for record in caplog.records if not record.name.startswith(("httpx", "httpcore"))]
+
+
+def test_a_request_path_cannot_forge_or_break_a_log_line(client, caplog):
+    caplog.set_level(logging.INFO)
+    client.get("/v1/x%0AINFO%20servicetrail.access:%20DELETE%20/v1/keys/K%20200")
+    client.get("/v1/x%00y%0D%1b[31m")
+    client.get("/v1/agents/ana%0Abo/performance", params={"period": "2026-03"})
+    logged = _server_log(caplog)
+    assert len(logged) >= 3
+    assert not any(ch in line for line in logged for ch in "\n\r\x00\x1b"), logged
+    assert not any(line.startswith("DELETE") for line in logged)
+    assert any("/v1/x%0AINFO" in line for line in logged), "the path is logged as sent, still encoded"
+    assert any("/v1/agents/ana%0Abo/performance" in line for line in logged)
+
+
+def test_customer_ids_in_paths_never_reach_the_access_log(client, caplog):
+    caplog.set_level(logging.INFO)
+    client.get("/v1/customers/jane.doe@example.org/history")
+    client.delete("/v1/customers/jane.doe@example.org/personal-data")
+    client.get("/v1/customers/jane.doe@example.org/no-such-route")
+    logged = "\n".join(_server_log(caplog))
+    assert "jane" not in logged and "example.org" not in logged
+    assert "GET /v1/customers/{customer_id}/history" in logged
+    assert "DELETE /v1/customers/{customer_id}/personal-data" in logged
+
+
+def _limited_app(services, per_minute: int):
+    services.settings = services.settings.model_copy(update={"rate_limit_per_minute": per_minute})
+    return create_app(services, run_consumers=False)
+
+
+def test_the_rate_limit_holds_however_the_key_is_presented(services):
+    text, _ = services.keys.create(Role.MANAGER, "mo")
+    spellings = [{"Authorization": f"Bearer {text}"}, {"Authorization": f"bearer {text}"},
+                 {"Authorization": f"Bearer    {text}  "}, {"Authorization": f"BEARER\t{text}"}, {"X-API-Key": text}]
+    with TestClient(_limited_app(services, 5), raise_server_exceptions=False) as client:
+        statuses = [client.get("/v1/kpis", headers=spellings[i % len(spellings)]).status_code for i in range(12)]
+    assert statuses[:5] == [200] * 5, "every spelling is accepted"
+    assert statuses[5:] == [429] * 7, "…and all of them spend the one bucket of the key"
+
+
+def test_requests_without_a_valid_key_are_rate_limited_per_address_before_any_store_read(services):
+    reads = []
+    original = services.keys.get
+    services.keys.get = lambda key_id: reads.append(key_id) or original(key_id)
+    with TestClient(_limited_app(services, 5), raise_server_exceptions=False) as client:
+        anonymous = [client.get("/v1/kpis").status_code for _ in range(7)]
+        made_up = [client.get("/v1/kpis", headers={"Authorization": f"Bearer st_{i:012x}_secret"}).status_code
+                   for i in range(20)]
+        assert client.get("/health").status_code == 200, "public routes are not limited"
+    assert anonymous == [401] * 5 + [429] * 2
+    assert made_up == [429] * 20
+    assert reads == [], "an address that spent its budget on failures costs no store read"
+
+
+def test_an_unknown_key_id_is_remembered_briefly_and_a_revocation_still_takes_effect(services):
+    reads = []
+    original = services.keys.get
+    services.keys.get = lambda key_id: reads.append(key_id) or original(key_id)
+    for _ in range(5):
+        assert services.keys.authenticate("st_0123456789ab_secret") is None
+    assert reads == ["0123456789ab"], "one store read for a repeated unknown key id"
+    text, key = services.keys.create(Role.AGENT, "ana")
+    assert services.keys.authenticate(text) is not None
+    services.keys.revoke(key.key_id, actor="admin:test")
+    assert services.keys.authenticate(text) is None
+
+
+@pytest.mark.parametrize(("path", "body", "field"), [
+    ("interactions", {"channel": "chat", "direction": "outbound", "author": "agent", "agent_id": "bo", "body": "hi"},
+     "agent_id"),
+    ("survey", {"csat": 5, "evaluated_agent_id": "bo"}, "evaluated_agent_id"),
+])
+def test_an_agent_cannot_credit_work_to_another_agent(services, app, path, body, field):
+    ticket = services.app.open_ticket(c.OpenTicket(customer_id="c", channel="chat", category="x", subject="s"))
+    services.app.assign_ticket(c.AssignTicket(ticket_id=ticket.ticket_id, agent_id="ana"))
+    if path == "survey":
+        services.app.resolve_ticket(c.ResolveTicket(ticket_id=ticket.ticket_id, code="ok", summary="done"))
+    text, _ = services.keys.create(Role.AGENT, "ana")
+    before = services.app.event_count()
+    with TestClient(app, raise_server_exceptions=False, headers={"Authorization": f"Bearer {text}"}) as client:
+        refused = client.post(f"/v1/tickets/{ticket.ticket_id}/{path}", json=body)
+        assert refused.status_code == 403
+        assert refused.headers["content-type"] == "application/problem+json"
+        assert refused.json()["errors"][0]["field"] == field and refused.json()["rule"] == "acting_as_another_agent"
+        assert services.app.event_count() == before
+        assert client.post(f"/v1/tickets/{ticket.ticket_id}/{path}", json={**body, field: "ana"}).status_code == 200
+    manager, _ = services.keys.create(Role.MANAGER, "mo")
+    other = services.app.open_ticket(c.OpenTicket(customer_id="c", channel="chat", category="x", subject="s"))
+    if path == "survey":
+        services.app.resolve_ticket(c.ResolveTicket(ticket_id=other.ticket_id, code="ok", summary="done"))
+    with TestClient(app, headers={"Authorization": f"Bearer {manager}"}) as client:
+        assert client.post(f"/v1/tickets/{other.ticket_id}/{path}", json=body).status_code == 200, "managers may"

@@ -79,3 +79,28 @@ def test_demo_replays_a_real_data_set_through_the_importer(tmp_path):
     assert f"/?as_of={last_day}T23:59:59Z" in result.stdout
     wrong = run_cli("demo", "--from-data", "excel", "--no-serve", "--store-url", f"sqlite:///{tmp_path / 'x.db'}")
     assert wrong.returncode == 2 and "--from-data must be one of" in wrong.stderr
+
+
+def test_read_only_commands_refuse_a_store_that_is_not_there_and_create_nothing(tmp_path):
+    missing = tmp_path / "typo" / "evnets.db"
+    for command in (("keys", "list"), ("replay",), ("audit", "verify"), ("audit", "export", "--from",
+                                                                         "2026-01-01T00:00:00Z")):
+        result = run_cli(*command, "--store-url", f"sqlite:///{missing}")
+        assert result.returncode == 2, command
+        assert result.stderr.strip().count("\n") == 0 and f"no store at {missing}" in result.stderr, result.stderr
+    assert not missing.parent.exists(), "nothing was created in the mistyped place"
+
+
+def test_instants_outside_the_supported_range_are_one_line_errors(tmp_path):
+    url = f"sqlite:///{tmp_path / 'events.db'}"
+    assert run_cli("keys", "create", "--role", "auditor", "--principal", "kim", "--store-url", url).returncode == 0
+    for command in (("replay", "--as-of", "0001-01-01T00:00:00Z"), ("forecast", "--as-of", "9999-12-31T00:00:00Z"),
+                    ("replay", "--known-at", "9999-12-31T23:59:59Z")):
+        result = run_cli(*command, "--store-url", url)
+        assert result.returncode == 2, (command, result.stderr)
+        assert "Traceback" not in result.stderr and "must lie between 1970 and 9000" in result.stderr
+
+
+def test_a_non_finite_staffing_figure_is_a_one_line_error():
+    result = run_cli("staffing", "--calls", "inf", "--aht", "300")
+    assert result.returncode == 2 and "--calls must be a finite number" in result.stderr

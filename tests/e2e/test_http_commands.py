@@ -218,3 +218,73 @@ def create_app_spec() -> dict:
     app = FastAPI()
     app.include_router(tickets.router)
     return app.openapi()
+
+
+@pytest.mark.parametrize("number", ["1e999", "1e309", "-1e999", "Infinity", "-Infinity", "NaN"])
+def test_a_non_finite_number_is_422_naming_the_field_and_the_audit_stays_intact(client, services, ticket, number):
+    before = event_count(services)
+    body = '{"channel": "phone", "direction": "inbound", "author": "customer", "duration_seconds": %s}' % number
+    response = client.post(f"/v1/tickets/{ticket}/interactions", content=body,
+                           headers={"content-type": "application/json"})
+    assert response.status_code == 422
+    assert response.headers["content-type"] == "application/problem+json"
+    [error] = response.json()["errors"]
+    assert error["field"] == "duration_seconds"
+    assert "finite" in error["reason"], "NaN is refused for what it is, not as 'less than 0'"
+    assert event_count(services) == before
+    assert services.verify_log()["intact"]
+
+
+def test_a_duplicate_json_key_is_422_naming_the_key_and_writes_nothing(client, services):
+    before = event_count(services)
+    body = '{"customer_id": "a", "channel": "email", "category": "x", "subject": "s", "customer_id": "b"}'
+    response = client.post("/v1/tickets", content=body, headers={"content-type": "application/json"})
+    assert response.status_code == 422
+    assert [e["field"] for e in response.json()["errors"]] == ["customer_id"]
+    assert "more than once" in response.json()["detail"]
+    assert event_count(services) == before
+
+
+@pytest.mark.parametrize("field", ["subject", "description", "customer_id"])
+def test_a_nul_character_in_text_is_422_naming_the_field_and_writes_nothing(client, services, field):
+    before = event_count(services)
+    response = client.post("/v1/tickets", json={**OPEN, field: "before\u0000after"})
+    assert response.status_code == 422
+    assert [e["field"] for e in response.json()["errors"]] == [field]
+    assert "NUL" in response.json()["detail"]
+    assert event_count(services) == before
+
+
+@pytest.mark.parametrize("customer_id", ["acme/ops", "..", "."])
+def test_a_customer_id_that_cannot_be_a_path_segment_is_refused_at_creation(client, services, customer_id):
+    before = event_count(services)
+    response = client.post("/v1/tickets", json={**OPEN, "customer_id": customer_id})
+    assert response.status_code == 422
+    assert [e["field"] for e in response.json()["errors"]] == ["customer_id"]
+    assert event_count(services) == before
+
+
+def test_every_route_reads_its_body_strictly(services):
+    from fastapi.routing import APIRoute
+
+    from api.body import StrictJsonRoute
+    from api.http import create_app
+
+    found: list[APIRoute] = []
+
+    def walk(routes) -> None:  # however routers are nested
+        for route in routes:
+            if isinstance(route, APIRoute):
+                found.append(route)
+            else:
+                walk(getattr(getattr(route, "original_router", None), "routes", None) or getattr(route, "routes", []))
+
+    walk(create_app(services, run_consumers=False).routes)
+    assert found and [route.path for route in found if not isinstance(route, StrictJsonRoute)] == []
+
+
+def test_a_non_finite_query_number_is_422_not_a_misleading_range_error(client):
+    response = client.get("/v1/staffing", params={"date": "2026-03-02", "service_level": "nan"})
+    assert response.status_code == 422
+    assert [e["field"] for e in response.json()["errors"]] == ["service_level"]
+    assert "finite" in response.json()["detail"]

@@ -116,3 +116,29 @@ def test_inputs_found_by_fuzzing_are_client_errors(client):
     assert client.get("/v1/events", params={"after": 2**63}).status_code == 422
     missing = client.get("/v1/audit/export", params={"ticket": "e3e70682-c209-1cac-a29f-6fbed82c07cd"})
     assert missing.status_code == 404 and missing.headers["content-type"] == "application/problem+json"
+
+
+def test_an_unknown_status_or_priority_filter_is_422_not_an_empty_list(client):
+    for params, field in (({"status": "bogus"}, "status"), ({"priority": "P9"}, "priority")):
+        response = client.get("/v1/tickets", params=params)
+        assert response.status_code == 422, params
+        assert [e["field"] for e in response.json()["errors"]] == [field]
+    for status in ("open", "opened", "in_progress", "resolved", "closed"):
+        assert client.get("/v1/tickets", params={"status": status}).status_code == 200, status
+
+
+def test_a_period_that_ends_before_it_starts_is_422(client):
+    period = {"from": "2026-03-02T00:00:00Z", "to": "2026-03-01T00:00:00Z"}
+    for path in ("/v1/audit/export", "/v1/kpis"):  # (the KPIs refused it already)
+        response = client.get(path, params=period)
+        assert response.status_code == 422, path
+        assert response.headers["content-type"] == "application/problem+json"
+        assert [e["field"] for e in response.json()["errors"]] == ["to"]
+
+
+def test_a_not_found_problem_does_not_echo_a_huge_id(client):
+    huge = "k" * 5000
+    for path in (f"/v1/keys/{huge}", f"/v1/customers/{huge}/history"):
+        response = client.request("DELETE" if "keys" in path else "GET", path)
+        assert response.status_code == 404, path
+        assert len(response.text) < 600 and "k" * 65 not in response.text

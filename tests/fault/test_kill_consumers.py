@@ -36,7 +36,7 @@ def test_consumers_killed_at_random_lose_nothing_and_escalate_once(tmp_path):
     policy = tmp_path / "policy.toml"
     policy.write_text(POLICY)
     settings = dict(store_url=f"sqlite:///{tmp_path / 'events.db'}", state_store_url=f"sqlite:///{tmp_path / 'state.db'}",
-                    policy_file=policy, poll_interval_ms=20)
+                    policy_file=policy, poll_interval_ms=20, sla_action_grace_seconds=1)
     services = bootstrap(Settings(**settings))
     env = {**os.environ, "PYTHONPATH": str(ROOT),
            **{f"SERVICETRAIL_{k.upper()}": str(v) for k, v in settings.items()}}
@@ -47,10 +47,10 @@ def test_consumers_killed_at_random_lose_nothing_and_escalate_once(tmp_path):
     rng, kills, accepted, stop = random.Random(5), Counter(), [], threading.Event()
 
     def load() -> None:
-        past = datetime.now(timezone.utc) - timedelta(minutes=10)  # every deadline already due
         n = 0
         while not stop.is_set() and n < 300:
             n += 1
+            past = datetime.now(timezone.utc) - timedelta(seconds=58)  # first response due in 2 s, live
             outcome = services.app.open_ticket(c.OpenTicket(customer_id=f"c{n}", channel="chat", category="x",
                                                             subject="s", occurred_at=past))
             accepted.append(outcome.ticket_id)
@@ -73,6 +73,10 @@ def test_consumers_killed_at_random_lose_nothing_and_escalate_once(tmp_path):
                                                stderr=subprocess.DEVNULL)
         stop.set()
         writer.join()
+        acted = time.monotonic() + 60  # the last ticket falls due after the load: let the watcher act on it
+        while time.monotonic() < acted and not {"ticket.sla_breached", "ticket.escalated"} <= {
+                e.type for e in services.app.ticket_events(accepted[-1])}:
+            time.sleep(0.2)
         head, caught_up = services.app.event_count(), time.monotonic() + 90
         while time.monotonic() < caught_up:  # let the last incarnations catch up (slow on a busy machine)
             with services.state.transaction() as tx:

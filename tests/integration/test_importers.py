@@ -133,3 +133,16 @@ def test_bpi_status_changes_map_to_lifecycle_events(services, tmp_path):
         "opened", "assigned", "triaged", "waiting_on_customer", "resumed", "transferred", "assigned", "resolved",
         "closed"]
     assert events[0].priority == "P3" and events[2].priority == "P2" and events[5].to_department == "G2"
+
+
+def test_the_rejects_file_cannot_carry_a_spreadsheet_formula(tmp_path):
+    from consumers.importers.base import ImportReport
+
+    report = ImportReport(rejected=[(2, "opendate", "is empty", {"unique_key": "=HYPERLINK(\"http://x\")",
+                                                                "descriptor": "+1", "borough": "-2",
+                                                                "zip": "@SUM(A1)", "account": "plain"})])
+    write_rejects(tmp_path / "rejects.csv", report)
+    with (tmp_path / "rejects.csv").open(newline="") as handle:
+        [row] = list(csv.DictReader(handle))
+    assert row["unique_key"] == "'=HYPERLINK(\"http://x\")"
+    assert (row["descriptor"], row["borough"], row["zip"], row["account"]) == ("'+1", "'-2", "'@SUM(A1)", "plain")

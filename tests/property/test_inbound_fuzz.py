@@ -38,3 +38,17 @@ def test_any_bytes_are_applied_or_rejected_with_a_reason(payload):
         assert APP.event_count() == before, "a rejected message writes nothing"
     else:
         assert APP.event_count() >= before
+
+
+def test_an_inbound_message_with_a_non_finite_number_or_a_duplicate_key_is_rejected_with_a_reason():
+    ingestor = Ingestor(APP, consumer=None, producer=None, dlq_topic="dlq")
+    valid = json.dumps(VALID)[:-1]
+    for payload, reason in ((valid + ', "duration_seconds": 1e999}', "duration_seconds: Input should be a finite"),
+                            (valid + ', "duration_seconds": NaN}', "duration_seconds: Input should be a finite"),
+                            (valid + ', "body": "second"}', "body: the key 'body' is given more than once"),
+                            (valid.replace('"hi"', '"h\\u0000i"') + "}", "body: must not contain NUL")):
+        before = APP.event_count()
+        rejected = ingestor._apply(SimpleNamespace(value=payload.encode(), key=None, topic="inbound", partition=0,
+                                                   offset=0))
+        assert rejected is not None and reason in rejected, payload
+        assert APP.event_count() == before

@@ -85,3 +85,46 @@ def test_the_fast_timeline_agrees_with_day_by_day_arithmetic(calendar):
         assert calendar.add_business_seconds(start, seconds) == calendar.add_business_seconds_by_day(start, seconds)
         end = start + timedelta(seconds=rng.uniform(0, 20 * 86400))
         assert calendar.business_seconds(start, end) == pytest.approx(calendar.business_seconds_by_day(start, end), abs=1e-6)
+
+
+def test_an_explicit_working_day_is_worked_even_on_a_weekend():
+    saturday = date(2026, 3, 7)
+    calendar = Calendar(working_days=frozenset({saturday}))
+    assert calendar.business_seconds(utc(2026, 3, 6, 17), utc(2026, 3, 9, 10)) == (1 + 9 + 1) * 3600
+    assert Calendar().business_seconds(utc(2026, 3, 6, 17), utc(2026, 3, 9, 10)) == 2 * 3600
+
+
+CHINA = """
+[calendars.beijing]
+timezone = "Asia/Shanghai"
+hours = ["09:00", "18:00"]
+holidays = "CN"
+
+[[sla]]
+calendar = "beijing"
+resolution_minutes = 540
+"""
+
+
+def test_a_china_calendar_works_the_official_make_up_saturday_and_not_national_day(tmp_path):
+    from api.settings import read_policy
+
+    policy_file = tmp_path / "policy.toml"
+    policy_file.write_text(CHINA)
+    beijing = read_policy(policy_file).calendars["beijing"]
+    # 2025-10-11 is a Saturday that China works (make-up day for the National Day week) ...
+    assert beijing.business_seconds(utc(2025, 10, 11, 0), utc(2025, 10, 12, 0)) == 9 * 3600
+    # ... 2025-10-01 (National Day, a Wednesday) is not worked, a plain Saturday neither.
+    assert beijing.business_seconds(utc(2025, 9, 30, 16), utc(2025, 10, 1, 16)) == 0
+    assert beijing.business_seconds(utc(2025, 10, 17, 16), utc(2025, 10, 18, 16)) == 0
+    # a nine-hour target started on Friday 10 October 18:00 (Beijing) is due on the make-up Saturday evening
+    assert beijing.add_business_seconds(utc(2025, 10, 10, 10), 9 * 3600) == utc(2025, 10, 11, 10)
+
+
+def test_an_unknown_public_holiday_calendar_stops_start_up_naming_the_key(tmp_path):
+    from api.settings import SettingsError, load_settings
+
+    policy_file = tmp_path / "policy.toml"
+    policy_file.write_text(CHINA.replace('"CN"', '"XX"'))
+    with pytest.raises(SettingsError, match=r"calendars\.beijing\.holidays: 'XX' is not a holiday calendar"):
+        load_settings(policy_file=str(policy_file))

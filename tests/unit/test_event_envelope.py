@@ -68,3 +68,16 @@ def test_created_event_topics_name_their_aggregates():
     assert Ticket.Opened.model_fields["originator_topic"].default == get_topic(Ticket)
     recorded = IdempotencyRecord.Recorded
     assert recorded.model_fields["originator_topic"].default == get_topic(IdempotencyRecord)
+
+
+def test_the_canonical_encoding_refuses_non_finite_numbers():
+    import math
+
+    import pytest
+
+    from domain.hashing import NonCanonicalValueError, canonical_bytes
+
+    for number in (math.inf, -math.inf, math.nan):
+        with pytest.raises(NonCanonicalValueError, match="non-finite"):
+            chain_hash({"type": "ticket.interaction_recorded", "duration_seconds": number})
+    assert canonical_bytes({"b": 1.5, "a": None}) == b'{"a":null,"b":1.5}'

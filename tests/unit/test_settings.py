@@ -60,3 +60,11 @@ def test_a_bad_setting_is_one_line_naming_it(monkeypatch, env, overrides, named)
 def test_unknown_servicetrail_variables_are_ignored_not_fatal(monkeypatch):
     monkeypatch.setenv("SERVICETRAIL_TEST_POSTGRES_URL", "postgresql://x@y/z")
     assert load_settings().port >= 1
+
+
+def test_a_setting_that_is_not_json_is_one_line_naming_it(monkeypatch):
+    monkeypatch.setenv("SERVICETRAIL_SCORE_WEIGHTS", "not json")
+    with pytest.raises(SettingsError) as bad:
+        load_settings()
+    assert "\n" not in str(bad.value)
+    assert str(bad.value).startswith("invalid setting SERVICETRAIL_SCORE_WEIGHTS: not valid JSON")
