@@ -185,7 +185,8 @@ class _Timeline:
     def elapsed(self, micros: int) -> int:
         """Working time from the start of the timeline to the instant."""
         index = max(0, self._day_index(micros))
-        self._extend_to(index + 1)
+        if index + 1 >= len(self.days):
+            self._extend_to(index + 1)
         before = self.ends[index - 1] if index else 0
         window = self.days[index]
         if window is None or micros <= window[0]:

@@ -125,13 +125,11 @@ class TicketRow:
         row = object.__new__(cls)
         row.__dict__.update(DEFAULTS)
         row.__dict__.update(document)
-        for name in SEQUENCES:
-            row.__dict__[name] = tuple(tuple(item) for item in document.get(name, ()))
+        # Sequences stay JSON lists of lists: read-only here, and every fold appends by building a
+        # new tuple (``(*row.x, item)``), so converting them on each read would only cost time.
         return row
 
 
-SEQUENCES = ("paused", "assignments", "escalations", "assignee_changes", "interactions", "resolutions", "reopens",
-             "transfers", "sla_warnings", "sla_breaches", "deadline_facts")
 DEFAULTS = {f.name: f.default for f in fields(TicketRow) if f.default is not f.default_factory}
 
 

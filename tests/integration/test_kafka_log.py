@@ -218,3 +218,57 @@ def test_audit_verify_from_kafka_accepts_republished_duplicates(services):
     second.producer.close()
     report = verify_topic(services)
     assert report["intact"] and report["events"] == 100 and report["unique_events"] == 50
+
+
+@pytest.mark.postgres
+def test_two_projectors_of_one_group_on_postgresql_equal_a_single_process_rebuild(kafka_settings, postgres_url):
+    """Scaled out: two members of one consumer group split the partitions and write the same
+    PostgreSQL read side (current rows, versions, late-event tickets); the result equals a rebuild
+    by one process from the store's log."""
+    import threading
+
+    from projections.ticket_state.store import read_history
+
+    services = bootstrap(Settings(**{**kafka_settings, "state_store_url": postgres_url}), clock=FakeClock())
+    try:
+        make_traffic(services.app, tickets=40)
+        relay = services.relay()
+        relay.run_until_caught_up()
+        relay.producer.close()
+        members = [services.projector(TicketStateProjection(), source="kafka") for _ in range(2)]
+        done = threading.Event()
+
+        def follow(member) -> None:
+            while not done.is_set():
+                member.run_once()
+
+        threads = [threading.Thread(target=follow, args=(member,)) for member in members]
+        for thread in threads:
+            thread.start()
+        deadline = time.monotonic() + 60
+        try:
+            while True:
+                with services.state.transaction() as tx:
+                    applied = sum(tx.positions("ticket_state").values())
+                    rows = len(read_all(tx))
+                if rows == 40 and all(m.lag() == 0 for m in members) and applied:
+                    break
+                assert time.monotonic() < deadline, "the group did not catch up"
+                time.sleep(0.2)
+        finally:
+            done.set()
+            for thread in threads:
+                thread.join(timeout=10)
+            for member in members:
+                member.source.close()
+        with services.state.transaction() as tx:
+            live, history = read_all(tx), read_history(tx)
+            streams = set(tx.positions("ticket_state"))
+        assert len(streams) == 3, "every partition was consumed"
+        rebuilt = services.projector(TicketStateProjection(), source="embedded")
+        rebuilt.reset()
+        rebuilt.run_until_caught_up()
+        with services.state.transaction() as tx:
+            assert read_all(tx) == live and read_history(tx) == history
+    finally:
+        services.close()
