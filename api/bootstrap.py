@@ -98,20 +98,15 @@ class Services:
     # ------------------------------------------------------------------------------ audit
     def stored_entries(self, page: int = 2000) -> Iterator[StoredEntry]:
         """Every stored ticket event exactly as its bytes decode (no validation: tampering shows)."""
-        import orjson
-
-        from consumers.sources import TICKET_TOPIC_PREFIX
-        from domain.serialization import PUBLIC_NAMES
+        from consumers.sources import is_ticket_event, stored_document
 
         position = 0
         while notifications := self.app.recorder.select_notifications(
                 start=position, limit=page, inclusive_of_start=False):
             for n in notifications:
-                if n.topic.startswith(TICKET_TOPIC_PREFIX):
+                if is_ticket_event(n):
                     try:
-                        doc = orjson.loads(self.app.mapper.decrypt_and_decompress(n.state))
-                        for internal, public in PUBLIC_NAMES.items():
-                            doc[public] = doc.pop(internal)
+                        doc = stored_document(self.app.mapper, n.state)
                         yield StoredEntry(n.id, str(n.originator_id), n.originator_version, doc)
                     except Exception as undecodable:  # any decoding failure is a finding, not a crash
                         yield StoredEntry(n.id, str(n.originator_id), n.originator_version, None,

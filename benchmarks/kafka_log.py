@@ -15,6 +15,7 @@ from api.settings import Settings
 from benchmarks.common import Result, median_rate
 from benchmarks.traffic import fill
 from consumers.kafka import event_record, idempotent_producer
+from consumers.sources import is_ticket_event, stored_document
 from projections.ticket_state.store import TicketStateProjection
 from tools.kafka.broker import new_cluster
 
@@ -28,8 +29,9 @@ def run(events: int = 50_000, repeats: int = 3) -> list[Result]:
                         state_store_url=f"sqlite:///{workdir / 'state.db'}", topic_partitions=6)
         services = bootstrap(base)
         written = fill(services.app, events)
-        records = [event_record(n.id, n.state)
-                   for n in services.app.recorder.select_notifications(start=1, limit=written + 10)]
+        records = [event_record(n.id, stored_document(services.app.mapper, n.state))
+                   for n in services.app.recorder.select_notifications(start=1, limit=written + 10)
+                   if is_ticket_event(n)]
         print(f"  log: {written} events")
 
         def bare_producer() -> int:

@@ -17,7 +17,6 @@ from kafka.errors import TopicAlreadyExistsError
 from pydantic import ValidationError
 
 from consumers.sources import POSITION, Delivery
-from domain.serialization import public_document
 from domain.ticket import EVENT_CLASS_BY_TYPE
 
 log = logging.getLogger("servicetrail.kafka")
@@ -69,9 +68,9 @@ def ensure_topics(bootstrap: str, topics: list[TopicSpec]) -> None:
         admin.close()
 
 
-def event_record(position: int, stored_json: bytes) -> tuple[bytes, bytes, list[tuple[str, bytes]]]:
-    """(key, value, headers) of the events topic for one stored ticket event."""
-    document = public_document(json.loads(stored_json))
+def event_record(position: int, document: dict[str, Any]) -> tuple[bytes, bytes, list[tuple[str, bytes]]]:
+    """(key, value, headers) of the events topic for one stored ticket event (its public document,
+    ``consumers.sources.stored_document``)."""
     headers = [
         ("type", document["type"].encode()),
         ("schema_version", str(document["schema_version"]).encode()),

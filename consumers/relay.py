@@ -21,7 +21,7 @@ from kafka.errors import KafkaTimeoutError
 
 from consumers.kafka import CLOSE_TIMEOUT_MS, event_record
 from consumers.loop import PollingLoop
-from consumers.sources import LOG_STREAM, TICKET_TOPIC_PREFIX
+from consumers.sources import LOG_STREAM, is_ticket_event, stored_document
 from projections.store import StateStore
 
 
@@ -57,9 +57,9 @@ class Relay(PollingLoop):
             sent = [
                 self.producer.send(self.topic, key=key, value=value, headers=headers)
                 for notification in notifications
-                if notification.topic.startswith(TICKET_TOPIC_PREFIX)
+                if is_ticket_event(notification)
                 for key, value, headers in [
-                    event_record(notification.id, self.mapper.decrypt_and_decompress(notification.state))
+                    event_record(notification.id, stored_document(self.mapper, notification.state))
                 ]
             ]
             self.records_sent += len(sent)

@@ -12,7 +12,7 @@ from typing import Any, Protocol
 
 import orjson
 
-from domain.serialization import PUBLIC_NAMES, upcast
+from domain.serialization import public_document, upcast
 from domain.ticket import EVENT_CLASS_BY_TYPE
 
 LOG_STREAM = "log"
@@ -44,6 +44,17 @@ def unsupported(event: dict[str, Any]) -> str | None:
     if event.get("schema_version") != SUPPORTED_VERSIONS[kind]:
         return f"unsupported schema version {event.get('schema_version')!r} of {kind}"
     return None
+
+
+def stored_document(mapper: Any, state: bytes) -> dict[str, Any]:
+    """The one reader of a stored ticket event: decrypt, decompress, decode, public names. No
+    upcasting and no validation: the relay publishes what was stored, the audit checks it, and a
+    consumer upcasts (``Delivery``). Raises on bytes that do not decode."""
+    return public_document(orjson.loads(mapper.decrypt_and_decompress(state)))
+
+
+def is_ticket_event(notification: Any) -> bool:
+    return notification.topic.startswith(TICKET_TOPIC_PREFIX)
 
 
 class Source(Protocol):
@@ -80,17 +91,14 @@ class EmbeddedLogSource:
         return [self._delivery(n) for n in notifications]
 
     def _delivery(self, notification: Any) -> Delivery:
-        if not notification.topic.startswith(TICKET_TOPIC_PREFIX):
+        if not is_ticket_event(notification):
             return Delivery(LOG_STREAM, notification.id)  # not a ticket event: tracked, ignored
-        state = self.mapper.decrypt_and_decompress(notification.state)
         try:
-            event = orjson.loads(state)
-            for internal, public in PUBLIC_NAMES.items():
-                event[public] = event.pop(internal)
-            event = upcast(event)
+            event = upcast(stored_document(self.mapper, notification.state))
             event[POSITION] = notification.id
         except (orjson.JSONDecodeError, AttributeError, KeyError, TypeError) as error:
-            return Delivery(LOG_STREAM, notification.id, error=f"undecodable: {error}", payload=state)
+            return Delivery(LOG_STREAM, notification.id, error=f"undecodable: {error}",
+                            payload=self.mapper.decrypt_and_decompress(notification.state))
         problem = unsupported(event)
         if problem:
             return Delivery(LOG_STREAM, notification.id, error=problem, payload=state)
