@@ -121,6 +121,9 @@ class ServiceTrail(Application):
         self.pause = pause
         self.vault = vault
         self.open_load = open_load  # open tickets per agent (from the read side), for routing
+        self._roster: dict[UUID, Agent] = {}  # agents by id, in registration order (see ``agents``)
+        self._roster_position = 0
+        self._roster_lock = threading.Lock()
         self._ticket_locks = tuple(threading.Lock() for _ in range(64))
         self._local = threading.local()
 
@@ -237,12 +240,17 @@ class ServiceTrail(Application):
             raise AgentNotFoundError(f"no agent {agent_id}") from None
 
     def agents(self) -> list[Agent]:
-        topic, found, position = get_topic(Agent.Registered), [], 0
-        while page := self.recorder.select_notifications(start=position, limit=1000, topics=(topic,),
-                                                          inclusive_of_start=False):
-            found.extend(self.repository.get(n.originator_id) for n in page)
-            position = page[-1].id
-        return found
+        """The roster, in registration order: a read model followed from the log (only the agent
+        events recorded since the last call are read), not a scan of the log per assignment."""
+        with self._roster_lock:
+            topics = tuple(get_topic(kind) for kind in (Agent.Registered, Agent.ProfileChanged,
+                                                        Agent.AvailabilityChanged))
+            while page := self.recorder.select_notifications(start=self._roster_position, limit=1000,
+                                                              topics=topics, inclusive_of_start=False):
+                for agent_id in dict.fromkeys(n.originator_id for n in page):
+                    self._roster[agent_id] = self.repository.get(agent_id)
+                self._roster_position = page[-1].id
+            return list(self._roster.values())
 
     def candidates(self) -> list[Candidate]:
         loads = self.open_load() if self.open_load else {}
