@@ -44,6 +44,7 @@ ROUTE_POLICY: dict[tuple[str, str], str] = {
     ("GET", "/v1/agents"): P.READ_MODELS,
     ("GET", "/v1/kpis"): P.READ_MODELS,
     ("GET", "/v1/sla/risk"): P.READ_MODELS,
+    ("GET", "/v1/sla/what-if"): P.READ_MODELS,
     ("GET", "/v1/agents/leaderboard"): P.READ_MODELS,
     ("GET", "/v1/agents/{agent_id}/performance"): P.READ_OWN_PERFORMANCE,
     ("GET", "/v1/customers/{customer_id}/history"): P.READ_MODELS,

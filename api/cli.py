@@ -661,6 +661,51 @@ def customers_erase(customer_id: Annotated[str, typer.Argument(help="The custome
                    + ("" if erasure.had_personal_data else " (none was stored)"))
 
 
+sla_cli = typer.Typer(help="Service levels: what a proposed policy would have given.", no_args_is_help=True)
+cli.add_typer(sla_cli, name="sla")
+
+
+@sla_cli.command("what-if")
+def sla_what_if(
+    policy: Annotated[str, typer.Option(help="The proposed policy (TOML, the format of SERVICETRAIL_POLICY_FILE).")],
+    since: Annotated[str, typer.Option("--from", help="Window start: an instant with offset, or a date "
+                                                      "(local midnight, SERVICETRAIL_TIMEZONE).")],
+    until: Annotated[str, typer.Option("--to", help="Window end (exclusive), as --from.")],
+    as_of: Annotated[Optional[str], typer.Option("--as-of", help="Business time (ISO 8601 with offset).")] = None,
+    known_at: Annotated[Optional[str], typer.Option("--known-at", help="Transaction time (ISO 8601).")] = None,
+    store_url: StoreUrl = None,
+) -> None:
+    """Print (JSON) the SLA compliance the proposed policy would have given to the tickets resolved
+    in the window, beside the policy in force. Nothing is written."""
+    import json
+    from pathlib import Path
+
+    from api.settings import parse_policy
+    from domain.service_levels import PolicyError
+    from projections.moment import InvalidQuery, parse_bound
+    from projections.what_if import what_if
+
+    settings = _settings_or_exit(store_url=store_url)
+    try:
+        proposed = parse_policy(Path(policy).read_text())
+    except OSError as unreadable:
+        typer.echo(f"servicetrail: --policy: cannot read {policy}: {unreadable.strerror}", err=True)
+        raise typer.Exit(code=2) from None
+    except PolicyError as bad:
+        typer.echo(f"servicetrail: --policy: {bad}", err=True)
+        raise typer.Exit(code=2) from None
+    moments = {name: _instant(name, value) for name, value in (("--as-of", as_of), ("--known-at", known_at))}
+    with _services(settings, existing=True) as services:
+        try:
+            start, end = parse_bound("from", since, services.zone), parse_bound("to", until, services.zone)
+            with services.read(moments["--as-of"], moments["--known-at"]) as view:
+                report = what_if(view, start, end, proposed)
+        except InvalidQuery as bad:
+            typer.echo(f"servicetrail: --{bad.field}: {bad}", err=True)
+            raise typer.Exit(code=2) from None
+    typer.echo(json.dumps(report, indent=2))
+
+
 schema_cli = typer.Typer(help="The published event contract.", no_args_is_help=True)
 cli.add_typer(schema_cli, name="schema")
 

@@ -288,9 +288,14 @@ def public_calendar(code: str) -> tuple[frozenset, frozenset]:
 def read_policy(path: Path) -> ServicePolicy:
     """The policy file, with every calendar that names a public-holiday calendar resolved into its
     dates (the domain does no I/O and imports no holiday package). Errors name the key."""
+    return parse_policy(path.read_text())
+
+
+def parse_policy(text: str) -> ServicePolicy:
+    """A policy from TOML text (a file, or a proposal sent for a what-if), calendars resolved."""
     from domain.service_levels import PolicyError, load_policy
 
-    policy = load_policy(path.read_text())
+    policy = load_policy(text)
     calendars = {}
     for name, calendar in policy.calendars.items():
         if calendar.public_holidays:

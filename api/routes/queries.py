@@ -66,6 +66,30 @@ def sla_risk(
             "breached": [e for e in risky if e["breached"]], "about_to_breach": [e for e in risky if not e["breached"]]}
 
 
+@router.get("/sla/what-if")
+def sla_what_if(
+    services: Wired,
+    policy: Annotated[str, Query(max_length=50_000, description="The proposed policy as TOML text (the format of "
+                                 "SERVICETRAIL_POLICY_FILE), URL-encoded.")],
+    from_: Annotated[str, Query(alias="from", description="Window start: an instant, or a date (local midnight).")],
+    to: Annotated[str, Query(description="Window end, exclusive: an instant or a date.")],
+    as_of: AsOf = None, known_at: KnownAt = None,
+) -> dict[str, Any]:
+    """The SLA compliance a proposed policy would have given to the tickets resolved in [from, to),
+    per priority, tier and deadline kind, beside the policy in force; nothing is written."""
+    from api.settings import parse_policy
+    from domain.service_levels import PolicyError
+    from projections.what_if import what_if
+
+    try:
+        proposed = parse_policy(policy)
+    except PolicyError as bad:
+        raise queries.InvalidQuery("policy", str(bad)) from None
+    start, end = parse_bound("from", from_, services.zone), parse_bound("to", to, services.zone)
+    with services.read(as_of, known_at) as view:
+        return what_if(view, start, end, proposed)
+
+
 @router.get("/kpis")
 def kpis(
     services: Wired, as_of: AsOf = None, known_at: KnownAt = None,

@@ -59,10 +59,13 @@ class SlaFacts:
             row.resolution_business_seconds = max(0.0, calendar.business_seconds(opened, resolved) - paused)
         else:
             row.resolution_business_seconds = None
-        row.deadline_facts = tuple(
-            (d.key, None if d.due_at is None else iso(d.due_at), iso(d.met_at or resolved))
-            for d in deadlines(row, self.policy)
-        )
+        row.deadline_facts = self.deadline_facts_of(row)
+
+    def deadline_facts_of(self, row: TicketRow) -> tuple[tuple[str, str | None, str], ...]:
+        """(key, due_at, met_at) of every deadline of a resolved ticket under this judge's policy."""
+        resolved = _at(row.resolved_at)
+        return tuple((d.key, None if d.due_at is None else iso(d.due_at), iso(d.met_at or resolved))
+                     for d in deadlines(row, self.policy))
 
 
     def missed_by(self, row: TicketRow, at: str) -> list[tuple[str, str]]:

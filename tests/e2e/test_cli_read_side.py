@@ -54,3 +54,21 @@ def test_rebuild_reports_events_per_second_and_keeps_the_state(store):
     assert len(after) == 7
     unknown = run_cli("rebuild", "nonsense", "--store-url", url)
     assert unknown.returncode == 2 and "unknown projection" in unknown.stderr
+
+
+def test_sla_what_if_compares_a_proposed_policy_and_writes_nothing(store, tmp_path):
+    url, _ = store
+    proposed = tmp_path / "proposed.toml"
+    proposed.write_text('[calendars.24x7]\nalways_open = true\n[[sla]]\ncalendar = "24x7"\n'
+                        "first_response_minutes = 5\nresolution_minutes = 30\n")
+    result = run_cli("sla", "what-if", "--policy", str(proposed), "--from", "2026-03-01", "--to", "2026-04-01",
+                     "--store-url", url)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["in_force"]["tickets"] == report["proposed"]["tickets"] == 5
+    assert report["proposed"]["sla_compliance"] < report["in_force"]["sla_compliance"]
+    broken = tmp_path / "broken.toml"
+    broken.write_text("[[sla]]\nresolution_minutes = -5\n")
+    refused = run_cli("sla", "what-if", "--policy", str(broken), "--from", "2026-03-01", "--to", "2026-04-01",
+                      "--store-url", url)
+    assert refused.returncode == 2 and "resolution_minutes" in refused.stderr

@@ -142,3 +142,76 @@ def test_a_not_found_problem_does_not_echo_a_huge_id(client):
         response = client.request("DELETE" if "keys" in path else "GET", path)
         assert response.status_code == 404, path
         assert len(response.text) < 600 and "k" * 65 not in response.text
+
+
+def test_what_if_with_the_policy_in_force_equals_the_reported_compliance(client, services):
+    """The what-if's "in force" side is the KPIs' SLA compliance, and the policy in force proposed
+    again gives the same figures; a stricter P-less target lowers compliance; nothing is written."""
+    from tests.scenarios import scenario
+
+    services.app.save(*scenario())
+    for handler in services.handlers():
+        services.projector(handler, source="embedded").run_until_caught_up()
+    window = {"from": "2026-03-01", "to": "2026-04-01"}
+    kpis = client.get("/v1/kpis", params=window).json()["groups"]["all"]
+    in_force_toml = POLICY_IN_FORCE
+    before = services.app.event_count()
+    same = client.get("/v1/sla/what-if", params={**window, "policy": in_force_toml}).json()
+    assert same["in_force"]["sla_compliance"] == kpis["sla_compliance"]
+    assert same["proposed"] == same["in_force"]
+    assert same["in_force"]["tickets"] == kpis["resolved"]
+    strict = client.get("/v1/sla/what-if", params={**window, "policy": STRICT}).json()
+    assert strict["proposed"]["sla_compliance"] < strict["in_force"]["sla_compliance"]
+    assert strict["proposed"]["breaches_per_kind"].get("first_response", 0) >= 1
+    assert services.app.event_count() == before
+
+
+def test_what_if_refuses_a_broken_policy_naming_the_key(client):
+    response = client.get("/v1/sla/what-if", params={"from": "2026-03-01", "to": "2026-04-01",
+                                                    "policy": "[[sla]]\nresolution_minutes = -5\n"})
+    assert response.status_code == 422
+    assert "resolution_minutes" in response.json()["detail"]
+
+
+# The default policy written as TOML (what ServicePolicy() holds), and a much stricter one.
+POLICY_IN_FORCE = """
+[calendars.24x7]
+always_open = true
+[calendars.business]
+
+[[sla]]
+tier = "vip"
+calendar = "24x7"
+first_response_minutes = 30
+next_response_minutes = 120
+resolution_minutes = 480
+[[sla]]
+priority = "P1"
+calendar = "24x7"
+first_response_minutes = 60
+next_response_minutes = 240
+resolution_minutes = 480
+[[sla]]
+priority = "P2"
+calendar = "business"
+first_response_minutes = 240
+next_response_minutes = 480
+resolution_minutes = 1440
+[[sla]]
+priority = "P3"
+calendar = "business"
+first_response_minutes = 480
+resolution_minutes = 2880
+[[sla]]
+calendar = "business"
+first_response_minutes = 960
+resolution_minutes = 5760
+"""
+STRICT = """
+[calendars.24x7]
+always_open = true
+[[sla]]
+calendar = "24x7"
+first_response_minutes = 5
+resolution_minutes = 30
+"""
