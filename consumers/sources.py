@@ -12,7 +12,7 @@ from typing import Any, Protocol
 
 import orjson
 
-from domain.serialization import public_document, upcast
+from domain.serialization import PUBLIC_NAMES, upcast
 from domain.ticket import EVENT_CLASS_BY_TYPE
 
 LOG_STREAM = "log"
@@ -50,7 +50,10 @@ def stored_document(mapper: Any, state: bytes) -> dict[str, Any]:
     """The one reader of a stored ticket event: decrypt, decompress, decode, public names. No
     upcasting and no validation: the relay publishes what was stored, the audit checks it, and a
     consumer upcasts (``Delivery``). Raises on bytes that do not decode."""
-    return public_document(orjson.loads(mapper.decrypt_and_decompress(state)))
+    document = orjson.loads(mapper.decrypt_and_decompress(state))
+    for internal, public in PUBLIC_NAMES.items():  # renamed in place: the hot path of every consumer
+        document[public] = document.pop(internal)
+    return document
 
 
 def is_ticket_event(notification: Any) -> bool:
@@ -101,7 +104,8 @@ class EmbeddedLogSource:
                             payload=self.mapper.decrypt_and_decompress(notification.state))
         problem = unsupported(event)
         if problem:
-            return Delivery(LOG_STREAM, notification.id, error=problem, payload=state)
+            return Delivery(LOG_STREAM, notification.id, error=problem,
+                            payload=self.mapper.decrypt_and_decompress(notification.state))
         return Delivery(LOG_STREAM, notification.id, event=event)
 
     def committed(self, positions: dict[str, int]) -> None:

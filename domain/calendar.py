@@ -10,7 +10,6 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections.abc import Iterator
 from datetime import date, datetime, time, timedelta, timezone
-from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -143,9 +142,18 @@ def _micros(moment: datetime) -> int:
     return (moment - EPOCH) // timedelta(microseconds=1)
 
 
-@lru_cache(maxsize=64)
+_TIMELINES: dict[int, _Timeline] = {}
+
+
 def _timeline(calendar: Calendar) -> _Timeline:
-    return _Timeline(calendar)
+    """The calendar's timeline, by identity (hashing a calendar model on every call costs more
+    than the arithmetic); the timeline keeps its calendar alive, so an id is never reused for it."""
+    found = _TIMELINES.get(id(calendar))
+    if found is None or found.calendar is not calendar:
+        if len(_TIMELINES) > 256:
+            _TIMELINES.clear()
+        found = _TIMELINES[id(calendar)] = _Timeline(calendar)
+    return found
 
 
 class _Timeline:

@@ -1,14 +1,14 @@
 """Replay invariants of the read models (hypothesis):
 - rebuild == incremental, whatever the chunking of the log and wherever the consumer crashed;
 - known_at T == the live state a caught-up projector showed at T;
-- as_of T == a rebuild from only the events that occurred by T, in any recording order."""
+- as_of T == a rebuild from only the events that occurred by T, in any recording order.
+The logs carry late events (``tests.property.logs``)."""
 
 from __future__ import annotations
 
 import random
 import uuid
-from datetime import datetime, timedelta, timezone
-from uuid import UUID
+from datetime import timedelta
 
 import psycopg
 import pytest
@@ -18,66 +18,11 @@ from hypothesis import strategies as st
 from consumers.runtime import ConsumerRuntime
 from consumers.sources import EmbeddedLogSource
 from domain.application import ServiceTrail
-from domain.errors import DomainError
-from domain.ticket import Ticket
-from domain.values import Author, Channel, Direction, Remedy, Stamp
 from projections.store import StateStore
 from projections.ticket_state.store import TicketStateProjection, read_all, read_history
 from projections.time_travel import replay
 from tests.fakes import FakeClock
-
-T0 = datetime(2026, 3, 2, 8, 0, tzinfo=timezone.utc)
-
-step = st.sampled_from(["assign", "reply", "inbound", "wait", "resume", "transfer", "escalate",
-                        "resolve", "reopen", "close", "survey", "triage"])
-ticket_plan = st.tuples(
-    st.sampled_from(list(Channel)),
-    st.lists(st.tuples(step, st.integers(1, 600), st.integers(0, 3 * 24 * 60)), max_size=10),
-)
-logs = st.tuples(st.lists(ticket_plan, min_size=1, max_size=8), st.integers(0, 2**32 - 1))
-
-
-def build_events(plans, seed) -> list:
-    """Events of several tickets, with business and recording times, in recording order."""
-    rng = random.Random(seed)
-    everything = []
-    for index, (channel, steps) in enumerate(plans):
-        occurred = T0 + timedelta(minutes=rng.randrange(0, 3000))
-        recorded = occurred + timedelta(minutes=rng.randrange(0, 60))
-        ticket = Ticket.open(UUID(int=rng.getrandbits(128)), Stamp(occurred, recorded, "p"), customer_id=f"c{index % 3}",
-                             channel=channel, category=rng.choice(["a", "b"]), subject="s",
-                             severity=rng.choice([None, "general"]))
-        agents = ["ana", "bo", "cy"]
-        for name, minutes, lag in steps:
-            occurred += timedelta(minutes=minutes)
-            recorded = max(recorded + timedelta(seconds=1), occurred + timedelta(minutes=lag))
-            stamp = Stamp(occurred, recorded, "p")
-            action = {
-                "assign": lambda: ticket.assign(stamp, agent_id=rng.choice(agents)),
-                "reply": lambda: ticket.record_interaction(stamp, channel=Channel.EMAIL, direction=Direction.OUTBOUND,
-                                                           author=Author.AGENT, agent_id=rng.choice(agents),
-                                                           duration_seconds=rng.choice([None, 30.0])),
-                "inbound": lambda: ticket.record_interaction(stamp, channel=Channel.CHAT, direction=Direction.INBOUND,
-                                                             author=Author.CUSTOMER),
-                "wait": lambda: ticket.wait_on_customer(stamp),
-                "resume": lambda: ticket.resume(stamp),
-                "transfer": lambda: ticket.transfer(stamp, department=rng.choice(["x", "y"])),
-                "escalate": lambda: ticket.escalate(stamp, reason="r"),
-                "resolve": lambda: ticket.resolve(stamp, code="ok", summary="s", remedy=Remedy.PROCESS_FIX,
-                                                  root_cause="rc"),
-                "reopen": lambda: ticket.reopen(stamp),
-                "close": lambda: ticket.close(stamp),
-                "survey": lambda: ticket.survey(stamp, csat=rng.randint(1, 5), nps=rng.randint(0, 10)),
-                "triage": lambda: ticket.triage(stamp, priority=rng.choice(["P1", "P2", "P3"])),
-            }[name]
-            try:
-                action()
-            except DomainError:
-                pass
-        everything.extend(ticket.collect_events())
-    everything.sort(key=lambda e: (e.recorded_at, str(e.ticket_id), e.version))
-    return everything
-
+from tests.property.logs import T0, build_events, logs
 
 def new_app() -> ServiceTrail:
     return ServiceTrail({"PERSISTENCE_MODULE": "eventsourcing.popo"}, clock=FakeClock())

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import random
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from uuid import UUID
 
 import psycopg
@@ -22,10 +22,7 @@ from hypothesis import strategies as st
 from consumers.runtime import ConsumerRuntime
 from consumers.sources import EmbeddedLogSource
 from domain.application import ServiceTrail
-from domain.errors import DomainError
 from domain.service_levels import ServicePolicy
-from domain.ticket import Ticket
-from domain.values import Author, Channel, Direction, Remedy, Severity, Stamp
 from projections import agent_performance, measures, queries
 from projections.moment import Moment
 from projections.read_side import ReadView
@@ -35,65 +32,11 @@ from projections.ticket_state.fold import TicketRow
 from projections.ticket_state.store import TicketStateProjection, read_all
 from projections.time_travel import replay
 from tests.fakes import FakeClock
+from tests.property.logs import T0, build_events, logs
 
-T0 = datetime(2026, 3, 2, 8, 0, tzinfo=timezone.utc)
 POLICY = ServicePolicy()
 NOW = T0 + timedelta(days=4)
 WEIGHTS = agent_performance.DEFAULT_WEIGHTS
-
-step = st.sampled_from(["assign", "reply", "inbound", "wait", "resume", "transfer", "escalate",
-                        "resolve", "reopen", "close", "survey", "triage"])
-ticket_plan = st.tuples(
-    st.sampled_from([Channel.EMAIL, Channel.CHAT, Channel.BOT]),
-    st.lists(st.tuples(step, st.integers(1, 900), st.integers(0, 3 * 24 * 60), st.booleans()), max_size=10),
-)
-logs = st.tuples(st.lists(ticket_plan, min_size=1, max_size=8), st.integers(0, 2**32 - 1))
-
-
-def build_events(plans, seed) -> list:
-    """Several tickets' events in recording order; some steps are back-dated (late events)."""
-    rng = random.Random(seed)
-    everything = []
-    for index, (channel, steps) in enumerate(plans):
-        opened = T0 + timedelta(minutes=rng.randrange(0, 3000))
-        recorded = opened + timedelta(minutes=rng.randrange(0, 600))  # openings recorded late, too
-        ticket = Ticket.open(UUID(int=rng.getrandbits(128)), Stamp(opened, recorded, "p"), customer_id=f"c{index % 3}",
-                             channel=channel, category=rng.choice(["a", "b"]), subject="s",
-                             severity=rng.choice([None, None, Severity.GENERAL]))
-        occurred, agents = opened, ["ana", "bo", "cy"]
-        for name, minutes, lag, back_dated in steps:
-            occurred += timedelta(minutes=minutes)
-            recorded = max(recorded + timedelta(seconds=1), occurred + timedelta(minutes=lag))
-            # A back-dated step occurred between the opening and the latest step: a late event.
-            at = opened + (occurred - opened) * rng.random() if back_dated else occurred
-            stamp = Stamp(at, recorded, "p")
-            action = {
-                "assign": lambda: ticket.assign(stamp, agent_id=rng.choice(agents)),
-                "reply": lambda: ticket.record_interaction(stamp, channel=Channel.EMAIL, direction=Direction.OUTBOUND,
-                                                           author=Author.AGENT, agent_id=rng.choice(agents),
-                                                           duration_seconds=rng.choice([None, 30.0, 400.0])),
-                "inbound": lambda: ticket.record_interaction(stamp, channel=Channel.CHAT, direction=Direction.INBOUND,
-                                                             author=Author.CUSTOMER),
-                "wait": lambda: ticket.wait_on_customer(stamp),
-                "resume": lambda: ticket.resume(stamp),
-                "transfer": lambda: ticket.transfer(stamp, department=rng.choice(["x", "y"])),
-                "escalate": lambda: ticket.escalate(stamp, reason="r"),
-                "resolve": lambda: ticket.resolve(stamp, code="ok", summary="s", remedy=Remedy.PROCESS_FIX,
-                                                  root_cause="rc"),
-                "reopen": lambda: ticket.reopen(stamp),
-                "close": lambda: ticket.close(stamp),
-                "survey": lambda: ticket.survey(stamp, csat=rng.randint(1, 5), nps=rng.randint(0, 10),
-                                                evaluated_agent_id=rng.choice(agents)),
-                "triage": lambda: ticket.triage(stamp, priority=rng.choice(["P1", "P2", "P3"])),
-            }[name]
-            try:
-                action()
-            except DomainError:
-                pass
-        everything.extend(ticket.collect_events())
-    everything.sort(key=lambda e: (e.recorded_at, str(e.ticket_id), e.version))
-    return everything
-
 
 def moments(events, rng: random.Random) -> list[Moment]:
     """Moments on both axes: unbounded, at an event's instant, just before it, or between."""
