@@ -34,7 +34,8 @@ BODIES = {
     "/v1/agents": {"agent_id": "zed", "name": "Zed", "skills": ["x"]},
     "/v1/agents/{agent_id}/availability": {"available": True},
 }
-QUERY = {"/v1/agents/leaderboard": {"period": "2026-03"}, "/v1/agents/{agent_id}/performance": {"period": "2026-03"},
+QUERY = {"/v1/agents/leaderboard": {"period": "2026-03"}, "/v1/reports/monthly": {"period": "2026-03"},
+         "/v1/agents/{agent_id}/performance": {"period": "2026-03"},
          "/v1/events/stream": {"after": 0}}
 
 
