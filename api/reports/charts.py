@@ -25,7 +25,7 @@ def trend_svg(trend: list[dict[str, Any]], names: dict[str, str]) -> str:
     months = [entry["month"][2:] for entry in trend]
     with warnings.catch_warnings(), plt.rc_context({
             "svg.fonttype": "none", "svg.hashsalt": "servicetrail", "font.size": 8,
-            "font.family": ["DejaVu Sans", "Noto Sans CJK SC", "sans-serif"], "axes.spines.top": False,
+            "font.family": "DejaVu Sans", "axes.spines.top": False,
             "axes.spines.right": False}):
         warnings.simplefilter("ignore")  # glyphs matplotlib cannot measure; the page's fonts draw them
         figure, axes = plt.subplots(3, 3, figsize=(10, 6.6), sharex=True)
@@ -41,7 +41,7 @@ def trend_svg(trend: list[dict[str, Any]], names: dict[str, str]) -> str:
             axis.yaxis.set_major_formatter(FuncFormatter(lambda v, _p, fmt=fmt: fmt.format(v)))
             axis.set_xticks(range(len(months)), months, rotation=60, fontsize=6)
             axis.grid(axis="y", color="#e5e7eb", linewidth=0.6)
-        figure.tight_layout()
+        figure.subplots_adjust(left=0.07, right=0.99, top=0.95, bottom=0.08, wspace=0.28, hspace=0.35)
         out = io.StringIO()
         figure.savefig(out, format="svg", metadata={"Date": None})
         plt.close(figure)
