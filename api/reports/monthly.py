@@ -89,7 +89,7 @@ def measure_names(t: Translator) -> dict[str, str]:
 
 
 def change_kind(kind: str) -> str:
-    return {"rate": "points", "percent": "score"}.get(kind, kind)
+    return {"rate": "points", "percent": "points"}.get(kind, kind)
 
 
 def tables(report: dict[str, Any], t: Translator) -> list[Table]:
