@@ -52,6 +52,7 @@ ROUTE_POLICY: dict[tuple[str, str], str] = {
     ("GET", "/v1/arrivals"): P.READ_MODELS,
     ("GET", "/v1/forecasts"): P.READ_MODELS,
     ("GET", "/v1/staffing"): P.READ_MODELS,
+    ("GET", "/v1/reports/monthly"): P.READ_MODELS,  # managers and auditors
     ("GET", "/v1/events"): P.READ_EVENTS,
     ("GET", "/v1/events/stream"): P.READ_EVENTS,
     ("GET", "/v1/audit/verify"): P.AUDIT,

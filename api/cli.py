@@ -502,6 +502,45 @@ def replay(
         typer.echo(json.dumps(document, indent=2, sort_keys=True, default=str))
 
 
+@cli.command()
+def report(
+    period: Annotated[str, typer.Option(help="The month, YYYY-MM, in the organisation's time zone.")],
+    output: Annotated[str, typer.Option("--output", "-o", help="The file to write.")],
+    report_format: Annotated[str, typer.Option("--format", help="html (one self-contained file), xlsx, pdf or json (the figures).")
+                             ] = "html",
+    lang: Annotated[str, typer.Option(help="zh-CN or en.")] = "zh-CN",
+    as_of: Annotated[Optional[str], typer.Option("--as-of", help="Business time (ISO 8601 with offset).")] = None,
+    known_at: Annotated[Optional[str], typer.Option("--known-at", help="Transaction time (ISO 8601).")] = None,
+    store_url: StoreUrl = None,
+) -> None:
+    """Write the monthly service report (key indicators, trends, SLA, escalations, complaints, agent
+    evaluation, hotspots, forecast, findings) for a period, as it stood at --as-of / --known-at."""
+    from pathlib import Path
+
+    from api.reports.i18n import LANGUAGES
+    from api.reports.monthly import FORMATS, compute, render
+    from projections.queries import InvalidQuery
+
+    if report_format not in FORMATS:
+        typer.echo(f"servicetrail: --format must be one of {', '.join(FORMATS)}", err=True)
+        raise typer.Exit(code=2)
+    if lang not in LANGUAGES:
+        typer.echo(f"servicetrail: --lang must be one of {', '.join(LANGUAGES)}", err=True)
+        raise typer.Exit(code=2)
+    settings = _settings_or_exit(store_url=store_url)
+    moments = {name: _instant(name, value) for name, value in (("--as-of", as_of), ("--known-at", known_at))}
+    with _services(settings, existing=True) as services:
+        try:
+            figures = compute(services, period, moments["--as-of"], moments["--known-at"])
+        except InvalidQuery as bad:
+            typer.echo(f"servicetrail: --{bad.field}: {bad}", err=True)
+            raise typer.Exit(code=2) from None
+        Path(output).write_bytes(render(figures, lang, report_format))
+    verification = figures["verification"]
+    typer.echo(f"wrote {output} ({report_format}, {lang}): {period} at log position {verification['log_position']}; "
+               f"recompute with: {verification['recompute']}")
+
+
 def _instant(name: str, value: str | None):
     from datetime import datetime
 

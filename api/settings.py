@@ -101,6 +101,10 @@ class Settings(BaseSettings):
         if any(w < 0 for w in weights.values()) or not any(weights.values()):
             raise ValueError("weights must be non-negative and not all zero")
         return weights
+    sla_compliance_target: float = Field(
+        default=0.9, gt=0, le=1, allow_inf_nan=False,
+        description="The share of resolved tickets within SLA the organisation aims at, per priority; the monthly "
+                    "report states each priority against it and finds those below it.")
     max_future_skew_seconds: float = Field(
         default=300, ge=0, description="How far ahead of the server clock occurred_at may be."
     )

@@ -44,14 +44,16 @@ def ticket_history(rng: random.Random, ticket_id: UUID, start: datetime, events:
     return ticket
 
 
-def fill(app: ServiceTrail, events: int, *, seed: int = 7, per_ticket: int = 10, chunk: int = 500) -> int:
-    """Appends about ``events`` ticket events; returns how many were written."""
+def fill(app: ServiceTrail, events: int, *, seed: int = 7, per_ticket: int = 10, chunk: int = 500,
+         start: datetime = datetime(2026, 1, 1, tzinfo=timezone.utc), span: timedelta | None = None) -> int:
+    """Appends about ``events`` ticket events; returns how many were written. Tickets open one
+    every 10/7 minutes, or evenly over ``span`` when given (e.g. every ticket within one month)."""
     rng = random.Random(seed)
-    start = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    step = timedelta(minutes=1 / 7) if span is None else span / events
     written, pending = 0, []
     while written < events:
-        ticket = ticket_history(rng, UUID(int=rng.getrandbits(128)), start + timedelta(minutes=written // 7),
-                                per_ticket)
+        opened = start + (timedelta(minutes=written // 7) if span is None else step * written)
+        ticket = ticket_history(rng, UUID(int=rng.getrandbits(128)), opened, per_ticket)
         written += ticket.version
         pending.append(ticket)
         if len(pending) >= chunk:

@@ -7,5 +7,6 @@ scripts/setup-venv.sh dev
 scripts/provision-postgres.sh
 scripts/provision-kafka.sh
 scripts/provision-browser.sh
+scripts/provision-fonts.sh
 .venv/bin/lint-imports --no-cache >/dev/null || .venv/bin/lint-imports --no-cache
 exec .venv/bin/python -m pytest "$@"

@@ -35,7 +35,8 @@ BODIES = {
     "/v1/agents/{agent_id}/availability": {"available": True},
 }
 QUERY = {"/v1/sla/what-if": {"from": "2026-03-01", "to": "2026-04-01", "policy": ""},
-         "/v1/agents/leaderboard": {"period": "2026-03"}, "/v1/agents/{agent_id}/performance": {"period": "2026-03"},
+         "/v1/agents/leaderboard": {"period": "2026-03"}, "/v1/reports/monthly": {"period": "2026-03"},
+         "/v1/agents/{agent_id}/performance": {"period": "2026-03"},
          "/v1/events/stream": {"after": 0}}
 
 
