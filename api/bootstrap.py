@@ -22,6 +22,7 @@ from domain.application import Clock, LifecycleRules, ServiceTrail
 from domain.service_levels import ServicePolicy
 from projections.audit import AuditCheckpointer, StoredEntry, Witness, verify
 from projections.arrivals import ArrivalsProjection
+from projections.collection import collection_paused
 from projections.moment import Moment
 from projections.read_side import ReadView
 from projections.store import StateStore, private_file
@@ -69,7 +70,7 @@ class Services:
         """The read side at a moment (now, or as of T as known at K), from indexed state."""
         from uuid import UUID
 
-        with self.state.read() as tx:
+        with collection_paused(), self.state.read() as tx:
             yield ReadView(tx, Moment(as_of, known_at), lambda ticket: self.app.ticket_events(UUID(ticket)),
                            SlaFacts(self.policy))
 

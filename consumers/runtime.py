@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 from consumers.loop import PollingLoop
 from consumers.sources import Delivery, Source
+from projections.collection import collection_paused
 from projections.store import StateStore, Transaction
 
 log = logging.getLogger("servicetrail.consumers")
@@ -63,9 +64,13 @@ class ConsumerRuntime(PollingLoop):
 
     def run_once(self) -> int:
         """Processes one batch; returns the number of deliveries consumed (0 when caught up)."""
-        deliveries = self.source.poll(self.positions, self.batch_size)
-        if not deliveries:
-            return 0
+        with collection_paused():  # a batch allocates thousands of short-lived rows (see the module)
+            deliveries = self.source.poll(self.positions, self.batch_size)
+            if not deliveries:
+                return 0
+            return self._apply(deliveries)
+
+    def _apply(self, deliveries: list[Delivery]) -> int:
         with self.store.transaction() as tx:
             streams = {d.stream for d in deliveries}
             tx.lock_streams(self.name, streams)
