@@ -38,6 +38,8 @@ def main() -> None:
     parser.add_argument("names", nargs="*", help=f"any of {', '.join(BENCHMARKS)} (default: all)")
     parser.add_argument("--output", default="benchmarks/results/latest.json")
     parser.add_argument("--quick", action="store_true", help="smaller sizes, one repeat (smoke run)")
+    parser.add_argument("--events", type=int, help="log size for the benchmarks that generate one")
+    parser.add_argument("--repeats", type=int, help="repeats of each timed step")
     args = parser.parse_args()
     unknown = [name for name in args.names if name not in BENCHMARKS]
     if unknown:
@@ -48,6 +50,7 @@ def main() -> None:
         print(f"== {name}", flush=True)
         started = time.perf_counter()
         kwargs = {"events": 20_000, "repeats": 1} if args.quick else {}
+        kwargs.update({k: v for k, v in (("events", args.events), ("repeats", args.repeats)) if v is not None})
         results.extend(module.run(**kwargs))
         print(f"   ({time.perf_counter() - started:.0f}s)")
     print()
