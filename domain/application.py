@@ -25,7 +25,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, ClassVar, NamedTuple, Protocol
-from uuid import UUID, uuid4, uuid5
+from uuid import UUID, uuid4
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError
@@ -48,6 +48,7 @@ from domain.roster import Agent, Profile, agent_aggregate_id
 from domain.routing import Candidate, choose
 from domain.serialization import PydanticMapper
 from domain.ticket import DEFAULT_REOPEN_WINDOW, Ticket
+from domain.uuids import uuid5_in
 from domain.values import Sealed, Stamp
 
 TICKET_ID_NAMESPACE = UUID("3b8f0a9e-2c71-5d4e-8f60-9a1b2c3d4e5f")
@@ -79,9 +80,12 @@ class LifecycleRules:
     max_attempts: int = 20
 
 
+_ticket_uuid5 = uuid5_in(TICKET_ID_NAMESPACE)
+
+
 def ticket_id_for_key(idempotency_key: str) -> UUID:
     """The id of the ticket opened under an idempotency key: a retried opening finds its ticket."""
-    return uuid5(TICKET_ID_NAMESPACE, idempotency_key)
+    return _ticket_uuid5(idempotency_key)
 
 
 class _UnitOfWork:

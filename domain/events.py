@@ -10,19 +10,23 @@ and the JSON published to Kafka. Internally the library's names are used (``orig
 from __future__ import annotations
 
 from typing import Any, ClassVar
-from uuid import UUID, uuid5
+from uuid import UUID
 
 from eventsourcing.domain import CanMutateAggregate
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
+from domain.uuids import uuid5_in
 from domain.values import UtcDatetime
 
 # Event ids are derived, never drawn: the same ticket and version always name the same event.
 EVENT_ID_NAMESPACE = UUID("6f1c1f8e-3a4b-5c8e-9d2a-7b1e0c4d5a60")
 
 
+_event_uuid5 = uuid5_in(EVENT_ID_NAMESPACE)
+
+
 def event_id_for(ticket_id: UUID, version: int) -> UUID:
-    return uuid5(EVENT_ID_NAMESPACE, f"{ticket_id}/{version}")
+    return _event_uuid5(f"{ticket_id}/{version}")
 
 
 class TicketEvent(BaseModel, CanMutateAggregate[UUID]):
