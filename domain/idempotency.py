@@ -6,6 +6,7 @@ store itself (optimistic concurrency), and only one of them is ever recorded.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import ClassVar, Literal
 from uuid import UUID
 
@@ -22,6 +23,7 @@ IDEMPOTENCY_NAMESPACE = UUID("0d2c6a51-8f0e-5b7a-a3c4-1e9d2f6b7c80")
 _record_uuid5 = uuid5_in(IDEMPOTENCY_NAMESPACE)
 
 
+@lru_cache(maxsize=1 << 16)  # asked for again when the record is looked up, then written
 def idempotency_record_id(key: str) -> UUID:
     return _record_uuid5(key)
 
