@@ -22,6 +22,7 @@ BENCHMARKS = {
     "http": "benchmarks.http_load",
     "commands": "benchmarks.command_path",
     "freshness": "benchmarks.freshness",
+    "import": "benchmarks.import_speed",
 }
 
 
