@@ -12,7 +12,8 @@ from __future__ import annotations
 from typing import Any, ClassVar
 from uuid import UUID
 
-from eventsourcing.domain import CanMutateAggregate
+from eventsourcing.domain import CanInitAggregate, CanMutateAggregate
+from eventsourcing.utils import resolve_topic
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
 from domain.uuids import uuid5_in
@@ -78,7 +79,7 @@ class TicketEvent(BaseModel, CanMutateAggregate[UUID]):
         return self.model_dump(mode="json", by_alias=True)
 
     def mutate(self, aggregate: Any) -> Any:
-        aggregate = super().mutate(aggregate)
+        aggregate = created_by(self) if aggregate is None else super().mutate(aggregate)
         aggregate.last_hash = self.hash
         aggregate.last_occurred_at = self.occurred_at
         return aggregate
@@ -92,6 +93,25 @@ class RecordEvent(BaseModel, CanMutateAggregate[UUID]):
     originator_id: UUID
     originator_version: int
     timestamp: UtcDatetime
+
+    def mutate(self, aggregate: Any) -> Any:
+        return created_by(self) if aggregate is None else super().mutate(aggregate)
+
+
+def created_by(event: Any) -> Any:
+    """The aggregate a created event begins, as ``CanInitAggregate.mutate`` builds it, without its
+    two passes of the event's fields against method signatures (for aggregates with no ``__init__``
+    of their own, which is all of ours; others, and events that create nothing, go the library's way).
+    An import creates four aggregates per source row: this was 5% of its time."""
+    if not isinstance(event, CanInitAggregate):
+        return CanMutateAggregate.mutate(event, None)  # refuses as the library does
+    aggregate_class = resolve_topic(event.originator_topic)
+    if aggregate_class.__init__ is not object.__init__:
+        return CanInitAggregate.mutate(event, None)
+    aggregate = aggregate_class.__new__(aggregate_class)
+    aggregate.__base_init__(event.originator_id, event.originator_version, event.timestamp)
+    event.apply(aggregate)
+    return aggregate
 
 
 class ActorEvent(RecordEvent):
