@@ -511,8 +511,12 @@ class ServiceTrail(Application):
         )
 
     def _earlier_outcome(self, key: str, command: str, digest: str) -> Outcome | None:
+        record_id = idempotency_record_id(key)
+        work: _UnitOfWork | None = getattr(self._local, "work", None)
+        if work is not None and record_id not in work.pending and work.known.get(record_id, False) is None:
+            return None  # read in bulk and absent: the usual case of an import (no exception to raise)
         try:
-            record = self._load(idempotency_record_id(key))
+            record = self._load(record_id)
         except AggregateNotFoundError:
             return None
         if record.command != command or record.request_digest != digest:
