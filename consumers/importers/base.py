@@ -16,7 +16,9 @@ domain refuses are collected with the field and the reason, never dropped silent
 from __future__ import annotations
 
 import csv
+import gc
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -179,8 +181,27 @@ def step_error(error: Exception) -> tuple[str, str]:
 BATCH_ROWS = 2000  # rows per transaction: ~10,000 events of the NYC file per commit
 
 
+@contextmanager
+def fewer_collections() -> Iterator[None]:
+    """The garbage collector's youngest generation collected every 100,000 allocations instead of
+    700 while an import runs (it allocates a dozen short-lived objects per command and keeps few;
+    about 7% of an import's time), and back as it was afterwards."""
+    thresholds = gc.get_threshold()
+    gc.set_threshold(100_000, *thresholds[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*thresholds)
+
+
 def run_import(app: ServiceTrail, rows: Iterable[SourceRow], *, actor: str, batch_rows: int = BATCH_ROWS,
                progress: Callable[[int], None] | None = None) -> ImportReport:
+    with fewer_collections():
+        return _run_import(app, rows, actor=actor, batch_rows=batch_rows, progress=progress)
+
+
+def _run_import(app: ServiceTrail, rows: Iterable[SourceRow], *, actor: str, batch_rows: int,
+                progress: Callable[[int], None] | None) -> ImportReport:
     report = ImportReport()
     pending: list[SourceRow] = []
     for row in rows:
