@@ -193,11 +193,12 @@ def _replay_data_set(services: Services, name: str, data_dir: str | None, rows: 
 
 def _import_with_progress(services: Services, source_format: str, path: Path, *, first: int | None = None,
                           last: int | None = None) -> tuple[ImportReport, float]:
-    """Runs an importer over ``path`` (only its first or last N rows) with a progress bar in events/s."""
+    """Runs an importer over ``path`` (only its first or last N rows) with a progress bar: rows/s,
+    events/s and the time left."""
     import itertools
     import time
 
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from consumers.importers import FORMATS
     from consumers.importers.base import run_import
@@ -208,12 +209,13 @@ def _import_with_progress(services: Services, source_format: str, path: Path, *,
     stop = min(total, first) if first else total
     started, before = time.perf_counter(), services.app.event_count()
     with Progress(TextColumn(f"import {path.name}"), BarColumn(), MofNCompleteColumn(),
-                  TextColumn("{task.fields[rate]}")) as bar:
+                  TextColumn("{task.fields[rate]}"), TextColumn("ETA"), TimeRemainingColumn()) as bar:
         task = bar.add_task("import", total=stop - skip, rate="")
 
         def advance(done: int) -> None:
-            rate = (services.app.event_count() - before) / max(time.perf_counter() - started, 1e-9)
-            bar.update(task, completed=done, rate=f"{rate:,.0f} events/s")
+            elapsed = max(time.perf_counter() - started, 1e-9)
+            events = services.app.event_count() - before
+            bar.update(task, completed=done, rate=f"{done / elapsed:,.0f} rows/s, {events / elapsed:,.0f} events/s")
 
         rows = itertools.islice(FORMATS[source_format](path), skip, stop)
         report = run_import(services.app, rows, actor=f"import:{source_format}", progress=advance)

@@ -23,6 +23,7 @@ BENCHMARKS = {
     "commands": "benchmarks.command_path",
     "freshness": "benchmarks.freshness",
     "report": "benchmarks.monthly_report",
+    "import": "benchmarks.import_speed",
 }
 
 

@@ -11,8 +11,10 @@ Every use case is: load the ticket, call one method on it, save. Around that sit
 
 Bulk writers (imports) run the same use cases inside ``batch()``: a unit of work that keeps the
 changed aggregates in memory and saves them all in one transaction at the end, which is what makes
-the event store fast (one commit per batch, not per command). ``savepoint()`` undoes one source
-row's commands inside a batch when any of them is refused, so a row is written whole or not at all.
+the event store fast (one commit per batch, not per command). ``prefetch()`` reads the batch's
+aggregates in one query instead of one per command, and ``savepoint()`` undoes one source row's
+commands inside a batch, in memory, when any of them is refused, so a row is written whole or not
+at all and the rest of the batch is still saved.
 """
 
 from __future__ import annotations
@@ -20,14 +22,15 @@ from __future__ import annotations
 import copy
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any, ClassVar, NamedTuple, Protocol
-from uuid import UUID, uuid4, uuid5
+from uuid import UUID, uuid4
 
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
 from eventsourcing.persistence import IntegrityError
 from eventsourcing.utils import get_topic
 
@@ -48,6 +51,7 @@ from domain.roster import Agent, Profile, agent_aggregate_id
 from domain.routing import Candidate, choose
 from domain.serialization import PydanticMapper
 from domain.ticket import DEFAULT_REOPEN_WINDOW, Ticket
+from domain.uuids import uuid5_in
 from domain.values import Sealed, Stamp
 
 TICKET_ID_NAMESPACE = UUID("3b8f0a9e-2c71-5d4e-8f60-9a1b2c3d4e5f")
@@ -79,16 +83,26 @@ class LifecycleRules:
     max_attempts: int = 20
 
 
+_ticket_uuid5 = uuid5_in(TICKET_ID_NAMESPACE)
+
+
+@lru_cache(maxsize=1 << 16)  # an import asks for each key's ticket several times in a row
 def ticket_id_for_key(idempotency_key: str) -> UUID:
     """The id of the ticket opened under an idempotency key: a retried opening finds its ticket."""
-    return uuid5(TICKET_ID_NAMESPACE, idempotency_key)
+    return _ticket_uuid5(idempotency_key)
 
 
 class _UnitOfWork:
-    """Aggregates changed by the commands of one batch, by id, not saved yet."""
+    """Aggregates changed by the commands of one batch, by id, not saved yet; and aggregates read
+    in bulk before the batch's commands ran (``None``: not in the store)."""
 
     def __init__(self) -> None:
         self.pending: dict[UUID, Any] = {}
+        self.journal: list[UUID] = []  # ids in the order they entered ``pending`` (what a savepoint undoes)
+        self.known: dict[UUID, Any] = {}
+
+
+ReadEvents = Callable[[list[UUID]], dict[UUID, list[Any]]]  # ids → their stored events, in version order
 
 
 class Outcome(NamedTuple):
@@ -140,19 +154,58 @@ class ServiceTrail(Application):
         finally:
             self._local.work = None
         if aggregates:
-            super().save(*aggregates)
+            self._save_together(tuple(aggregates), {})
+
+    def prefetch(self, aggregate_ids: Iterable[UUID], read_events: ReadEvents | None = None) -> None:
+        """Inside a batch: reads the given aggregates at once, so that the batch's commands find them
+        (or their absence) in memory instead of asking the store one by one. ``read_events`` is the
+        store's bulk read (the importers pass one query per store; the default asks per aggregate).
+        Outside a batch, or for an id already known, it does nothing."""
+        work: _UnitOfWork | None = getattr(self._local, "work", None)
+        if work is None:
+            return
+        wanted = [i for i in dict.fromkeys(aggregate_ids) if i not in work.pending and i not in work.known]
+        if not wanted:
+            return
+        if self.snapshots is not None:  # snapshots would need their own bulk read: only learn who is absent
+            found = (read_events or self._read_events_one_by_one)(wanted)
+            for aggregate_id in wanted:
+                work.known[aggregate_id] = self.repository.get(aggregate_id) if aggregate_id in found else None
+            return
+        to_domain_event = self.mapper.to_domain_event
+        for aggregate_id, stored in (read_events or self._read_events_one_by_one)(wanted).items():
+            aggregate = None
+            for event in map(to_domain_event, stored):
+                aggregate = event.mutate(aggregate)
+            work.known[aggregate_id] = aggregate
+        for aggregate_id in wanted:
+            work.known.setdefault(aggregate_id, None)
+
+    def _read_events_one_by_one(self, aggregate_ids: list[UUID]) -> dict[UUID, list[Any]]:
+        found = {}
+        for aggregate_id in aggregate_ids:
+            if events := list(self.recorder.select_events(aggregate_id)):
+                found[aggregate_id] = events
+        return found
 
     @contextmanager
     def savepoint(self, ticket_id: UUID | None) -> Iterator[None]:
         """Inside a batch: if the block raises, forget what it changed (``ticket_id`` is the ticket
         it works on; domain commands only record after all their checks, so one refused command
-        leaves its ticket as it was, and this undoes the commands before it)."""
+        leaves its ticket as it was, and this undoes the commands before it). All in memory: the
+        aggregates the block added to the batch are dropped and the ticket goes back to a copy taken
+        on entry, so a refused source row leaves the rest of its batch to be saved."""
         work: _UnitOfWork | None = getattr(self._local, "work", None)
         if work is None:
             yield
             return
-        before = set(work.pending)
-        kept = work.pending.get(ticket_id) if ticket_id is not None else None
+        mark = len(work.journal)
+        kept, where = None, None
+        if ticket_id is not None:
+            for where in (work.pending, work.known):
+                kept = where.get(ticket_id)
+                if kept is not None:
+                    break
         snapshot = None
         if kept is not None:
             snapshot = copy.copy(kept)
@@ -160,25 +213,56 @@ class ServiceTrail(Application):
         try:
             yield
         except BaseException:
-            for added in set(work.pending) - before:
+            for added in work.journal[mark:]:
                 del work.pending[added]
-            if snapshot is not None and ticket_id is not None:
-                work.pending[ticket_id] = snapshot
+            del work.journal[mark:]
+            if snapshot is not None and where is not None and ticket_id is not None:
+                where[ticket_id] = snapshot
             raise
 
     def save(self, *objs: Any, **kwargs: Any) -> Any:
         work: _UnitOfWork | None = getattr(self._local, "work", None)
         if work is None:
-            return super().save(*objs, **kwargs)
+            return self._save_together(objs, kwargs)
         for obj in objs:
             if obj is not None:
+                if obj.id not in work.pending:
+                    work.journal.append(obj.id)
                 work.pending[obj.id] = obj
         return []
 
+    def _save_together(self, objs: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """``Application.save`` without its per-object ``isinstance`` checks against runtime
+        protocols (on Python 3.11 each costs more than serialising the event): an object with
+        ``collect_events`` is an aggregate, anything else an event. Same events, same single
+        ``insert_events`` call, same snapshots and notifications."""
+        processing = ProcessingEvent()
+        for obj in objs:
+            if obj is None:
+                continue
+            collect = getattr(obj, "collect_events", None)
+            if collect is None:
+                processing.events.append(obj)
+                continue
+            processing.events.extend(collect())
+            processing.aggregates[obj.id] = obj
+        processing.saved_kwargs.update(kwargs)
+        recordings = self._record(processing)
+        self._take_snapshots(processing)
+        self._notify(recordings)
+        self.notify(processing.events)  # the library's deprecated hook, kept as Application.save calls it
+        return recordings
+
     def _load(self, aggregate_id: UUID, version: int | None = None) -> Any:
         work: _UnitOfWork | None = getattr(self._local, "work", None)
-        if work is not None and version is None and aggregate_id in work.pending:
-            return work.pending[aggregate_id]
+        if work is not None and version is None:
+            if aggregate_id in work.pending:
+                return work.pending[aggregate_id]
+            if aggregate_id in work.known:
+                known = work.known[aggregate_id]
+                if known is None:
+                    raise AggregateNotFoundError(aggregate_id)
+                return known
         return self.repository.get(aggregate_id, version=version)
 
     # ------------------------------------------------------------------------- use cases
@@ -435,8 +519,12 @@ class ServiceTrail(Application):
         )
 
     def _earlier_outcome(self, key: str, command: str, digest: str) -> Outcome | None:
+        record_id = idempotency_record_id(key)
+        work: _UnitOfWork | None = getattr(self._local, "work", None)
+        if work is not None and record_id not in work.pending and work.known.get(record_id, False) is None:
+            return None  # read in bulk and absent: the usual case of an import (no exception to raise)
         try:
-            record = self._load(idempotency_record_id(key))
+            record = self._load(record_id)
         except AggregateNotFoundError:
             return None
         if record.command != command or record.request_digest != digest:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import ClassVar
 from uuid import UUID
 
@@ -56,7 +57,7 @@ class Command(BaseModel):
 
     @classmethod
     def handler_name(cls) -> str:
-        return re.sub(r"(?<!^)(?=[A-Z])", "_", cls.__name__).lower()
+        return _handler_name(cls.__name__)
 
     def digest(self) -> str:
         """Identifies the request for idempotency: same command, same content, same digest."""
@@ -221,3 +222,8 @@ COMMANDS: tuple[type[Command], ...] = (
 INTERNAL_COMMANDS: tuple[type[Command], ...] = (RecordSlaWarning, RecordSlaBreach, EscalateAutomatically)
 ROSTER_COMMANDS: tuple[type[Command], ...] = (RegisterAgent, SetAvailability)
 PRIVACY_COMMANDS: tuple[type[Command], ...] = (ErasePersonalData,)
+
+
+@lru_cache(maxsize=None)
+def _handler_name(class_name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", class_name).lower()

@@ -10,19 +10,24 @@ and the JSON published to Kafka. Internally the library's names are used (``orig
 from __future__ import annotations
 
 from typing import Any, ClassVar
-from uuid import UUID, uuid5
+from uuid import UUID
 
-from eventsourcing.domain import CanMutateAggregate
+from eventsourcing.domain import CanInitAggregate, CanMutateAggregate
+from eventsourcing.utils import resolve_topic
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
+from domain.uuids import uuid5_in
 from domain.values import UtcDatetime
 
 # Event ids are derived, never drawn: the same ticket and version always name the same event.
 EVENT_ID_NAMESPACE = UUID("6f1c1f8e-3a4b-5c8e-9d2a-7b1e0c4d5a60")
 
 
+_event_uuid5 = uuid5_in(EVENT_ID_NAMESPACE)
+
+
 def event_id_for(ticket_id: UUID, version: int) -> UUID:
-    return uuid5(EVENT_ID_NAMESPACE, f"{ticket_id}/{version}")
+    return _event_uuid5(f"{ticket_id}/{version}")
 
 
 class TicketEvent(BaseModel, CanMutateAggregate[UUID]):
@@ -74,7 +79,7 @@ class TicketEvent(BaseModel, CanMutateAggregate[UUID]):
         return self.model_dump(mode="json", by_alias=True)
 
     def mutate(self, aggregate: Any) -> Any:
-        aggregate = super().mutate(aggregate)
+        aggregate = created_by(self) if aggregate is None else super().mutate(aggregate)
         aggregate.last_hash = self.hash
         aggregate.last_occurred_at = self.occurred_at
         return aggregate
@@ -88,6 +93,25 @@ class RecordEvent(BaseModel, CanMutateAggregate[UUID]):
     originator_id: UUID
     originator_version: int
     timestamp: UtcDatetime
+
+    def mutate(self, aggregate: Any) -> Any:
+        return created_by(self) if aggregate is None else super().mutate(aggregate)
+
+
+def created_by(event: Any) -> Any:
+    """The aggregate a created event begins, as ``CanInitAggregate.mutate`` builds it, without its
+    two passes of the event's fields against method signatures (for aggregates with no ``__init__``
+    of their own, which is all of ours; others, and events that create nothing, go the library's way).
+    An import creates four aggregates per source row: this was 5% of its time."""
+    if not isinstance(event, CanInitAggregate):
+        return CanMutateAggregate.mutate(event, None)  # refuses as the library does
+    aggregate_class = resolve_topic(event.originator_topic)
+    if aggregate_class.__init__ is not object.__init__:
+        return CanInitAggregate.mutate(event, None)
+    aggregate = aggregate_class.__new__(aggregate_class)
+    aggregate.__base_init__(event.originator_id, event.originator_version, event.timestamp)
+    event.apply(aggregate)
+    return aggregate
 
 
 class ActorEvent(RecordEvent):

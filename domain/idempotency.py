@@ -6,20 +6,26 @@ store itself (optimistic concurrency), and only one of them is ever recorded.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import ClassVar, Literal
-from uuid import UUID, uuid5
+from uuid import UUID
 
 from eventsourcing.domain import BaseAggregate, CanInitAggregate
 from pydantic import Field
 
 from domain.events import RecordEvent, started_by
+from domain.uuids import uuid5_in
 from domain.values import UtcDatetime
 
 IDEMPOTENCY_NAMESPACE = UUID("0d2c6a51-8f0e-5b7a-a3c4-1e9d2f6b7c80")
 
 
+_record_uuid5 = uuid5_in(IDEMPOTENCY_NAMESPACE)
+
+
+@lru_cache(maxsize=1 << 16)  # asked for again when the record is looked up, then written
 def idempotency_record_id(key: str) -> UUID:
-    return uuid5(IDEMPOTENCY_NAMESPACE, key)
+    return _record_uuid5(key)
 
 
 class IdempotencyEvent(RecordEvent):

@@ -542,7 +542,10 @@ class Ticket(BaseAggregate[UUID]):
             error = invalid.errors()[0]
             field = ".".join(str(part) for part in error["loc"]) or "body"
             raise InvalidCommandError(field, f"{field}: {error['msg']}") from None
-        return unhashed.model_copy(update={"hash": chain_hash(unhashed.public_dict())})
+        # The event was built here and nobody holds it yet: set its hash in place (``model_copy``
+        # would copy every field to change one).
+        unhashed.__dict__["hash"] = chain_hash(unhashed.public_dict())
+        return unhashed
 
 
 @upcaster("ticket.opened", 1)

@@ -88,7 +88,8 @@ def _as_utc(moment: datetime) -> datetime:
 
 
 def _supported(moment: datetime) -> datetime:
-    if not SUPPORTED_FROM <= moment.astimezone(timezone.utc) <= SUPPORTED_TO:
+    # Aware instants compare as UTC whatever their offsets: no conversion needed (nor its overflow).
+    if not SUPPORTED_FROM <= moment <= SUPPORTED_TO:
         raise ValueError("instants must lie between 1970 and 9000")
     return moment
 

@@ -1,0 +1,142 @@
+"""Import at the store's speed: ``servicetrail import`` of NYC council cases beside a bare batched
+append of the same events, on SQLite and on PostgreSQL, in the same run.
+
+- **import**: ``run_import`` over the first N rows of the shared NYC file (default: all of it) into
+  a fresh store: CSV parsing, every row's commands through the service layer (validation,
+  idempotency keys and records, hash chain, lifecycle rules), batches saved in one transaction.
+  Figure: events appended per second, end to end.
+- **bare append**: the very events the import appended, read back (not timed), grouped into their
+  aggregates (tickets and idempotency records) with those events pending, and saved into another
+  fresh store with ``app.save(*aggregates)`` in chunks of the import's batch size (timed: the
+  mapper's serialisation, the insert, the commit). No importer, no commands, no checks.
+
+The target (issue 16) is a ratio of at least 0.5, and the whole file in under 60 s.
+``python -m benchmarks import`` (whole file) or ``python -m benchmarks.import_speed --rows N``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from benchmarks.common import Result
+
+
+def _import(app, path: Path, rows: int | None) -> tuple[int, float, int]:
+    from consumers.importers import FORMATS
+    from consumers.importers.base import run_import
+
+    source = FORMATS["nyc-council"](path)
+    started = time.perf_counter()
+    report = run_import(app, itertools.islice(source, rows) if rows else source, actor="import:nyc-council")
+    seconds = time.perf_counter() - started
+    return report.events, seconds, report.rows
+
+
+def _chunks(app, events_per_chunk: int) -> Iterator[list[Any]]:
+    """The stored events of ``app`` as aggregates with their events pending, about
+    ``events_per_chunk`` events at a time (a chunk ends only where an aggregate starts: each NYC
+    aggregate's events were appended by one import batch, so none spans two chunks)."""
+    to_domain_event, position = app.mapper.to_domain_event, 0
+    aggregates: dict[Any, Any] = {}
+    count = 0
+    while page := app.recorder.select_notifications(start=position, limit=5000, inclusive_of_start=False):
+        for notification in page:
+            event = to_domain_event(notification)
+            if count >= events_per_chunk and event.originator_version == 1:
+                yield list(aggregates.values())
+                aggregates, count = {}, 0
+            aggregate = aggregates.get(event.originator_id)
+            aggregate = event.mutate(aggregate)
+            aggregate._pending_events.append(event)
+            aggregates[event.originator_id] = aggregate
+            count += 1
+        position = page[-1].id
+    if aggregates:
+        yield list(aggregates.values())
+
+
+def _bare(source_app, target_app, events_per_chunk: int) -> tuple[int, float]:
+    seconds = 0.0
+    for aggregates in _chunks(source_app, events_per_chunk):
+        started = time.perf_counter()
+        target_app.save(*aggregates)
+        seconds += time.perf_counter() - started
+    return target_app.event_count(), seconds
+
+
+def _measure(store: str, new_url: Callable[[], str], rows: int | None) -> list[Result]:
+    from api.bootstrap import bootstrap
+    from api.settings import Settings
+    from consumers.importers.base import BATCH_ROWS
+    from tests.support.data import data_file
+
+    path = data_file("nyc-council")
+    assert path is not None, "the NYC council file is not here"
+    imported = bootstrap(Settings(store_url=new_url(), secret_key="bench"))
+    bare = bootstrap(Settings(store_url=new_url(), secret_key="bench"))
+    try:
+        events, seconds, read = _import(imported.app, path, rows)
+        batches = max(1, -(-read // BATCH_ROWS))
+        appended, bare_seconds = _bare(imported.app, bare.app, max(1, events // batches))
+    finally:
+        imported.close()
+        bare.close()
+    assert appended == events, f"the bare append wrote {appended} events, the import {events}"
+    ours, baseline = events / seconds, events / bare_seconds
+    print(f"   {store}: {read:,} rows → {events:,} events; import {seconds:.1f} s ({ours:,.0f} events/s, "
+          f"{read / seconds:,.0f} rows/s); bare batched append {bare_seconds:.1f} s ({baseline:,.0f} events/s)",
+          flush=True)
+    results = [Result(f"import, {store}: {read:,} NYC rows ({events:,} events)", ours, baseline, "events/s",
+                      "≥ 0.5 of a bare batched append", ours >= 0.5 * baseline,
+                      f"import {seconds:.1f} s, bare append {bare_seconds:.1f} s")]
+    if rows is None:
+        results.append(Result(f"import, {store}: the whole NYC file, seconds", seconds, 60.0, "s", "< 60 s",
+                              seconds < 60))
+    return results
+
+
+def run(events: int | None = None, repeats: int = 1, rows: int | None = None,
+        stores: tuple[str, ...] = ("sqlite", "postgres")) -> list[Result]:
+    """``events`` (from ``--quick``) or ``rows``: NYC rows to import (default: the whole file).
+    ``repeats`` is ignored: one pass over the file is already long and each pass needs fresh stores."""
+    rows = rows or events
+    results: list[Result] = []
+    counter = itertools.count()
+    with tempfile.TemporaryDirectory(prefix="servicetrail-import-") as folder:
+        if "sqlite" in stores:
+            results += _measure("SQLite", lambda: f"sqlite:///{Path(folder) / f'run{next(counter)}.db'}", rows)
+    if "postgres" not in stores:
+        return results
+    from tests.support.postgres import start_cluster
+
+    cluster = start_cluster()
+    try:
+        import psycopg
+
+        def postgres_url() -> str:
+            schema = f"import{next(counter)}"
+            with psycopg.connect(cluster.url, autocommit=True) as conn:
+                conn.execute(f'CREATE SCHEMA "{schema}"')
+            return f"{cluster.url}?schema={schema}"
+
+        results += _measure("PostgreSQL", postgres_url, rows)
+    finally:
+        cluster.stop()
+    return results
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.import_speed", description=__doc__)
+    parser.add_argument("--rows", type=int, help="NYC rows to import (default: the whole file)")
+    parser.add_argument("--store", choices=["sqlite", "postgres", "both"], default="both")
+    args = parser.parse_args()
+    chosen = ("sqlite", "postgres") if args.store == "both" else (args.store,)
+    for result in run(rows=args.rows, stores=chosen):
+        print(f"{result.benchmark}: {result.figure:,.1f} vs {result.baseline:,.1f} {result.unit} "
+              f"(ratio {result.ratio:.2f}, target {result.target}: {'met' if result.passed else 'not met'})")
