@@ -119,6 +119,11 @@ class ReadView:
         sql = (f"SELECT doc FROM ticket_versions v WHERE occurred_at <= ? AND recorded_at <= ? "
                f"AND (next_recorded_at IS NULL OR next_occurred_at > ? OR next_recorded_at > ?) AND {clause}")
         values: list[Any] = [as_of, known_at, as_of, known_at, *params]
+        if self.moment.as_of is not None:
+            # No event occurs before its ticket's opening: a bound that lets the newest-first
+            # scan of the opened_at index start at the moment instead of at the newest ticket.
+            sql += " AND opened_at <= ?"
+            values.append(as_of)
         if where.active_since is not None and self.moment.as_of is not None:
             # Tickets with a late occurrence known by then are folded instead (below), so here a
             # version's latest occurrence is its own: the window is a range of the occurred_at index.
