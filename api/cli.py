@@ -723,7 +723,7 @@ def sla_what_if(
 
     from api.settings import parse_policy
     from domain.service_levels import PolicyError
-    from projections.moment import InvalidQuery, parse_bound
+    from projections.moment import InvalidQuery, required_bound
     from projections.what_if import what_if
 
     settings = _settings_or_exit(store_url=store_url)
@@ -738,7 +738,7 @@ def sla_what_if(
     moments = {name: _instant(name, value) for name, value in (("--as-of", as_of), ("--known-at", known_at))}
     with _services(settings, existing=True) as services:
         try:
-            start, end = parse_bound("from", since, services.zone), parse_bound("to", until, services.zone)
+            start, end = required_bound("from", since, services.zone), required_bound("to", until, services.zone)
             with services.read(moments["--as-of"], moments["--known-at"]) as view:
                 report = what_if(view, start, end, proposed)
         except InvalidQuery as bad:

@@ -84,6 +84,14 @@ def parse_bound(field: str, text: str | None, zone: tzinfo) -> datetime | None:
     return moment.astimezone(timezone.utc)
 
 
+def required_bound(field: str, text: str | None, zone: tzinfo) -> datetime:
+    """A window bound the query cannot do without (``parse_bound``, but absent is refused)."""
+    found = parse_bound(field, text, zone)
+    if found is None:
+        raise InvalidQuery(field, f"{field} is required: a date (YYYY-MM-DD) or an instant with its offset")
+    return found
+
+
 def local_midnight(day: date, zone: tzinfo) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=zone).astimezone(timezone.utc)
 

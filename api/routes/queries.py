@@ -14,7 +14,7 @@ from api.auth import CurrentCaller, queue_of
 from api.problems import ResourceNotFoundError, echoed
 from domain.values import Priority
 from projections import queries
-from projections.moment import Moment, parse_bound, window
+from projections.moment import Moment, parse_bound, required_bound, window
 
 # What ``status=`` may name: a status of the ticket-state read model, or "open" for every open one.
 StatusFilter = Literal[queries.LISTABLE_STATUSES]  # type: ignore[valid-type]
@@ -85,7 +85,7 @@ def sla_what_if(
         proposed = parse_policy(policy)
     except PolicyError as bad:
         raise queries.InvalidQuery("policy", str(bad)) from None
-    start, end = parse_bound("from", from_, services.zone), parse_bound("to", to, services.zone)
+    start, end = required_bound("from", from_, services.zone), required_bound("to", to, services.zone)
     with services.read(as_of, known_at) as view:
         return what_if(view, start, end, proposed)
 

@@ -166,6 +166,11 @@ def test_what_if_with_the_policy_in_force_equals_the_reported_compliance(client,
     assert services.app.event_count() == before
 
 
+def test_what_if_without_a_window_is_422_naming_the_bound(client):
+    response = client.get("/v1/sla/what-if", params={"from": "", "to": "", "policy": ""})
+    assert response.status_code == 422 and response.json()["errors"][0]["field"] == "from"
+
+
 def test_what_if_refuses_a_broken_policy_naming_the_key(client):
     response = client.get("/v1/sla/what-if", params={"from": "2026-03-01", "to": "2026-04-01",
                                                     "policy": "[[sla]]\nresolution_minutes = -5\n"})
