@@ -12,7 +12,7 @@ from typing import Any, Protocol
 
 import orjson
 
-from domain.serialization import PUBLIC_NAMES, upcast
+from domain.serialization import upcast, with_public_names
 from domain.ticket import EVENT_CLASS_BY_TYPE
 
 LOG_STREAM = "log"
@@ -50,10 +50,7 @@ def stored_document(mapper: Any, state: bytes) -> dict[str, Any]:
     """The one reader of a stored ticket event: decrypt, decompress, decode, public names. No
     upcasting and no validation: the relay publishes what was stored, the audit checks it, and a
     consumer upcasts (``Delivery``). Raises on bytes that do not decode."""
-    document = orjson.loads(mapper.decrypt_and_decompress(state))
-    for internal, public in PUBLIC_NAMES.items():  # renamed in place: the hot path of every consumer
-        document[public] = document.pop(internal)
-    return document
+    return with_public_names(orjson.loads(mapper.decrypt_and_decompress(state)))
 
 
 def is_ticket_event(notification: Any) -> bool:

@@ -74,5 +74,13 @@ PUBLIC_NAMES = {"originator_id": "ticket_id", "originator_version": "version", "
 
 
 def public_document(internal: dict[str, Any]) -> dict[str, Any]:
-    """The public form of a stored event's JSON, without decoding it into a model."""
-    return {PUBLIC_NAMES.get(key, key): value for key, value in internal.items()}
+    """The public form of a stored event's JSON, without decoding it into a model (a copy)."""
+    return with_public_names(dict(internal))
+
+
+def with_public_names(document: dict[str, Any]) -> dict[str, Any]:
+    """Renames the envelope's internal names to the public ones, in place (a freshly decoded
+    document needs no copy: this is the hot path of every consumer)."""
+    for internal, public in PUBLIC_NAMES.items():
+        document[public] = document.pop(internal)
+    return document

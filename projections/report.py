@@ -27,10 +27,10 @@ from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
 
 from projections import agent_performance, measures
-from projections.moment import InvalidQuery, local_midnight, period_bounds
+from projections.moment import InvalidQuery, period_bounds
 from projections.queries import backlog_rows, rows_touching
 from projections.read_side import ReadView
-from projections.ticket_state.facts import deadline_kind
+from projections.ticket_state.facts import deadline_kind, met_late
 from projections.ticket_state.fold import TicketRow, iso
 
 TREND_MONTHS = 12
@@ -60,7 +60,7 @@ def shift(month: date, months: int) -> date:
 
 
 def month_bounds(month: date, zone: tzinfo) -> tuple[datetime, datetime]:
-    return local_midnight(month, zone), local_midnight(shift(month, 1), zone)
+    return period_bounds(label(month), zone)
 
 
 def label(month: date) -> str:
@@ -114,13 +114,8 @@ def sla_by_deadline_kind(rows: Iterable[TicketRow], lo: str, hi: str) -> list[di
     for row in rows:
         if not measures.within(row.resolved_at, lo, hi):
             continue
-        for key, due_at, met_at in row.deadline_facts:
-            if due_at is None:
-                continue
-            kind = deadline_kind(key)
-            due[kind] += 1
-            if met_at is not None and met_at > due_at:
-                missed[kind] += 1
+        due.update(deadline_kind(key) for key, due_at, _ in row.deadline_facts if due_at is not None)
+        missed.update(deadline_kind(key) for key, _ in met_late(row.deadline_facts))
     return [{"kind": kind, "deadlines": n, "missed": missed[kind], "met_in_time_rate": measures.ratio(n - missed[kind], n)}
             for kind, n in sorted(due.items())]
 

@@ -9,7 +9,6 @@ of last month's tickets would have been within SLA?" Tickets are those resolved 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -17,12 +16,8 @@ from domain.service_levels import ServicePolicy
 from projections.measures import ratio, within
 from projections.moment import InvalidQuery
 from projections.read_side import ReadView, RowFilter
-from projections.ticket_state.facts import SlaFacts, deadline_kind
+from projections.ticket_state.facts import SlaFacts, deadline_kind, met_late
 from projections.ticket_state.fold import TicketRow, iso
-
-
-def _missed(facts: Iterable[tuple[str, str | None, str | None]]) -> list[str]:
-    return [key for key, due, met in facts if due is not None and met is not None and met > due]
 
 
 def _tally(judged: list[tuple[TicketRow, list[str]]]) -> dict[str, Any]:
@@ -51,6 +46,6 @@ def what_if(view: ReadView, start: datetime, end: datetime, proposed: ServicePol
     judge = SlaFacts(proposed)
     return {
         "from": lo, "to": hi,
-        "in_force": _tally([(r, _missed(r.deadline_facts)) for r in resolved]),
-        "proposed": _tally([(r, _missed(judge.deadline_facts_of(r))) for r in resolved]),
+        "in_force": _tally([(r, [key for key, _ in met_late(r.deadline_facts)]) for r in resolved]),
+        "proposed": _tally([(r, [key for key, _ in met_late(judge.deadline_facts_of(r))]) for r in resolved]),
     }

@@ -19,6 +19,7 @@ Rules (stated in the README's measures section):
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -67,27 +68,29 @@ class SlaFacts:
         return tuple((d.key, None if d.due_at is None else iso(d.due_at), iso(d.met_at or resolved))
                      for d in deadlines(row, self.policy))
 
-
     def missed_by(self, row: TicketRow, at: str) -> list[tuple[str, str]]:
         """(key, due_at) of each deadline missed by ``at``: met after it was due, or due and not
         met by then. A resolved ticket answers from its facts; an open one is judged now (its
         running deadlines depend on the moment; open tickets are few beside resolved ones)."""
         if row.resolved_at is not None:
-            return [(key, due) for key, due, met in row.deadline_facts if due is not None and met > due]
-        missed = []
-        for deadline in deadlines(row, self.policy):
-            if deadline.due_at is None:
-                continue
-            due = iso(deadline.due_at)
-            met = None if deadline.met_at is None else iso(deadline.met_at)
-            if (met is not None and met > due) or (met is None and due <= at):
-                missed.append((deadline.key, due))
-        return missed
+            return met_late(row.deadline_facts)
+        running = [(d.key, None if d.due_at is None else iso(d.due_at), None if d.met_at is None else iso(d.met_at))
+                   for d in deadlines(row, self.policy)]
+        return [*met_late(running), *((key, due) for key, due, met in running
+                                      if met is None and due is not None and due <= at)]
+
+
+Facts = Iterable[tuple[str, str | None, str | None]]
+
+
+def met_late(facts: Facts) -> list[tuple[str, str]]:
+    """(key, due_at) of the deadlines met after they were due: the one definition of "missed"."""
+    return [(key, due) for key, due, met in facts if due is not None and met is not None and met > due]
 
 
 def missed_deadlines(row: TicketRow) -> list[str]:
     """Keys of the deadlines the ticket met after they were due (judged at its resolution)."""
-    return [key for key, due, met in row.deadline_facts if due is not None and met is not None and met > due]
+    return [key for key, _due in met_late(row.deadline_facts)]
 
 
 def deadline_kind(key: str) -> str:

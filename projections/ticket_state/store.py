@@ -178,11 +178,6 @@ def write_rows(tx: Transaction, table: str, rows: Iterable[TicketRow]) -> None:
     )
 
 
-def read_ticket(tx: Transaction, ticket_id: str, table: str = TABLE) -> dict[str, Any] | None:
-    rows = tx.fetchall(f"SELECT doc FROM {table} WHERE ticket_id = ?", (ticket_id,))
-    return orjson.loads(rows[0][0]) if rows else None
-
-
 def read_all(tx: Transaction, table: str = TABLE) -> dict[str, dict[str, Any]]:
     return {tid: orjson.loads(doc) for tid, doc in tx.fetchall(f"SELECT ticket_id, doc FROM {table}")}
 
@@ -191,8 +186,3 @@ def read_history(tx: Transaction, table: str = "ticket_versions") -> dict[tuple[
     """Every stored version with its validity on both axes (for tests comparing two stores)."""
     return {(r[0], r[1]): (*r[2:6], orjson.loads(r[-1]))
             for r in tx.fetchall(f"SELECT {', '.join(VERSION_COLUMNS)} FROM {table}")}
-
-
-def read_rows(tx: Transaction, where: str = "", params: tuple = (), table: str = TABLE) -> list[TicketRow]:
-    sql = f"SELECT doc FROM {table}" + (f" WHERE {where}" if where else "")
-    return [TicketRow.from_json(doc) for (doc,) in tx.fetchall(sql, params)]

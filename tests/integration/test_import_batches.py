@@ -15,7 +15,7 @@ import pytest
 from api.bootstrap import bootstrap
 from api.settings import Settings
 from consumers.importers import FORMATS
-from consumers.importers.base import ImportReport, RowError, SourceRow, run_import, step_error
+from consumers.importers.base import ImportReport, RowError, run_import, step_error
 from domain import commands as c
 from domain.application import ServiceTrail, ticket_id_for_key
 from domain.errors import DomainError, TicketNotFoundError
