@@ -322,6 +322,7 @@ def forecast(
     """Forecast arrivals per slice with 90 % intervals and each slice's backtest accuracy."""
     import json
 
+    from projections.moment import Moment
     from projections.planning import forecast_report
     from projections.queries import InvalidQuery
 
@@ -335,7 +336,7 @@ def forecast(
         try:
             with services.read() as view:
                 report = forecast_report(view, services.planning, group_by=group_by, horizon=horizon, freq=freq.upper(),
-                                         as_of=moment or services.clock(), known_at=known, measure=measure, top=top,
+                                         as_of=Moment(moment, known).instant(services.clock()), known_at=known, measure=measure, top=top,
                                          only=only)
         except InvalidQuery as bad:
             typer.echo(f"servicetrail: --{bad.field.replace('_', '-')}: {bad}", err=True)

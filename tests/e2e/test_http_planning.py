@@ -123,3 +123,11 @@ def test_planning_is_for_managers_and_auditors_not_agents(services, client):
         assert client.get(path, headers={"Authorization": f"Bearer {agent}"}).status_code == 403
         assert client.get(path, headers={"Authorization": f"Bearer {auditor}"}).status_code == 200
         assert client.get(path, headers={"Authorization": ""}).status_code == 401
+
+
+def test_a_planning_report_known_at_a_moment_describes_that_moment(client):
+    """One resolver of a query's moment (projections.moment): without as_of, a known_at query
+    describes the world at known_at, as every other query does, not the world now."""
+    response = client.get("/v1/hotspots", params={"known_at": "2026-03-10T00:00:00Z"})
+    assert response.status_code == 200
+    assert response.json()["as_of"].startswith("2026-03-10T00:00:00")
