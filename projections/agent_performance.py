@@ -23,14 +23,17 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
+from typing import NamedTuple
+
 from projections import measures as m
+from projections.ticket_state.fact_rows import FCR, WITHIN_SLA, Fact
 from projections.ticket_state.fold import TicketRow, iso
 
 DEFAULT_WEIGHTS = {"fcr": 0.25, "csat": 0.25, "nps": 0.1, "speed": 0.2, "escalations": 0.1, "reopens": 0.1}
 SPEED_REFERENCE_HOURS = 24.0  # a median TTR of one day scores 0.5 on speed
 
 
-def _empty() -> dict[str, Any]:
+def no_facts() -> dict[str, Any]:
     return {"handled": set(), "resolved": [], "frt": [], "frt_business": [], "csat": [], "nps": [],
             "escalations": 0, "reopens": 0, "complaints": 0}
 
@@ -40,14 +43,15 @@ def collect(rows: Iterable[TicketRow], start: datetime, end: datetime) -> dict[s
     facts: dict[str, dict[str, Any]] = {}
 
     def of(agent: str) -> dict[str, Any]:
-        return facts.setdefault(agent, _empty())
+        return facts.setdefault(agent, no_facts())
 
     for row in rows:
         for agent, at in row.assignments:
             if m.within(at, lo, hi):
                 of(agent)["handled"].add(row.ticket_id)
         if row.resolved_by and m.within(row.resolved_at, lo, hi):
-            of(row.resolved_by)["resolved"].append(row)
+            of(row.resolved_by)["resolved"].append(Resolved(
+                m.resolution_seconds(row), row.resolution_business_seconds, m.is_fcr(row), m.within_sla(row)))
         if row.first_responder and m.within(row.first_response_at, lo, hi):
             of(row.first_responder)["frt"].append(m.first_response_seconds(row))
             if row.first_response_business_seconds is not None:
@@ -69,11 +73,57 @@ def collect(rows: Iterable[TicketRow], start: datetime, end: datetime) -> dict[s
     return facts
 
 
+class Resolved(NamedTuple):
+    """A resolution credited to an agent, as the evaluation uses it."""
+
+    seconds: float
+    business_seconds: float | None
+    fcr: bool
+    within_sla: bool
+
+
+def collect_facts(facts: Iterable[tuple[str, Fact]]) -> dict[str, dict[str, Any]]:
+    """``collect`` from the period's fact rows (``ticket_state.fact_rows``) instead of whole rows."""
+    found: dict[str, dict[str, Any]] = {}
+
+    def of(agent: str) -> dict[str, Any]:
+        return found.setdefault(agent, no_facts())
+
+    for ticket_id, fact in facts:
+        kind, agent = fact.kind, fact.agent
+        if not agent:
+            continue
+        if kind == "assigned":
+            of(agent)["handled"].add(ticket_id)
+        elif kind == "resolved":
+            of(agent)["resolved"].append(Resolved(fact.seconds, fact.business_seconds, bool(fact.flags & FCR),
+                                                  bool(fact.flags & WITHIN_SLA)))
+        elif kind == "first_response":
+            of(agent)["frt"].append(fact.seconds)
+            if fact.business_seconds is not None:
+                of(agent)["frt_business"].append(fact.business_seconds)
+        elif kind == "survey":
+            if fact.csat is not None:
+                of(agent)["csat"].append(fact.csat)
+            if fact.nps is not None:
+                of(agent)["nps"].append(fact.nps)
+        elif kind == "escalation":
+            of(agent)["escalations"] += 1
+        elif kind == "reopen":
+            of(agent)["reopens"] += 1
+        elif kind == "complaint":
+            of(agent)["complaints"] += 1
+    return found
+
+
+EVALUATION_FACTS = ("assigned", "resolved", "first_response", "survey", "escalation", "reopen", "complaint")
+
+
 def evaluate(agent: str, facts: dict[str, Any], weights: dict[str, float]) -> dict[str, Any]:
-    resolved: list[TicketRow] = facts["resolved"]
-    ttr = [m.resolution_seconds(r) for r in resolved]
+    resolved: list[Resolved] = facts["resolved"]
+    ttr = [r.seconds for r in resolved]
     csat, nps = m.csat(facts["csat"]), m.nps(facts["nps"])
-    fcr_rate = m.ratio(sum(1 for r in resolved if m.is_fcr(r)), len(resolved))
+    fcr_rate = m.ratio(sum(1 for r in resolved if r.fcr), len(resolved))
     handled = len(facts["handled"])
     ttr_stats = m.distribution(ttr)
     parts = {
@@ -97,10 +147,10 @@ def evaluate(agent: str, facts: dict[str, Any], weights: dict[str, float]) -> di
         "first_response_business_seconds": m.distribution(facts["frt_business"]),
         "resolution_seconds": ttr_stats,
         "resolution_business_seconds": m.distribution(
-            [r.resolution_business_seconds for r in resolved if r.resolution_business_seconds is not None]),
+            [r.business_seconds for r in resolved if r.business_seconds is not None]),
         "csat": csat,
         "nps": nps,
-        "sla_compliance": m.ratio(sum(1 for r in resolved if m.within_sla(r)), len(resolved)),
+        "sla_compliance": m.ratio(sum(1 for r in resolved if r.within_sla), len(resolved)),
         "escalations_caused": facts["escalations"],
         "reopens_caused": facts["reopens"],
         "complaints_against": facts["complaints"],
@@ -111,12 +161,16 @@ def evaluate(agent: str, facts: dict[str, Any], weights: dict[str, float]) -> di
 
 def performance(rows: Iterable[TicketRow], agent: str, start: datetime, end: datetime,
                 weights: dict[str, float] = DEFAULT_WEIGHTS) -> dict[str, Any]:
-    facts = collect(rows, start, end).get(agent, _empty())
+    facts = collect(rows, start, end).get(agent, no_facts())
     return evaluate(agent, facts, weights)
 
 
 def leaderboard(rows: Iterable[TicketRow], start: datetime, end: datetime,
                 weights: dict[str, float] = DEFAULT_WEIGHTS) -> list[dict[str, Any]]:
     """Every agent active in the period, best composite score first (no score last)."""
-    board = [evaluate(agent, facts, weights) for agent, facts in collect(rows, start, end).items()]
+    return ranked(collect(rows, start, end), weights)
+
+
+def ranked(collected: dict[str, dict[str, Any]], weights: dict[str, float]) -> list[dict[str, Any]]:
+    board = [evaluate(agent, facts, weights) for agent, facts in collected.items()]
     return sorted(board, key=lambda e: (e["score"] is None, -(e["score"] or 0), e["agent_id"]))

@@ -11,6 +11,7 @@ from typing import Any
 from projections import agent_performance, customer_history, measures
 from projections.moment import InvalidQuery, period_bounds
 from projections.read_side import ReadView, RowFilter
+from projections.ticket_state.fact_rows import Fact
 from projections.ticket_state.fold import STATUSES, TicketRow, iso
 
 MAX_PAGE = 500
@@ -58,6 +59,13 @@ def rows_touching(view: ReadView, start: datetime, end: datetime) -> list[Ticket
     return view.rows(RowFilter(opened_before=iso(end), active_since=iso(start)))
 
 
+def open_facts(view: ReadView, end: datetime) -> list[Fact]:
+    """The ``open`` fact of each ticket open at the end of a window (``end``, or the view's
+    ``as_of`` when earlier), as known at the view's ``known_at``: the backlog."""
+    at = end if view.moment.as_of is None or end < view.moment.as_of else view.moment.as_of
+    return [fact for _ticket, fact in view.at(view.moment.at(at)).facts(("open",))]
+
+
 def backlog_rows(view: ReadView, end: datetime) -> list[TicketRow]:
     """Tickets open at the end of a window (``end``, or the view's ``as_of`` when earlier), as
     known at the view's ``known_at``."""
@@ -72,22 +80,26 @@ def kpi_report(view: ReadView, start: datetime, end: datetime, group_by: str | N
         raise InvalidQuery("to", "to must be after from")
     if group_by and group_by not in measures.DIMENSIONS:
         raise InvalidQuery("group_by", f"group_by must be one of {', '.join(sorted(measures.DIMENSIONS))}")
-    groups = measures.grouped_kpis(rows_touching(view, start, end), start, end, group_by, backlog_rows(view, end),
-                                   view.judge, view.moment.instant(now or end))
+    lo, hi = iso(start), iso(end)
+    described = iso(min(end, view.moment.instant(now or end)))
+    facts = (fact for _ticket, fact in view.facts(measures.KPI_FACTS, lo, hi))
+    groups = measures.kpis_of_facts(facts, group_by, open_facts(view, end), described)
     return {"from": iso(start), "to": iso(end), "group_by": group_by, "groups": groups}
 
 
 def agent_report(view: ReadView, agent_id: str, period: str, weights: dict[str, float],
                  zone: tzinfo = timezone.utc) -> dict[str, Any]:
     start, end = period_bounds(period, zone)
-    report = agent_performance.performance(rows_touching(view, start, end), agent_id, start, end, weights)
+    collected = agent_performance.collect_facts(view.facts(agent_performance.EVALUATION_FACTS, iso(start), iso(end)))
+    report = agent_performance.evaluate(agent_id, collected.get(agent_id, agent_performance.no_facts()), weights)
     return {"period": period, "from": iso(start), "to": iso(end), **report}
 
 
 def leaderboard(view: ReadView, period: str, weights: dict[str, float], limit: int = 100,
                 zone: tzinfo = timezone.utc) -> dict[str, Any]:
     start, end = period_bounds(period, zone)
-    board = agent_performance.leaderboard(rows_touching(view, start, end), start, end, weights)
+    board = agent_performance.ranked(
+        agent_performance.collect_facts(view.facts(agent_performance.EVALUATION_FACTS, iso(start), iso(end))), weights)
     return {"period": period, "from": iso(start), "to": iso(end), "agents": board[:limit]}
 
 

@@ -19,6 +19,8 @@ from typing import Any
 
 from projections.moment import Moment
 from projections.store import Transaction
+from projections.ticket_state.fact_rows import COLUMNS as FACT_COLUMNS
+from projections.ticket_state.fact_rows import Fact, facts_of
 from projections.ticket_state.fold import OPEN_STATUSES, Judge, TicketRow
 from projections.ticket_state.store import is_breached
 from projections.time_travel import ticket_at
@@ -140,6 +142,41 @@ class ReadView:
                 found.sort(key=lambda r: (r.opened_at, r.ticket_id), reverse=True)
             if limit is not None:
                 found = found[:limit]
+        return found
+
+    def facts(self, kinds: tuple[str, ...], since: str | None = None,
+              until: str | None = None) -> list[tuple[str, Fact]]:
+        """(ticket_id, fact) of every fact of these kinds at this moment whose ``at`` lies in
+        ``[since, until)``: the narrow rows the measures count (``ticket_state.fact_rows``)."""
+        where = [f"kind IN ({','.join('?' * len(kinds))})"]
+        values: list[Any] = list(kinds)
+        if since is not None:
+            where.append("at >= ?")
+            values.append(since)
+        if until is not None:
+            where.append("at < ?")
+            values.append(until)
+        columns = ", ".join(("ticket_id", *FACT_COLUMNS))
+        if self.moment.is_live or self._as_of_sees_everything():
+            sql = f"SELECT {columns} FROM ticket_facts WHERE {' AND '.join(where)} AND to_recorded IS NULL"
+            return [(r[0], Fact(*r[1:])) for r in self.tx.fetchall(sql, values)]
+        as_of = self.moment.as_of_text or FOREVER
+        known_at = self.moment.known_at_text or FOREVER
+        sql = (f"SELECT {columns} FROM ticket_facts WHERE {' AND '.join(where)} "
+               "AND from_occurred <= ? AND from_recorded <= ? "
+               "AND (to_recorded IS NULL OR to_occurred > ? OR to_recorded > ?)")
+        values.extend([as_of, known_at, as_of, known_at])
+        late = self._late_tickets(known_at)
+        found = [(r[0], Fact(*r[1:])) for r in self.tx.fetchall(sql, values)]
+        if late:
+            excluded = set(late)
+            found = [pair for pair in found if pair[0] not in excluded]
+            for row in map(self._fold, late):
+                if row is None:
+                    continue
+                found.extend((row.ticket_id, fact) for fact in facts_of(row, self.judge).values()
+                             if fact.kind in kinds and (since is None or fact.at >= since)
+                             and (until is None or fact.at < until))
         return found
 
     def _as_of_sees_everything(self) -> bool:

@@ -68,16 +68,22 @@ class SlaFacts:
         return tuple((d.key, None if d.due_at is None else iso(d.due_at), iso(d.met_at or resolved))
                      for d in deadlines(row, self.policy))
 
-    def missed_by(self, row: TicketRow, at: str) -> list[tuple[str, str]]:
-        """(key, due_at) of each deadline missed by ``at``: met after it was due, or due and not
-        met by then. A resolved ticket answers from its facts; an open one is judged now (its
-        running deadlines depend on the moment; open tickets are few beside resolved ones)."""
+    def deadline_outcomes(self, row: TicketRow) -> list[tuple[str, str, bool]]:
+        """(key, due_at, missed) of each deadline that is or may become missed: ``missed`` when it
+        was met after it was due; otherwise it is still running (an open ticket's, not met) and is
+        missed once it falls due. A resolved ticket answers from its facts; an open one is judged
+        from its row (its running deadlines do not depend on the moment asked about)."""
         if row.resolved_at is not None:
-            return met_late(row.deadline_facts)
+            return [(key, due, True) for key, due in met_late(row.deadline_facts)]
         running = [(d.key, None if d.due_at is None else iso(d.due_at), None if d.met_at is None else iso(d.met_at))
                    for d in deadlines(row, self.policy)]
-        return [*met_late(running), *((key, due) for key, due, met in running
-                                      if met is None and due is not None and due <= at)]
+        return [*((key, due, True) for key, due in met_late(running)),
+                *((key, due, False) for key, due, met in running if met is None and due is not None)]
+
+    def missed_by(self, row: TicketRow, at: str) -> list[tuple[str, str]]:
+        """(key, due_at) of each deadline missed by ``at``: met after it was due, or due and not
+        met by then."""
+        return [(key, due) for key, due, missed in self.deadline_outcomes(row) if missed or due <= at]
 
 
 Facts = Iterable[tuple[str, str | None, str | None]]

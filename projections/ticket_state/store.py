@@ -6,6 +6,10 @@
   version. A version is the answer for a moment (as of T, known at K) when it is visible and the
   next one is not: ``occurred_at <= T AND recorded_at <= K AND NOT (next visible)``. That is an
   indexed predicate, as XTDB resolves valid time and system time, so no request folds the log;
+- ``ticket_facts``: what each measure counts (``projections.ticket_state.fact_rows``), one row
+  per fact of a ticket, valid on both axes from the version that gave it (``from_*``) until the
+  one that changed or dropped it (``to_*``): KPIs and evaluations select the facts in their
+  window with the same predicate, never whole rows;
 - ``ticket_anomalies``: tickets with a late event (one that occurred before an event recorded
   earlier, or, with skewed clocks, was recorded before it). For them the visible events at a
   moment need not be a prefix of the versions, so ``projections.read_side`` folds exactly those
@@ -26,11 +30,13 @@ import orjson
 
 from domain.service_levels import ServicePolicy
 from projections.store import Transaction
+from projections.ticket_state.fact_rows import COLUMNS as FACT_COLUMNS
+from projections.ticket_state.fact_rows import Fact, facts_of
 from projections.ticket_state.facts import SlaFacts, missed_deadlines
 from projections.ticket_state.fold import TicketRow, versions
 
 TABLE = "ticket_state"
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 # Columns that filters and windows use (the whole row is ``doc``).
 FILTERED = ("status", "assignee_id", "priority", "customer_id", "opened_at", "resolved_at", "activity_at", "breached")
 STATE_COLUMNS = ("ticket_id", "version", *FILTERED, "doc")
@@ -41,6 +47,9 @@ STATE_INDEXES = {"status": "status, opened_at", "assignee": "assignee_id, opened
                  "breached": "breached, opened_at", "opened": "opened_at, ticket_id"}
 VERSION_INDEXES = {"occurred": "occurred_at", "customer": "customer_id", "opened": "opened_at, ticket_id",
                    "recorded": "recorded_at"}
+FACT_ROW_COLUMNS = ("ticket_id", "key", "version", "from_occurred", "from_recorded", "to_occurred", "to_recorded",
+                    *FACT_COLUMNS)
+FACT_INDEXES = {"window": "kind, at", "live": "kind, at) WHERE (to_recorded IS NULL"}
 
 
 def _row_values(row: TicketRow) -> tuple[Any, ...]:
@@ -64,13 +73,14 @@ class TicketStateProjection:
         self.table = self.name = table
         self.versions_table = table.replace(TABLE, "ticket_versions", 1)
         self.anomalies_table = table.replace(TABLE, "ticket_anomalies", 1)
+        self.facts_table = table.replace(TABLE, "ticket_facts", 1)
         self.policy = policy or ServicePolicy()
         self.judge = SlaFacts(self.policy)
         self.indexed = indexed  # a table built aside gets its indexes once, when swapped in
 
     @property
-    def tables(self) -> tuple[str, str, str]:
-        return self.table, self.versions_table, self.anomalies_table
+    def tables(self) -> tuple[str, str, str, str]:
+        return self.table, self.versions_table, self.anomalies_table, self.facts_table
 
     @property
     def schema(self) -> str:
@@ -98,12 +108,22 @@ class TicketStateProjection:
         tx.execute(f"""CREATE TABLE IF NOT EXISTS {self.anomalies_table} (
                        ticket_id TEXT NOT NULL, kind TEXT NOT NULL, recorded_at TEXT NOT NULL,
                        PRIMARY KEY (ticket_id, kind))""")
+        tx.execute(f"""CREATE TABLE IF NOT EXISTS {self.facts_table} (
+                       ticket_id TEXT NOT NULL, key TEXT NOT NULL, version INTEGER NOT NULL,
+                       from_occurred TEXT NOT NULL, from_recorded TEXT NOT NULL,
+                       to_occurred TEXT, to_recorded TEXT,
+                       kind TEXT NOT NULL, at TEXT NOT NULL, agent TEXT, channel TEXT, category TEXT,
+                       team TEXT, priority TEXT, region TEXT, seconds REAL, business_seconds REAL,
+                       handle_seconds REAL, flags INTEGER NOT NULL, csat INTEGER, nps INTEGER, detail TEXT,
+                       PRIMARY KEY (ticket_id, key, version))""")
         if self.indexed:
             for name, columns in STATE_INDEXES.items():
                 tx.execute(f"CREATE INDEX IF NOT EXISTS {self.table}_{name} ON {self.table} ({columns})")
             for name, columns in VERSION_INDEXES.items():
                 tx.execute(f"CREATE INDEX IF NOT EXISTS {self.versions_table}_{name} "
                            f"ON {self.versions_table} ({columns})")
+            for name, columns in FACT_INDEXES.items():
+                tx.execute(f"CREATE INDEX IF NOT EXISTS {self.facts_table}_{name} ON {self.facts_table} ({columns})")
 
     def handle(self, tx: Transaction, events: list[dict[str, Any]]) -> None:
         by_ticket: dict[str, list[dict[str, Any]]] = {}
@@ -118,6 +138,7 @@ class TicketStateProjection:
         version_rows: list[tuple[Any, ...]] = []
         superseded: list[tuple[Any, ...]] = []
         anomalies: list[tuple[str, str, str]] = []
+        facts = FactChanges()
         for ticket_id, ticket_events in by_ticket.items():
             before = current.get(ticket_id)
             if before is None and ticket_events[0]["version"] != 1:
@@ -131,6 +152,7 @@ class TicketStateProjection:
                     anomalies.append((ticket_id, "occurred", first.last_recorded_at))
                 if first.last_recorded_at < before.last_recorded_at:
                     anomalies.append((ticket_id, "recorded", first.last_recorded_at))
+            facts.follow(ticket_id, before, rows, self.judge)
             for row, following in zip(rows, [*rows[1:], None]):
                 version_rows.append((
                     ticket_id, row.version, row.last_occurred_at, row.last_recorded_at,
@@ -149,6 +171,7 @@ class TicketStateProjection:
             version_rows)
         tx.executemany(f"INSERT INTO {self.anomalies_table} (ticket_id, kind, recorded_at) VALUES (?, ?, ?) "
                        "ON CONFLICT (ticket_id, kind) DO NOTHING", anomalies)
+        facts.write(tx, self.facts_table)
         write_rows(tx, self.table, latest)
 
     def reset(self, tx: Transaction) -> None:
@@ -167,6 +190,41 @@ class TicketStateProjection:
         tx.execute("DELETE FROM projection_schemas WHERE name = ?", (rebuilt.name,))
         self.setup(tx)
         tx.rename_consumer(rebuilt.name, self.name)
+
+
+class FactChanges:
+    """The fact rows one batch opens and closes. A fact that a version changes or drops is closed
+    at that version's instants; one opened and closed within the batch is written closed."""
+
+    def __init__(self) -> None:
+        self.opened: list[list[Any]] = []
+        self.closed: list[tuple[str, str, str, str]] = []
+
+    def follow(self, ticket_id: str, before: TicketRow | None, rows: list[TicketRow], judge: SlaFacts) -> None:
+        live: dict[str, tuple[Fact, list[Any] | None]] = (
+            {} if before is None else {key: (fact, None) for key, fact in facts_of(before, judge).items()})
+        for row in rows:
+            now = facts_of(row, judge)
+            for key, (fact, pending) in list(live.items()):
+                if now.get(key) != fact:
+                    del live[key]
+                    if pending is None:
+                        self.closed.append((row.last_occurred_at, row.last_recorded_at, ticket_id, key))
+                    else:
+                        pending[5], pending[6] = row.last_occurred_at, row.last_recorded_at
+            for key, fact in now.items():
+                if key not in live:
+                    pending = [ticket_id, key, row.version, row.last_occurred_at, row.last_recorded_at, None, None,
+                               *fact]
+                    self.opened.append(pending)
+                    live[key] = (fact, pending)
+
+    def write(self, tx: Transaction, table: str) -> None:
+        tx.executemany(f"UPDATE {table} SET to_occurred = ?, to_recorded = ? "
+                       "WHERE ticket_id = ? AND key = ? AND to_recorded IS NULL", self.closed)
+        tx.executemany(f"INSERT INTO {table} ({', '.join(FACT_ROW_COLUMNS)}) "
+                       f"VALUES ({', '.join('?' * len(FACT_ROW_COLUMNS))}) "
+                       "ON CONFLICT (ticket_id, key, version) DO NOTHING", self.opened)
 
 
 def write_rows(tx: Transaction, table: str, rows: Iterable[TicketRow]) -> None:
