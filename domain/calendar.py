@@ -145,6 +145,9 @@ def _micros(moment: datetime) -> int:
 _TIMELINES: dict[int, _Timeline] = {}
 
 
+MEMO_SIZE = 200_000
+
+
 def _timeline(calendar: Calendar) -> _Timeline:
     """The calendar's timeline, by identity (hashing a calendar model on every call costs more
     than the arithmetic); the timeline keeps its calendar alive, so an id is never reused for it."""
@@ -170,6 +173,10 @@ class _Timeline:
         self.first = date(TIMELINE_YEARS[0], 1, 1)
         self.days: list[tuple[int, int] | None] = []   # working window of each day, in micros
         self.ends: list[int] = []                       # working time elapsed at each day's end
+        # Answers already given: a ticket's deadlines are judged again at each of its versions
+        # (the read side keeps every version), from the same instants. Bounded, cleared when full.
+        self.elapsed_memo: dict[int, int] = {}
+        self.after_memo: dict[tuple[int, int], int | None] = {}
 
     def covers(self, moment: datetime) -> bool:
         return TIMELINE_YEARS[0] <= moment.year < TIMELINE_YEARS[1]
@@ -192,6 +199,14 @@ class _Timeline:
 
     def elapsed(self, micros: int) -> int:
         """Working time from the start of the timeline to the instant."""
+        found = self.elapsed_memo.get(micros)
+        if found is None:
+            if len(self.elapsed_memo) > MEMO_SIZE:
+                self.elapsed_memo.clear()
+            found = self.elapsed_memo[micros] = self._elapsed(micros)
+        return found
+
+    def _elapsed(self, micros: int) -> int:
         index = max(0, self._day_index(micros))
         if index + 1 >= len(self.days):
             self._extend_to(index + 1)
@@ -204,6 +219,15 @@ class _Timeline:
     def instant_after(self, start: int, amount: int) -> int | None:
         """The first instant at or after ``start`` by which ``amount`` of working time has elapsed
         since ``start`` (None beyond the timeline or ``MAX_DAYS`` ahead)."""
+        key = (start, amount)
+        if key in self.after_memo:
+            return self.after_memo[key]
+        if len(self.after_memo) > MEMO_SIZE:
+            self.after_memo.clear()
+        found = self.after_memo[key] = self._instant_after(start, amount)
+        return found
+
+    def _instant_after(self, start: int, amount: int) -> int | None:
         target = self.elapsed(start) + amount
         index = max(0, self._day_index(start))
         limit = index + MAX_DAYS

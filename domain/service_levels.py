@@ -171,6 +171,16 @@ def _deadline(kind: str, cycle: int, start: datetime, minutes: float, warning: f
     return Deadline(kind, cycle, start, target, calendar_name, warn, due, met, False)
 
 
+def deadline_inputs(row: Any) -> tuple:
+    """Everything of a row that ``deadlines`` reads: two rows with equal inputs have equal
+    deadlines under one policy (the read side judges every version of a ticket, and most events —
+    an assignment, a note, a survey — change none of these)."""
+    return (row.priority, row.customer_tier, row.category, row.channel, row.opened_at,
+            tuple(map(tuple, row.paused)), row.waiting_since, row.first_response_at, row.resolved_at,
+            tuple(map(tuple, row.reopens)), tuple(map(tuple, row.transfers)),
+            tuple(map(tuple, row.interactions)) if row.first_response_at else ())
+
+
 def deadlines(row: Any, policy: ServicePolicy) -> list[Deadline]:
     """Every deadline of a ticket (met, running or paused), from its ticket-state row."""
     facts = {"priority": row.priority, "tier": row.customer_tier, "category": row.category, "channel": row.channel}

@@ -23,7 +23,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from domain.service_levels import ServicePolicy, deadlines
+from domain.service_levels import ServicePolicy, deadline_inputs, deadlines
 from projections.ticket_state.fold import TicketRow, iso
 
 REJUDGED_BY = frozenset({"ticket.triaged", "ticket.resolved", "ticket.reopened"})
@@ -38,6 +38,7 @@ class SlaFacts:
 
     def __init__(self, policy: ServicePolicy):
         self.policy = policy
+        self._running: dict[tuple, list[tuple[str, str, bool]]] = {}  # deadline_inputs -> outcomes
 
     def __call__(self, row: TicketRow, event: dict[str, Any]) -> None:
         kind = event["type"]
@@ -75,6 +76,15 @@ class SlaFacts:
         from its row (its running deadlines do not depend on the moment asked about)."""
         if row.resolved_at is not None:
             return [(key, due, True) for key, due in met_late(row.deadline_facts)]
+        inputs = deadline_inputs(row)
+        found = self._running.get(inputs)
+        if found is None:
+            if len(self._running) > 50_000:
+                self._running.clear()
+            found = self._running[inputs] = self._running_outcomes(row)
+        return found
+
+    def _running_outcomes(self, row: TicketRow) -> list[tuple[str, str, bool]]:
         running = [(d.key, None if d.due_at is None else iso(d.due_at), None if d.met_at is None else iso(d.met_at))
                    for d in deadlines(row, self.policy)]
         return [*((key, due, True) for key, due in met_late(running)),

@@ -49,7 +49,7 @@ VERSION_INDEXES = {"occurred": "occurred_at", "customer": "customer_id", "opened
                    "recorded": "recorded_at"}
 FACT_ROW_COLUMNS = ("ticket_id", "key", "version", "from_occurred", "from_recorded", "to_occurred", "to_recorded",
                     *FACT_COLUMNS)
-FACT_INDEXES = {"window": "kind, at", "live": "kind, at) WHERE (to_recorded IS NULL"}
+FACT_INDEXES = {"window": "(kind, at)", "live": "(kind, at) WHERE to_recorded IS NULL"}
 
 
 def _row_values(row: TicketRow) -> tuple[Any, ...]:
@@ -113,8 +113,9 @@ class TicketStateProjection:
                        from_occurred TEXT NOT NULL, from_recorded TEXT NOT NULL,
                        to_occurred TEXT, to_recorded TEXT,
                        kind TEXT NOT NULL, at TEXT NOT NULL, agent TEXT, channel TEXT, category TEXT,
-                       team TEXT, priority TEXT, region TEXT, seconds REAL, business_seconds REAL,
-                       handle_seconds REAL, flags INTEGER NOT NULL, csat INTEGER, nps INTEGER, detail TEXT,
+                       team TEXT, priority TEXT, region TEXT, seconds DOUBLE PRECISION,
+                       business_seconds DOUBLE PRECISION, handle_seconds DOUBLE PRECISION,
+                       flags INTEGER NOT NULL, csat INTEGER, nps INTEGER, detail TEXT,
                        PRIMARY KEY (ticket_id, key, version))""")
         if self.indexed:
             for name, columns in STATE_INDEXES.items():
@@ -123,7 +124,7 @@ class TicketStateProjection:
                 tx.execute(f"CREATE INDEX IF NOT EXISTS {self.versions_table}_{name} "
                            f"ON {self.versions_table} ({columns})")
             for name, columns in FACT_INDEXES.items():
-                tx.execute(f"CREATE INDEX IF NOT EXISTS {self.facts_table}_{name} ON {self.facts_table} ({columns})")
+                tx.execute(f"CREATE INDEX IF NOT EXISTS {self.facts_table}_{name} ON {self.facts_table} {columns}")
 
     def handle(self, tx: Transaction, events: list[dict[str, Any]]) -> None:
         by_ticket: dict[str, list[dict[str, Any]]] = {}

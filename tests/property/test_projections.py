@@ -19,7 +19,7 @@ from consumers.runtime import ConsumerRuntime
 from consumers.sources import EmbeddedLogSource
 from domain.application import ServiceTrail
 from projections.store import StateStore
-from projections.ticket_state.store import TicketStateProjection, read_all, read_history
+from projections.ticket_state.store import FACT_ROW_COLUMNS, TicketStateProjection, read_all, read_history
 from projections.time_travel import replay
 from tests.fakes import FakeClock
 from tests.property.logs import T0, build_events, logs
@@ -38,7 +38,9 @@ def history(runtime: ConsumerRuntime) -> dict:
     """Every stored version, with its validity on both axes, and the tickets with late events."""
     with runtime.store.transaction() as tx:
         return {"versions": read_history(tx),
-                "anomalies": sorted(tx.fetchall("SELECT ticket_id, kind, recorded_at FROM ticket_anomalies"))}
+                "anomalies": sorted(tx.fetchall("SELECT ticket_id, kind, recorded_at FROM ticket_anomalies")),
+                "facts": sorted(map(tuple, tx.fetchall(f"SELECT {', '.join(FACT_ROW_COLUMNS)} FROM ticket_facts")),
+                                key=repr)}
 
 
 def fresh_runtime(app: ServiceTrail, batch_size: int = 1000, handler=None) -> ConsumerRuntime:
