@@ -34,7 +34,7 @@ SPEED_REFERENCE_HOURS = 24.0  # a median TTR of one day scores 0.5 on speed
 
 
 def no_facts() -> dict[str, Any]:
-    return {"handled": set(), "resolved": [], "frt": [], "frt_business": [], "csat": [], "nps": [],
+    return {"handled": set(), "handled_elsewhere": 0, "resolved": [], "frt": [], "frt_business": [], "csat": [], "nps": [],
             "escalations": 0, "reopens": 0, "complaints": 0}
 
 
@@ -116,6 +116,36 @@ def collect_facts(facts: Iterable[tuple[str, Fact]]) -> dict[str, dict[str, Any]
     return found
 
 
+def collect_totals(collected: dict[str, dict[str, Any]], handled: Iterable[tuple], counted: Iterable[tuple],
+                   valued: Iterable[tuple]) -> dict[str, dict[str, Any]]:
+    """Adds what the database counted to ``collected``: ``handled`` rows (agent, distinct tickets
+    assigned), ``counted`` rows (agent, kind, facts) of escalations, reopens and complaints, and
+    ``valued`` rows (agent, kind, seconds, business seconds, flags, csat, nps) of resolutions,
+    first responses and surveys."""
+    def of(agent: str) -> dict[str, Any]:
+        return collected.setdefault(agent, no_facts())
+
+    for agent, number in handled:
+        of(agent)["handled_elsewhere"] += number
+    names = {"escalation": "escalations", "reopen": "reopens", "complaint": "complaints"}
+    for agent, kind, number in counted:
+        of(agent)[names[kind]] += number
+    for agent, kind, seconds, business_seconds, flags, csat_score, nps_score in valued:
+        facts = of(agent)
+        if kind == "resolved":
+            facts["resolved"].append(Resolved(seconds, business_seconds, bool(flags & FCR), bool(flags & WITHIN_SLA)))
+        elif kind == "first_response":
+            facts["frt"].append(seconds)
+            if business_seconds is not None:
+                facts["frt_business"].append(business_seconds)
+        elif kind == "survey":
+            if csat_score is not None:
+                facts["csat"].append(csat_score)
+            if nps_score is not None:
+                facts["nps"].append(nps_score)
+    return collected
+
+
 EVALUATION_FACTS = ("assigned", "resolved", "first_response", "survey", "escalation", "reopen", "complaint")
 
 
@@ -124,7 +154,7 @@ def evaluate(agent: str, facts: dict[str, Any], weights: dict[str, float]) -> di
     ttr = [r.seconds for r in resolved]
     csat, nps = m.csat(facts["csat"]), m.nps(facts["nps"])
     fcr_rate = m.ratio(sum(1 for r in resolved if r.fcr), len(resolved))
-    handled = len(facts["handled"])
+    handled = len(facts["handled"]) + facts["handled_elsewhere"]
     ttr_stats = m.distribution(ttr)
     parts = {
         "fcr": fcr_rate,

@@ -235,7 +235,7 @@ def grouped_kpis(rows: Iterable[TicketRow], start: datetime, end: datetime, grou
                  at: datetime | None = None) -> dict[str, Any]:
     """KPIs over the window, per group of ``group_by`` (each group's backlog from ``backlog_rows``,
     the tickets open at the window's end). The slow, obviously correct path over whole rows; the
-    read side answers from fact rows (``kpis_of_facts``) and the property tests hold them equal."""
+    read side counts fact rows instead (``count_totals``, ``count_facts``) and the property tests hold them equal."""
     lo, hi = iso(start), iso(end)
     rows, backlog_rows = list(rows), list(backlog_rows)
     if not group_by:
@@ -338,22 +338,20 @@ class KpiTally:
         }
 
 
-def kpis_of_facts(facts: Iterable[Any], group_by: str | None, backlog: Iterable[Any], at: str) -> dict[str, Any]:
-    """The KPIs of ``grouped_kpis`` from the window's fact rows (kinds ``KPI_FACTS``) and the
-    ``open`` facts at its end; ``at`` is the instant described (running deadlines due by then
-    count as missed)."""
+def group_key(value: Any, group_by: str | None) -> str:
+    return "all" if not group_by else str(value or "(none)")
+
+
+def check_group_by(group_by: str | None) -> None:
     if group_by and group_by not in DIMENSIONS:
         raise ValueError(f"group_by must be one of {', '.join(sorted(DIMENSIONS))}")
+
+
+def count_facts(tallies: dict[str, KpiTally], facts: Iterable[Any], group_by: str | None, at: str) -> None:
+    """Adds facts one by one (a group appears with its first counted fact)."""
     position = GROUPED.get(group_by or "")
-    tallies: dict[str, KpiTally] = {}
-    open_count: dict[str, int] = {}
-    for fact in backlog:
-        key = "all" if position is None else str(fact[position] or "(none)")
-        open_count[key] = open_count.get(key, 0) + 1
-    if position is None:
-        tallies["all"] = KpiTally()
     for fact in facts:
-        key = "all" if position is None else str(fact[position] or "(none)")
+        key = group_key(None if position is None else fact[position], group_by)
         tally = tallies.get(key)
         if tally is None:
             tally = KpiTally()
@@ -361,5 +359,52 @@ def kpis_of_facts(facts: Iterable[Any], group_by: str | None, backlog: Iterable[
                 tallies[key] = tally
         else:
             tally.add(fact, at)
+
+
+def count_totals(tallies: dict[str, KpiTally], counted: Iterable[tuple], valued: Iterable[tuple],
+                 group_by: str | None) -> None:
+    """Adds what the database counted: ``counted`` rows (group, kind, detail, facts counted, and
+    the sums of the four flag bits) and ``valued`` rows (group, kind, seconds, business seconds,
+    handle seconds, csat, nps) of the opened, resolved and survey facts carrying a value."""
+    for group, kind, detail, number, bit0, bit1, bit2, bit3 in counted:
+        if not number:
+            continue
+        tally = tallies.setdefault(group_key(group, group_by), KpiTally())
+        if kind == "opened":
+            tally.volume += number
+            tally.escalated += bit0
+            tally.complaints += bit1
+            tally.bot += bit2
+            tally.deflected += bit3
+        elif kind == "resolved":
+            tally.resolved += number
+            tally.fcr += bit0
+            tally.within_sla += bit1
+        elif kind == "resolution":
+            tally.resolutions += number
+        elif kind == "reopen":
+            tally.reopens += number
+        elif kind == "deadline":
+            tally.breaches[detail] = tally.breaches.get(detail, 0) + number
+    for group, kind, seconds, business_seconds, handle_seconds, csat_score, nps_score in valued:
+        tally = tallies.setdefault(group_key(group, group_by), KpiTally())
+        if kind == "opened":
+            tally.frt.append(seconds)
+            if business_seconds is not None:
+                tally.frt_business.append(business_seconds)
+        elif kind == "resolved":
+            tally.ttr.append(seconds)
+            if business_seconds is not None:
+                tally.ttr_business.append(business_seconds)
+            if handle_seconds is not None:
+                tally.handle.append(handle_seconds)
+        elif kind == "survey":
+            if csat_score is not None:
+                tally.csats.append(csat_score)
+            if nps_score is not None:
+                tally.npss.append(nps_score)
+
+
+def finish(tallies: dict[str, KpiTally], open_count: dict[str, int]) -> dict[str, Any]:
     return {key: tallies.get(key, KpiTally()).kpis(open_count.get(key, 0))
             for key in sorted(set(tallies) | set(open_count))}

@@ -11,7 +11,6 @@ from typing import Any
 from projections import agent_performance, customer_history, measures
 from projections.moment import InvalidQuery, period_bounds
 from projections.read_side import ReadView, RowFilter
-from projections.ticket_state.fact_rows import Fact
 from projections.ticket_state.fold import STATUSES, TicketRow, iso
 
 MAX_PAGE = 500
@@ -59,11 +58,21 @@ def rows_touching(view: ReadView, start: datetime, end: datetime) -> list[Ticket
     return view.rows(RowFilter(opened_before=iso(end), active_since=iso(start)))
 
 
-def open_facts(view: ReadView, end: datetime) -> list[Fact]:
-    """The ``open`` fact of each ticket open at the end of a window (``end``, or the view's
-    ``as_of`` when earlier), as known at the view's ``known_at``: the backlog."""
+def backlog_counts(view: ReadView, end: datetime, group_by: str | None) -> dict[str, int]:
+    """Tickets open at the end of a window (``end``, or the view's ``as_of`` when earlier), as
+    known at the view's ``known_at``, per group: the backlog, counted from the ``open`` facts."""
     at = end if view.moment.as_of is None or end < view.moment.as_of else view.moment.as_of
-    return [fact for _ticket, fact in view.at(view.moment.at(at)).facts(("open",))]
+    column = group_by or "NULL"
+    selection = view.at(view.moment.at(at)).select_facts(f"{column}, count(*)", ("open",), group_by=group_by or "")
+    found: dict[str, int] = {}
+    for group, number in selection.rows:
+        key = measures.group_key(group, group_by)
+        found[key] = found.get(key, 0) + number
+    position = measures.GROUPED.get(group_by or "")
+    for _ticket, fact in selection.folded:
+        key = measures.group_key(None if position is None else fact[position], group_by)
+        found[key] = found.get(key, 0) + 1
+    return found
 
 
 def backlog_rows(view: ReadView, end: datetime) -> list[TicketRow]:
@@ -82,15 +91,28 @@ def kpi_report(view: ReadView, start: datetime, end: datetime, group_by: str | N
         raise InvalidQuery("group_by", f"group_by must be one of {', '.join(sorted(measures.DIMENSIONS))}")
     lo, hi = iso(start), iso(end)
     described = iso(min(end, view.moment.instant(now or end)))
-    facts = (fact for _ticket, fact in view.facts(measures.KPI_FACTS, lo, hi))
-    groups = measures.kpis_of_facts(facts, group_by, open_facts(view, end), described)
+    column = group_by or "NULL"  # a name from measures.DIMENSIONS (checked above), never user text
+    counted = view.select_facts(
+        f"{column}, kind, detail, sum(CASE WHEN kind <> 'deadline' OR (flags & 1) = 1 OR at <= ? THEN 1 ELSE 0 END),"
+        " sum(flags & 1), sum((flags >> 1) & 1), sum((flags >> 2) & 1), sum((flags >> 3) & 1)",
+        measures.KPI_FACTS, lo, hi, select_params=(described,),
+        group_by=f"{group_by + ', ' if group_by else ''}kind, detail")
+    valued = view.select_facts(
+        f"{column}, kind, seconds, business_seconds, handle_seconds, csat, nps", ("opened", "resolved", "survey"),
+        lo, hi, select_params=())
+    tallies: dict[str, measures.KpiTally] = {} if group_by else {"all": measures.KpiTally()}
+    measures.count_totals(tallies, counted.rows,
+                          (r for r in valued.rows if r[2] is not None or r[5] is not None or r[6] is not None),
+                          group_by)
+    measures.count_facts(tallies, (fact for _ticket, fact in counted.folded), group_by, described)
+    groups = measures.finish(tallies, backlog_counts(view, end, group_by))
     return {"from": iso(start), "to": iso(end), "group_by": group_by, "groups": groups}
 
 
 def agent_report(view: ReadView, agent_id: str, period: str, weights: dict[str, float],
                  zone: tzinfo = timezone.utc) -> dict[str, Any]:
     start, end = period_bounds(period, zone)
-    collected = agent_performance.collect_facts(view.facts(agent_performance.EVALUATION_FACTS, iso(start), iso(end)))
+    collected = evaluation_facts(view, start, end)
     report = agent_performance.evaluate(agent_id, collected.get(agent_id, agent_performance.no_facts()), weights)
     return {"period": period, "from": iso(start), "to": iso(end), **report}
 
@@ -98,9 +120,23 @@ def agent_report(view: ReadView, agent_id: str, period: str, weights: dict[str, 
 def leaderboard(view: ReadView, period: str, weights: dict[str, float], limit: int = 100,
                 zone: tzinfo = timezone.utc) -> dict[str, Any]:
     start, end = period_bounds(period, zone)
-    board = agent_performance.ranked(
-        agent_performance.collect_facts(view.facts(agent_performance.EVALUATION_FACTS, iso(start), iso(end))), weights)
+    board = agent_performance.ranked(evaluation_facts(view, start, end), weights)
     return {"period": period, "from": iso(start), "to": iso(end), "agents": board[:limit]}
+
+
+def evaluation_facts(view: ReadView, start: datetime, end: datetime) -> dict[str, dict[str, Any]]:
+    """What each agent did in ``[start, end)`` at the view's moment, counted by the database
+    where it can (``agent_performance.collect_totals``) and fact by fact for late tickets."""
+    lo, hi = iso(start), iso(end)
+    handled = view.select_facts("agent, count(DISTINCT ticket_id)", ("assigned",), lo, hi, group_by="agent")
+    counted = view.select_facts("agent, kind, count(*)", ("escalation", "reopen", "complaint"), lo, hi,
+                                group_by="agent, kind")
+    valued = view.select_facts("agent, kind, seconds, business_seconds, flags, csat, nps",
+                               ("resolved", "first_response", "survey"), lo, hi)
+    collected = agent_performance.collect_facts([*handled.folded, *counted.folded, *valued.folded])
+    return agent_performance.collect_totals(
+        collected, (r for r in handled.rows if r[0]), (r for r in counted.rows if r[0]),
+        (r for r in valued.rows if r[0]))
 
 
 def customer_report(view: ReadView, customer_id: str) -> dict[str, Any] | None:

@@ -19,7 +19,6 @@ from typing import Any
 
 from projections.moment import Moment
 from projections.store import Transaction
-from projections.ticket_state.fact_rows import COLUMNS as FACT_COLUMNS
 from projections.ticket_state.fact_rows import Fact, facts_of
 from projections.ticket_state.fold import OPEN_STATUSES, Judge, TicketRow
 from projections.ticket_state.store import is_breached
@@ -95,6 +94,15 @@ class RowFilter:
 NEWEST_FIRST = "opened_at DESC, ticket_id DESC"
 
 
+@dataclass(frozen=True)
+class FactSelection:
+    """An SQL answer over stored facts, and the facts of late tickets folded at the moment
+    (``(ticket_id, fact)``), which the SQL left out and the caller counts itself."""
+
+    rows: list[tuple]
+    folded: list[tuple[str, Fact]]
+
+
 class ReadView:
     """The read side at one moment, inside one read transaction."""
 
@@ -144,40 +152,50 @@ class ReadView:
                 found = found[:limit]
         return found
 
-    def facts(self, kinds: tuple[str, ...], since: str | None = None,
-              until: str | None = None) -> list[tuple[str, Fact]]:
-        """(ticket_id, fact) of every fact of these kinds at this moment whose ``at`` lies in
-        ``[since, until)``: the narrow rows the measures count (``ticket_state.fact_rows``)."""
-        where = [f"kind IN ({','.join('?' * len(kinds))})"]
-        values: list[Any] = list(kinds)
+    def select_facts(self, select: str, kinds: tuple[str, ...], since: str | None = None, until: str | None = None,
+                     *, select_params: tuple[Any, ...] = (), group_by: str = "") -> FactSelection:
+        """``SELECT {select}`` (its placeholders bound to ``select_params``) over the stored facts of
+        these kinds visible at this moment with ``at`` in ``[since, until)`` (``GROUP BY group_by``),
+        so that counting happens in the
+        database; the facts of tickets whose visible events are not a prefix of their versions are
+        left out of the SQL and returned folded, for the caller to count the same way."""
+        clauses = [f"kind IN ({','.join('?' * len(kinds))})"]
+        values: list[Any] = [*select_params, *kinds]
         if since is not None:
-            where.append("at >= ?")
+            clauses.append("at >= ?")
             values.append(since)
         if until is not None:
-            where.append("at < ?")
+            clauses.append("at < ?")
             values.append(until)
-        columns = ", ".join(("ticket_id", *FACT_COLUMNS))
+        late: list[str] = []
         if self.moment.is_live or self._as_of_sees_everything():
-            sql = f"SELECT {columns} FROM ticket_facts WHERE {' AND '.join(where)} AND to_recorded IS NULL"
-            return [(r[0], Fact(*r[1:])) for r in self.tx.fetchall(sql, values)]
-        as_of = self.moment.as_of_text or FOREVER
-        known_at = self.moment.known_at_text or FOREVER
-        sql = (f"SELECT {columns} FROM ticket_facts WHERE {' AND '.join(where)} "
-               "AND from_occurred <= ? AND from_recorded <= ? "
-               "AND (to_recorded IS NULL OR to_occurred > ? OR to_recorded > ?)")
-        values.extend([as_of, known_at, as_of, known_at])
-        late = self._late_tickets(known_at)
-        found = [(r[0], Fact(*r[1:])) for r in self.tx.fetchall(sql, values)]
-        if late:
-            excluded = set(late)
-            found = [pair for pair in found if pair[0] not in excluded]
-            for row in map(self._fold, late):
-                if row is None:
-                    continue
-                found.extend((row.ticket_id, fact) for fact in facts_of(row, self.judge).values()
-                             if fact.kind in kinds and (since is None or fact.at >= since)
-                             and (until is None or fact.at < until))
-        return found
+            clauses.append("to_recorded IS NULL")
+        else:
+            as_of = self.moment.as_of_text or FOREVER
+            known_at = self.moment.known_at_text or FOREVER
+            clauses.append("from_occurred <= ? AND from_recorded <= ? "
+                           "AND (to_recorded IS NULL OR to_occurred > ? OR to_recorded > ?)")
+            values.extend([as_of, known_at, as_of, known_at])
+            late = self._late_tickets(known_at)
+            if len(late) <= 500:
+                if late:
+                    clauses.append(f"ticket_id NOT IN ({','.join('?' * len(late))})")
+                    values.extend(late)
+            else:
+                clauses.append("NOT EXISTS (SELECT 1 FROM ticket_anomalies a WHERE a.ticket_id = f.ticket_id"
+                               f" AND {self._anomaly_clause()})")
+                values.extend(self._anomaly_params(known_at))
+        sql = f"SELECT {select} FROM ticket_facts f WHERE {' AND '.join(clauses)}"
+        if group_by:
+            sql += f" GROUP BY {group_by}"
+        rows = self.tx.fetchall(sql, values)
+        folded: list[tuple[str, Fact]] = []
+        for row in map(self._fold, late):
+            if row is not None:
+                folded.extend((row.ticket_id, fact) for fact in facts_of(row, self.judge).values()
+                              if fact.kind in kinds and (since is None or fact.at >= since)
+                              and (until is None or fact.at < until))
+        return FactSelection(rows, folded)
 
     def _as_of_sees_everything(self) -> bool:
         """As of T, known now, when no event occurred after T: the current rows are the answer."""
