@@ -123,7 +123,10 @@ def collect_totals(collected: dict[str, dict[str, Any]], handled: Iterable[tuple
     ``valued`` rows (agent, kind, seconds, business seconds, flags, csat, nps) of resolutions,
     first responses and surveys."""
     def of(agent: str) -> dict[str, Any]:
-        return collected.setdefault(agent, no_facts())
+        found = collected.get(agent)
+        if found is None:
+            found = collected[agent] = no_facts()
+        return found
 
     for agent, number in handled:
         of(agent)["handled_elsewhere"] += number

@@ -366,10 +366,17 @@ def count_totals(tallies: dict[str, KpiTally], counted: Iterable[tuple], valued:
     """Adds what the database counted: ``counted`` rows (group, kind, detail, facts counted, and
     the sums of the four flag bits) and ``valued`` rows (group, kind, seconds, business seconds,
     handle seconds, csat, nps) of the opened, resolved and survey facts carrying a value."""
+    def tally_of(group: Any) -> KpiTally:
+        key = group_key(group, group_by)
+        found = tallies.get(key)
+        if found is None:
+            found = tallies[key] = KpiTally()
+        return found
+
     for group, kind, detail, number, bit0, bit1, bit2, bit3 in counted:
         if not number:
             continue
-        tally = tallies.setdefault(group_key(group, group_by), KpiTally())
+        tally = tally_of(group)
         if kind == "opened":
             tally.volume += number
             tally.escalated += bit0
@@ -387,7 +394,7 @@ def count_totals(tallies: dict[str, KpiTally], counted: Iterable[tuple], valued:
         elif kind == "deadline":
             tally.breaches[detail] = tally.breaches.get(detail, 0) + number
     for group, kind, seconds, business_seconds, handle_seconds, csat_score, nps_score in valued:
-        tally = tallies.setdefault(group_key(group, group_by), KpiTally())
+        tally = tally_of(group)
         if kind == "opened":
             tally.frt.append(seconds)
             if business_seconds is not None:
