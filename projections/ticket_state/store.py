@@ -36,7 +36,7 @@ from projections.ticket_state.facts import SlaFacts, missed_deadlines
 from projections.ticket_state.fold import TicketRow, versions
 
 TABLE = "ticket_state"
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 # Columns that filters and windows use (the whole row is ``doc``).
 FILTERED = ("status", "assignee_id", "priority", "customer_id", "opened_at", "resolved_at", "activity_at", "breached")
 STATE_COLUMNS = ("ticket_id", "version", *FILTERED, "doc")
@@ -49,7 +49,14 @@ VERSION_INDEXES = {"occurred": "occurred_at", "customer": "customer_id", "opened
                    "recorded": "recorded_at"}
 FACT_ROW_COLUMNS = ("ticket_id", "key", "version", "from_occurred", "from_recorded", "to_occurred", "to_recorded",
                     *FACT_COLUMNS)
-FACT_INDEXES = {"window": "(kind, at)", "live": "(kind, at) WHERE to_recorded IS NULL"}
+# SQLite keeps the facts in the order windows read them (kind, then business time), so a month of
+# KPIs is one sequential range of the table; the unique key finds a ticket's fact to close.
+# PostgreSQL does not cluster a heap as it grows: there an index per window and one for "now".
+FACT_KEYS = {"sqlite": "PRIMARY KEY (kind, at, ticket_id, key, version), UNIQUE (ticket_id, key, version)) "
+                       "WITHOUT ROWID",
+             "postgres": "PRIMARY KEY (ticket_id, key, version))"}
+FACT_INDEXES = {"sqlite": {},
+                "postgres": {"window": "(kind, at)", "live": "(kind, at) WHERE to_recorded IS NULL"}}
 
 
 def _row_values(row: TicketRow) -> tuple[Any, ...]:
@@ -115,15 +122,14 @@ class TicketStateProjection:
                        kind TEXT NOT NULL, at TEXT NOT NULL, agent TEXT, channel TEXT, category TEXT,
                        team TEXT, priority TEXT, region TEXT, seconds DOUBLE PRECISION,
                        business_seconds DOUBLE PRECISION, handle_seconds DOUBLE PRECISION,
-                       flags INTEGER NOT NULL, csat INTEGER, nps INTEGER, detail TEXT,
-                       PRIMARY KEY (ticket_id, key, version))""")
+                       flags INTEGER NOT NULL, csat INTEGER, nps INTEGER, detail TEXT, {FACT_KEYS[tx.dialect]}""")
         if self.indexed:
             for name, columns in STATE_INDEXES.items():
                 tx.execute(f"CREATE INDEX IF NOT EXISTS {self.table}_{name} ON {self.table} ({columns})")
             for name, columns in VERSION_INDEXES.items():
                 tx.execute(f"CREATE INDEX IF NOT EXISTS {self.versions_table}_{name} "
                            f"ON {self.versions_table} ({columns})")
-            for name, columns in FACT_INDEXES.items():
+            for name, columns in FACT_INDEXES[tx.dialect].items():
                 tx.execute(f"CREATE INDEX IF NOT EXISTS {self.facts_table}_{name} ON {self.facts_table} {columns}")
 
     def handle(self, tx: Transaction, events: list[dict[str, Any]]) -> None:
