@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
+from uuid import UUID
 
 from api.keys import KeyService, load_server_secret
 from api.settings import Settings, read_policy
@@ -21,13 +22,16 @@ from consumers.sources import EmbeddedLogSource, Source
 from domain.application import Clock, LifecycleRules, ServiceTrail
 from domain.service_levels import ServicePolicy
 from projections.audit import AuditCheckpointer, StoredEntry, Witness, verify
-from projections.arrivals import ArrivalsProjection
+from projections import queries
+from projections.arrivals import ArrivalsProjection, latest_opened_at
 from projections.collection import collection_paused
-from projections.moment import Moment
+from projections.moment import Moment, window
 from projections.read_side import ReadView
 from projections.store import StateStore, private_file
 from projections.ticket_state.facts import SlaFacts
+from projections.ticket_state.fold import TicketRow
 from projections.ticket_state.store import TicketStateProjection
+from projections.time_travel import ticket_at
 
 if TYPE_CHECKING:
     from projections.planning import Planning
@@ -68,11 +72,35 @@ class Services:
     @contextmanager
     def read(self, as_of: datetime | None = None, known_at: datetime | None = None) -> Iterator[ReadView]:
         """The read side at a moment (now, or as of T as known at K), from indexed state."""
-        from uuid import UUID
-
         with collection_paused(), self.state.read() as tx:
             yield ReadView(tx, Moment(as_of, known_at), lambda ticket: self.app.ticket_events(UUID(ticket)),
                            SlaFacts(self.policy))
+
+    def instant(self, as_of: datetime | None = None, known_at: datetime | None = None) -> datetime:
+        """The instant a query for that moment describes: ``as_of``, else ``known_at``, else now."""
+        return Moment(as_of, known_at).instant(self.clock())
+
+    def ticket_at(self, ticket_id: UUID, as_of: datetime | None = None,
+                  known_at: datetime | None = None) -> TicketRow | None:
+        """One ticket's state at the moment, folded from its own events (``None``: it did not exist yet).
+
+        One ticket folds its own events (a few dozen at most, never the log): exact at any moment
+        and current even while the projector catches up."""
+        return ticket_at(self.app.ticket_events(ticket_id), as_of, known_at, SlaFacts(self.policy))
+
+    def kpis(self, as_of: datetime | None = None, known_at: datetime | None = None, start: datetime | None = None,
+             end: datetime | None = None, group_by: str | None = None) -> dict[str, Any]:
+        """Every KPI over ``[start, end)`` at the moment (``end`` defaults to the moment's instant,
+        ``start`` to 30 days before it), optionally per group."""
+        now = self.clock()
+        start, end = window(start, end, Moment(as_of, known_at), now)
+        with self.read(as_of, known_at) as view:
+            return queries.kpi_report(view, start, end, group_by, now)
+
+    def latest_arrival(self) -> str | None:
+        """When the latest ticket of the store was opened (ISO text; ``None`` when there is none)."""
+        with self.state.read() as tx:
+            return latest_opened_at(tx)
 
     def handlers(self) -> list[Handler]:
         return projection_handlers(self.policy)

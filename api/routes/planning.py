@@ -13,7 +13,6 @@ from api.bootstrap import Services
 from api.dependencies import get_services
 from domain.values import UtcDatetime
 from projections import planning
-from projections.moment import Moment
 
 router = APIRouter(prefix="/v1", tags=["planning"], route_class=StrictJsonRoute)
 
@@ -43,7 +42,7 @@ async def hotspots(
     """Slices whose recent volume is abnormally high against their own seasonal expectation (negative
     binomial tail, Benjamini–Hochberg over slices), or whose next window is forecast to be."""
     return await _report(services, planning.hotspot_report, group_by=group_by, window=window,
-                         as_of=Moment(as_of, known_at).instant(services.clock()), known_at=known_at, measure=measure, top=limit)
+                         as_of=services.instant(as_of, known_at), known_at=known_at, measure=measure, top=limit)
 
 
 @router.get("/arrivals")
@@ -56,7 +55,7 @@ async def arrival_counts(
 ) -> dict[str, Any]:
     """Arrivals per slice and day (or hour): the heat map of where complaints come in."""
     return await _report(services, planning.counts_report, group_by=group_by, freq=freq, periods=periods,
-                         as_of=Moment(as_of, known_at).instant(services.clock()), known_at=known_at, measure=measure, top=limit)
+                         as_of=services.instant(as_of, known_at), known_at=known_at, measure=measure, top=limit)
 
 
 @router.get("/forecasts")
@@ -73,7 +72,7 @@ async def forecasts(
     """Per slice: point forecast (predictive median), mean and 90 % interval for each period after
     as_of, and the slice's rolling-origin backtest accuracy (relative MAE, MASE, WAPE)."""
     return await _report(services, planning.forecast_report, group_by=group_by, horizon=horizon, freq=freq,
-                         as_of=Moment(as_of, known_at).instant(services.clock()), known_at=known_at, measure=measure, top=limit,
+                         as_of=services.instant(as_of, known_at), known_at=known_at, measure=measure, top=limit,
                          only=slice_)
 
 

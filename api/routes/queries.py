@@ -14,7 +14,7 @@ from api.auth import CurrentCaller, queue_of
 from api.problems import ResourceNotFoundError, echoed
 from domain.values import Priority
 from projections import queries
-from projections.moment import Moment, parse_bound, required_bound, window
+from projections.moment import parse_bound, required_bound
 
 # What ``status=`` may name: a status of the ticket-state read model, or "open" for every open one.
 StatusFilter = Literal[queries.LISTABLE_STATUSES]  # type: ignore[valid-type]
@@ -59,7 +59,7 @@ def sla_risk(
     """Open tickets with a breached or soon-due deadline, by escalation level, soonest first."""
     from domain.service_levels import at_risk
 
-    moment = Moment(as_of, known_at).instant(services.clock())
+    moment = services.instant(as_of, known_at)
     with services.read(as_of, known_at) as view:
         risky = at_risk(queries.open_rows(view), services.policy, moment, timedelta(minutes=within_minutes))
     return {"at": moment.isoformat(), "within_minutes": within_minutes,
@@ -101,11 +101,7 @@ def kpis(
 ) -> dict[str, Any]:
     """Every KPI of the service over [from, to), optionally per group; backlog at the window's end."""
     zone = services.zone
-    moment = Moment(as_of, known_at)
-    now = services.clock()
-    start, end = window(parse_bound("from", from_, zone), parse_bound("to", to, zone), moment, now)
-    with services.read(as_of, known_at) as view:
-        return queries.kpi_report(view, start, end, group_by, now)
+    return services.kpis(as_of, known_at, parse_bound("from", from_, zone), parse_bound("to", to, zone), group_by)
 
 
 @router.get("/agents/leaderboard")

@@ -18,9 +18,6 @@ from api.dependencies import Application, Context, get_services
 from api.problems import ResourceNotFoundError
 from domain import commands as c
 from domain.application import Outcome
-from projections.moment import Moment
-from projections.ticket_state.facts import SlaFacts
-from projections.time_travel import ticket_at
 
 router = APIRouter(prefix="/v1/tickets", tags=["tickets"], route_class=StrictJsonRoute)
 Wired = Annotated[Services, Depends(get_services)]
@@ -101,19 +98,17 @@ for _path, _command, _summary in (
 
 @router.get("/{ticket_id}")
 def get_ticket(
-    ticket_id: UUID, app: Application, response: Response, services: Wired,
+    ticket_id: UUID, response: Response, services: Wired,
     as_of: Annotated[UtcDatetime | None, Query(description="Business time: as it stood then.")] = None,
     known_at: Annotated[UtcDatetime | None, Query(description="Transaction time: as recorded by then.")] = None,
 ) -> dict[str, Any]:
     """The ticket's state, folded from its own events (so always current), or as of a moment."""
-    # One ticket folds its own events (a few dozen at most, never the log): exact at any moment and
-    # current even while the projector catches up.
-    row = ticket_at(app.ticket_events(ticket_id), as_of, known_at, SlaFacts(services.policy))
+    row = services.ticket_at(ticket_id, as_of, known_at)
     if row is None:
         raise ResourceNotFoundError(f"ticket {ticket_id} did not exist at that moment")
     response.headers["ETag"] = f'"{row.version}"'
     document = services.reveal([row.as_dict()])[0]
-    document["deadlines"] = services.deadline_state(row, Moment(as_of, known_at).instant(services.clock()))
+    document["deadlines"] = services.deadline_state(row, services.instant(as_of, known_at))
     return document
 
 

@@ -1,0 +1,21 @@
+"""The ``servicetrail`` command line. Each command loads settings, bootstraps, and does one job.
+
+By job: ``serving`` (serve), ``data`` (import, demo, replay, rebuild, report), ``planning``
+(forecast, staffing, sla what-if), ``consumers`` (relay, project, ingest, watch) and ``admin``
+(keys, customers, audit, schema); ``common`` holds what they share."""
+
+from __future__ import annotations
+
+import sys
+
+from api.cli import serving, data, planning, consumers, admin  # noqa: F401,I001  (each registers its commands, in this order in --help)
+from api.cli.app import cli
+
+__all__ = ["cli", "main"]
+
+
+def main() -> None:
+    try:
+        cli()
+    except KeyboardInterrupt:
+        sys.exit(130)
