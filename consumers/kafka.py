@@ -81,6 +81,15 @@ def event_record(position: int, document: dict[str, Any]) -> tuple[bytes, bytes,
     return document["ticket_id"].encode(), value, headers
 
 
+def inbound_consumer(bootstrap: str, topic: str, group_id: str, *, session_timeout_ms: int,
+                     instance_id: str | None) -> KafkaConsumer:
+    """The ingestor's consumer of the inbound topic: a member of its group, committing by hand,
+    from the earliest message the group has not yet committed."""
+    membership = group_membership(group_id, session_timeout_ms=session_timeout_ms, instance_id=instance_id)
+    return KafkaConsumer(topic, bootstrap_servers=bootstrap, **membership,
+                         enable_auto_commit=False, auto_offset_reset="earliest")
+
+
 def idempotent_producer(bootstrap: str, **overrides: Any) -> KafkaProducer:
     """acks=all with idempotence stated explicitly, so a conflicting override fails loudly
     instead of silently disabling idempotence (kafka-python's behaviour for defaults)."""
