@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import sys
 
-from api.cli import serving, data, planning, consumers, admin  # noqa: F401,I001  (each registers its commands, in this order in --help)
+# Each module registers its commands; this order is their order in --help.
+from api.cli import serving, data, planning, consumers, admin  # noqa: F401,I001
 from api.cli.app import cli
 
 __all__ = ["cli", "main"]
