@@ -58,6 +58,10 @@ class Outcome(NamedTuple):
     replayed: bool = False  # True when an idempotency key returned an earlier outcome
 
 
+# Decides a command on the loaded ticket (``None`` when opening one) and returns the ticket to save.
+Decide = Callable[[Ticket | None, Stamp], Ticket]
+
+
 class CommandExecution(BatchingApplication):
     """Runs a ticket use case's decision under the guarantees above."""
 
@@ -89,24 +93,13 @@ class CommandExecution(BatchingApplication):
 
         return self._execute(cmd, ctx, cmd.ticket_id, decide)
 
-    def _execute(
-        self,
-        cmd: c.Command,
-        ctx: c.CommandContext,
-        ticket_id: UUID | None,
-        decide: Callable[[Ticket | None, Stamp], Ticket],
-    ) -> Outcome:
+    def _execute(self, cmd: c.Command, ctx: c.CommandContext, ticket_id: UUID | None, decide: Decide) -> Outcome:
         lock = self._ticket_locks[hash(ticket_id) % len(self._ticket_locks)]
         with lock:
             return self._execute_locked(cmd, ctx, ticket_id, decide)
 
-    def _execute_locked(
-        self,
-        cmd: c.Command,
-        ctx: c.CommandContext,
-        ticket_id: UUID | None,
-        decide: Callable[[Ticket | None, Stamp], Ticket],
-    ) -> Outcome:
+    def _execute_locked(self, cmd: c.Command, ctx: c.CommandContext, ticket_id: UUID | None,
+                        decide: Decide) -> Outcome:
         digest = cmd.digest() if ctx.idempotency_key else ""
         for attempt in range(self.rules.max_attempts):
             if ctx.idempotency_key:

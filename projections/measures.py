@@ -33,6 +33,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
+from domain.ticket_history import Interaction
 from projections.ticket_state.facts import SlaFacts, deadline_kind, missed_deadlines
 from projections.ticket_state.fold import TicketRow, iso
 
@@ -93,7 +94,7 @@ def resolution_seconds(row: TicketRow) -> float | None:
 
 def has_handle_time(row: TicketRow) -> bool:
     """An agent interaction with a recorded duration: the ticket's handle time is known."""
-    return any(author == "agent" and duration is not None for _at, _ch, author, _agent, duration in row.interactions)
+    return any(i.author == "agent" and i.duration_seconds is not None for i in map(Interaction._make, row.interactions))
 
 
 def average_handle_seconds(resolved: Iterable[TicketRow]) -> float | None:
