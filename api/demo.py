@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from consumers.importers.bulk_read import stored_events_of
-from domain import commands as c
+from domain import commands
 from domain.application import ServiceTrail
 from domain.errors import DomainError
 from domain.idempotency import idempotency_record_id
@@ -28,7 +28,7 @@ REGIONS = ["north", "south", "east", "west", "central"]
 CHANNELS = [(Channel.EMAIL, 30), (Channel.PHONE, 25), (Channel.CHAT, 20), (Channel.WEB, 10),
             (Channel.MESSAGING, 6), (Channel.SOCIAL, 3), (Channel.BOT, 6)]
 WEEKDAY_WEIGHT = [1.0, 1.1, 1.0, 0.95, 0.9, 0.35, 0.25]  # Monday … Sunday
-DEMO = c.CommandContext(actor="system:demo")
+DEMO = commands.CommandContext(actor="system:demo")
 
 
 @dataclass(frozen=True)
@@ -54,9 +54,9 @@ def generate(app: ServiceTrail, *, tickets: int, seed: int, now: datetime,
     rng = random.Random(seed)
     agents = roster(rng)
     for agent in agents:
-        app.register_agent(c.RegisterAgent(agent_id=agent.agent_id, name=agent.agent_id.title(), team=agent.team,
+        app.register_agent(commands.RegisterAgent(agent_id=agent.agent_id, name=agent.agent_id.title(), team=agent.team,
                                            skills=agent.skills, languages=("en",)),
-                           c.CommandContext(actor="system:demo"))
+                           commands.CommandContext(actor="system:demo"))
     start = (now - timedelta(days=30)).replace(hour=0, minute=0, second=0, microsecond=0)  # days start at midnight
     hotspot_days = {rng.randrange(5, 28) for _ in range(3)}
     hotspot = (rng.choice(CATEGORIES), rng.choice(REGIONS))
@@ -97,21 +97,21 @@ def _ticket(app: ServiceTrail, rng: random.Random, key: str, opened: datetime, n
     tier = rng.choices(["standard", "premium", "vip"], [80, 17, 3])[0]
     moment = opened
     outcome = app.open_ticket(
-        c.OpenTicket(occurred_at=moment, customer_id=f"cust-{rng.randrange(2500):04d}", channel=channel,
+        commands.OpenTicket(occurred_at=moment, customer_id=f"cust-{rng.randrange(2500):04d}", channel=channel,
                      category=category, subject=f"{category} issue", region=region,
                      priority=rng.choices(["P1", "P2", "P3", "P4"], [5, 25, 50, 20])[0], severity=severity,
                      customer_tier=tier, language="en"),
-        c.CommandContext(actor="system:demo", idempotency_key=key))
+        commands.CommandContext(actor="system:demo", idempotency_key=key))
     ticket_id, version = outcome.ticket_id, outcome.version
 
-    def do(command: type[c.TicketCommand], **fields: Any) -> None:
+    def do(command: type[commands.TicketCommand], **fields: Any) -> None:
         nonlocal version
         version = app.handle(command(ticket_id=ticket_id, occurred_at=moment, **fields), DEMO).version
 
     if channel == Channel.BOT and not severity and rng.random() < 0.45:  # deflected by the bot
         moment += timedelta(minutes=rng.randrange(1, 10))
-        do(c.RecordInteraction, channel=Channel.BOT, direction=Direction.OUTBOUND, author=Author.BOT)
-        do(c.ResolveTicket, code="self_service", summary="answered by the assistant")
+        do(commands.RecordInteraction, channel=Channel.BOT, direction=Direction.OUTBOUND, author=Author.BOT)
+        do(commands.ResolveTicket, code="self_service", summary="answered by the assistant")
         return version
     skilled = [a for a in agents if category in a.skills] or agents
     agent = rng.choice(skilled)
@@ -124,46 +124,46 @@ def _ticket(app: ServiceTrail, rng: random.Random, key: str, opened: datetime, n
     try:
         if not advance(rng.expovariate(1 / 20)):
             return version
-        do(c.AssignTicket, agent_id=agent.agent_id, team=agent.team)
+        do(commands.AssignTicket, agent_id=agent.agent_id, team=agent.team)
         if not advance(rng.expovariate(1 / 90)):
             return version
-        do(c.RecordInteraction, channel=channel, direction=Direction.OUTBOUND, author=Author.AGENT,
+        do(commands.RecordInteraction, channel=channel, direction=Direction.OUTBOUND, author=Author.AGENT,
            agent_id=agent.agent_id, duration_seconds=rng.randrange(60, 900))
         for _ in range(rng.choices([0, 1, 2, 3], [55, 25, 13, 7])[0]):
             if not advance(rng.expovariate(1 / 240)):
                 return version
-            do(c.RecordInteraction, channel=channel, direction=Direction.INBOUND, author=Author.CUSTOMER)
+            do(commands.RecordInteraction, channel=channel, direction=Direction.INBOUND, author=Author.CUSTOMER)
             if not advance(rng.expovariate(1 / 60)):
                 return version
-            do(c.RecordInteraction, channel=channel, direction=Direction.OUTBOUND, author=Author.AGENT,
+            do(commands.RecordInteraction, channel=channel, direction=Direction.OUTBOUND, author=Author.AGENT,
                agent_id=agent.agent_id, duration_seconds=rng.randrange(60, 600))
         if rng.random() < 0.12:
             if not advance(30):
                 return version
-            do(c.TransferTicket, department=rng.choice(["billing", "logistics", "technical-support"]))
+            do(commands.TransferTicket, department=rng.choice(["billing", "logistics", "technical-support"]))
             agent = rng.choice(agents)
             if not advance(rng.expovariate(1 / 120)):
                 return version
-            do(c.AssignTicket, agent_id=agent.agent_id, team=agent.team)
+            do(commands.AssignTicket, agent_id=agent.agent_id, team=agent.team)
         if rng.random() < 0.06:
             if not advance(60):
                 return version
-            do(c.EscalateTicket, reason="customer asked for a manager")
+            do(commands.EscalateTicket, reason="customer asked for a manager")
         if rng.random() < 0.15 or not advance(rng.expovariate(1 / 900)):
             return version  # still open: the backlog
         remedy = {"remedy": rng.choice(list(Remedy)), "root_cause": rng.choice(["defect", "process", "carrier"])} \
             if severity else {}
-        do(c.ResolveTicket, code="solved", summary="resolved", **remedy)
+        do(commands.ResolveTicket, code="solved", summary="resolved", **remedy)
         if rng.random() < 0.07 and advance(rng.expovariate(1 / 1440)):
-            do(c.ReopenTicket, reason="not fixed")
+            do(commands.ReopenTicket, reason="not fixed")
             if not advance(rng.expovariate(1 / 600)):
                 return version
-            do(c.ResolveTicket, code="solved", summary="resolved again", **remedy)
+            do(commands.ResolveTicket, code="solved", summary="resolved again", **remedy)
         if rng.random() < 0.45 and advance(rng.expovariate(1 / 600)):
             score = min(5, max(1, round(rng.gauss(5.3 - 0.9 * agent.speed, 0.9))))
-            do(c.RecordSurvey, csat=score, nps=min(10, max(0, round(rng.gauss(score * 2 - 0.5, 1.5)))))
+            do(commands.RecordSurvey, csat=score, nps=min(10, max(0, round(rng.gauss(score * 2 - 0.5, 1.5)))))
         if advance(7 * 24 * 60):
-            do(c.CloseTicket)
+            do(commands.CloseTicket)
     except DomainError:
         pass  # a generated step the lifecycle refuses is simply not taken
     return version

@@ -20,7 +20,8 @@ from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 from eventsourcing.utils import get_topic
 
-from domain import commands as c
+from domain import commands
+from domain.commands import CommandContext
 from domain.errors import AgentNotFoundError, InvalidCommandError, NoAgentAvailableError, TicketNotFoundError, \
     VersionConflictError
 from domain.events import TicketEvent
@@ -84,27 +85,27 @@ class ServiceTrail(CommandExecution):
         self._roster_lock = threading.Lock()
 
     # ------------------------------------------------------------------------- use cases
-    def handle(self, command: c.Command, context: c.CommandContext = c.CommandContext()) -> Outcome:
-        handler: Callable[[Any, c.CommandContext], Outcome] = getattr(self, command.handler_name())
+    def handle(self, command: commands.Command, context: CommandContext = CommandContext()) -> Outcome:
+        handler: Callable[[Any, CommandContext], Outcome] = getattr(self, command.handler_name())
         return handler(command, context)
 
-    def open_ticket(self, cmd: c.OpenTicket, ctx: c.CommandContext = c.CommandContext()) -> Outcome:
+    def open_ticket(self, cmd: commands.OpenTicket, ctx: CommandContext = CommandContext()) -> Outcome:
         ticket_id = ticket_id_for_key(ctx.idempotency_key) if ctx.idempotency_key else self.new_ticket_id()
         details = cmd.model_dump(exclude={"occurred_at", "contact"})
         if cmd.contact is not None:
             if self.vault is None:
                 raise InvalidCommandError("contact", "this deployment has no vault for personal data")
             details["contact"] = self.vault.seal(cmd.customer_id, cmd.contact.model_dump_json().encode())
-        return self._execute(cmd, ctx, None, lambda _, at: Ticket.open(ticket_id, at, **details))
+        return self._run_exclusively(cmd, ctx, None, lambda _, at: Ticket.open(ticket_id, at, **details))
 
-    def triage_ticket(self, cmd: c.TriageTicket, ctx: c.CommandContext = c.CommandContext()) -> Outcome:
-        return self._change(cmd, ctx, lambda t, at: t.triage(
+    def triage_ticket(self, cmd: commands.TriageTicket, ctx: CommandContext = CommandContext()) -> Outcome:
+        return self._act_on_ticket(cmd, ctx, lambda t, at: t.triage(
             at, priority=cmd.priority, category=cmd.category, sub_category=cmd.sub_category,
             severity=cmd.severity))
 
-    def assign_ticket(self, cmd: c.AssignTicket, ctx: c.CommandContext = c.CommandContext()) -> Outcome:
+    def assign_ticket(self, cmd: commands.AssignTicket, ctx: CommandContext = CommandContext()) -> Outcome:
         if cmd.agent_id is not None:
-            return self._change(cmd, ctx, lambda t, at: t.assign(at, agent_id=cmd.agent_id, team=cmd.team))
+            return self._act_on_ticket(cmd, ctx, lambda t, at: t.assign(at, agent_id=cmd.agent_id, team=cmd.team))
 
         def routed(ticket: Ticket, at: Stamp) -> None:
             choice = choose(category=ticket.category, language=ticket.language, customer_id=ticket.customer_id,
@@ -113,10 +114,10 @@ class ServiceTrail(CommandExecution):
                 raise NoAgentAvailableError(f"no available agent is skilled in {ticket.category!r}")
             ticket.route(at, agent_id=choice.agent_id, team=cmd.team or choice.team, reason=choice.reason)
 
-        return self._change(cmd, ctx, routed)
+        return self._act_on_ticket(cmd, ctx, routed)
 
     # -------------------------------------------------------------------------------- roster
-    def register_agent(self, cmd: c.RegisterAgent, ctx: c.CommandContext = c.CommandContext()) -> Agent:
+    def register_agent(self, cmd: commands.RegisterAgent, ctx: CommandContext = CommandContext()) -> Agent:
         """Registers an agent, or changes the profile of a registered one."""
         profile = Profile(name=cmd.name, team=cmd.team, skills=cmd.skills, languages=cmd.languages,
                           accounts=cmd.accounts)
@@ -129,7 +130,7 @@ class ServiceTrail(CommandExecution):
         self.save(agent)
         return agent
 
-    def set_availability(self, cmd: c.SetAvailability, ctx: c.CommandContext = c.CommandContext()) -> Agent:
+    def set_availability(self, cmd: commands.SetAvailability, ctx: CommandContext = CommandContext()) -> Agent:
         agent = self.get_agent(cmd.agent_id)
         agent.set_availability(cmd.available, actor=ctx.actor, at=self.clock(), reason=cmd.reason)
         self.save(agent)
@@ -162,56 +163,58 @@ class ServiceTrail(CommandExecution):
             for a in self.agents()
         ]
 
-    def transfer_ticket(self, cmd: c.TransferTicket, ctx: c.CommandContext = c.CommandContext()) -> Outcome:
-        return self._change(cmd, ctx, lambda t, at: t.transfer(at, department=cmd.department, reason=cmd.reason))
+    def transfer_ticket(self, cmd: commands.TransferTicket, ctx: CommandContext = CommandContext()) -> Outcome:
+        return self._act_on_ticket(cmd, ctx, lambda t, at: t.transfer(at, department=cmd.department, reason=cmd.reason))
 
     def record_interaction(
-        self, cmd: c.RecordInteraction, ctx: c.CommandContext = c.CommandContext()
+        self, cmd: commands.RecordInteraction, ctx: CommandContext = CommandContext()
     ) -> Outcome:
-        return self._change(cmd, ctx, lambda t, at: t.record_interaction(
+        return self._act_on_ticket(cmd, ctx, lambda t, at: t.record_interaction(
             at, channel=cmd.channel, direction=cmd.direction, author=cmd.author,
             agent_id=cmd.agent_id, body=cmd.body if cmd.body is not None else cmd.summary,
             duration_seconds=cmd.duration_seconds))
 
-    def wait_on_customer(self, cmd: c.WaitOnCustomer, ctx: c.CommandContext = c.CommandContext()) -> Outcome:
-        return self._change(cmd, ctx, lambda t, at: t.wait_on_customer(at, reason=cmd.reason))
+    def wait_on_customer(self, cmd: commands.WaitOnCustomer, ctx: CommandContext = CommandContext()) -> Outcome:
+        return self._act_on_ticket(cmd, ctx, lambda t, at: t.wait_on_customer(at, reason=cmd.reason))
 
-    def resume_ticket(self, cmd: c.ResumeTicket, ctx: c.CommandContext = c.CommandContext()) -> Outcome:
-        return self._change(cmd, ctx, lambda t, at: t.resume(at, reason=cmd.reason))
+    def resume_ticket(self, cmd: commands.ResumeTicket, ctx: CommandContext = CommandContext()) -> Outcome:
+        return self._act_on_ticket(cmd, ctx, lambda t, at: t.resume(at, reason=cmd.reason))
 
-    def escalate_ticket(self, cmd: c.EscalateTicket, ctx: c.CommandContext = c.CommandContext()) -> Outcome:
-        return self._change(cmd, ctx, lambda t, at: t.escalate(at, reason=cmd.reason, level=cmd.level))
+    def escalate_ticket(self, cmd: commands.EscalateTicket, ctx: CommandContext = CommandContext()) -> Outcome:
+        return self._act_on_ticket(cmd, ctx, lambda t, at: t.escalate(at, reason=cmd.reason, level=cmd.level))
 
-    def resolve_ticket(self, cmd: c.ResolveTicket, ctx: c.CommandContext = c.CommandContext()) -> Outcome:
-        return self._change(cmd, ctx, lambda t, at: t.resolve(
+    def resolve_ticket(self, cmd: commands.ResolveTicket, ctx: CommandContext = CommandContext()) -> Outcome:
+        return self._act_on_ticket(cmd, ctx, lambda t, at: t.resolve(
             at, code=cmd.code, summary=cmd.summary, remedy=cmd.remedy, root_cause=cmd.root_cause))
 
-    def reopen_ticket(self, cmd: c.ReopenTicket, ctx: c.CommandContext = c.CommandContext()) -> Outcome:
-        return self._change(cmd, ctx, lambda t, at: t.reopen(
+    def reopen_ticket(self, cmd: commands.ReopenTicket, ctx: CommandContext = CommandContext()) -> Outcome:
+        return self._act_on_ticket(cmd, ctx, lambda t, at: t.reopen(
             at, reason=cmd.reason, window=self.rules.reopen_window))
 
-    def close_ticket(self, cmd: c.CloseTicket, ctx: c.CommandContext = c.CommandContext()) -> Outcome:
-        return self._change(cmd, ctx, lambda t, at: t.close(at, reason=cmd.reason))
+    def close_ticket(self, cmd: commands.CloseTicket, ctx: CommandContext = CommandContext()) -> Outcome:
+        return self._act_on_ticket(cmd, ctx, lambda t, at: t.close(at, reason=cmd.reason))
 
-    def record_survey(self, cmd: c.RecordSurvey, ctx: c.CommandContext = c.CommandContext()) -> Outcome:
-        return self._change(cmd, ctx, lambda t, at: t.survey(
+    def record_survey(self, cmd: commands.RecordSurvey, ctx: CommandContext = CommandContext()) -> Outcome:
+        return self._act_on_ticket(cmd, ctx, lambda t, at: t.survey(
             at, csat=cmd.csat, nps=cmd.nps, comment=cmd.comment,
             evaluated_agent_id=cmd.evaluated_agent_id))
 
-    def record_sla_warning(self, cmd: c.RecordSlaWarning, ctx: c.CommandContext = c.CommandContext()) -> Outcome:
-        return self._change(cmd, ctx, lambda t, at: t.record_sla_warning(at, deadline=cmd.deadline, due_at=cmd.due_at))
+    def record_sla_warning(self, cmd: commands.RecordSlaWarning, ctx: CommandContext = CommandContext()) -> Outcome:
+        return self._act_on_ticket(cmd, ctx, lambda t, at: t.record_sla_warning(
+            at, deadline=cmd.deadline, due_at=cmd.due_at))
 
-    def record_sla_breach(self, cmd: c.RecordSlaBreach, ctx: c.CommandContext = c.CommandContext()) -> Outcome:
-        return self._change(cmd, ctx, lambda t, at: t.record_sla_breach(at, deadline=cmd.deadline, due_at=cmd.due_at))
+    def record_sla_breach(self, cmd: commands.RecordSlaBreach, ctx: CommandContext = CommandContext()) -> Outcome:
+        return self._act_on_ticket(cmd, ctx, lambda t, at: t.record_sla_breach(
+            at, deadline=cmd.deadline, due_at=cmd.due_at))
 
-    def escalate_automatically(self, cmd: c.EscalateAutomatically,
-                               ctx: c.CommandContext = c.CommandContext()) -> Outcome:
-        return self._change(cmd, ctx, lambda t, at: t.escalate(
+    def escalate_automatically(self, cmd: commands.EscalateAutomatically,
+                               ctx: CommandContext = CommandContext()) -> Outcome:
+        return self._act_on_ticket(cmd, ctx, lambda t, at: t.escalate(
             at, reason=cmd.reason, level=cmd.level, automatic=True, deadline=cmd.deadline))
 
     # ------------------------------------------------------------------------- personal data
-    def erase_personal_data(self, cmd: c.ErasePersonalData,
-                            ctx: c.CommandContext = c.CommandContext()) -> PersonalDataErasure:
+    def erase_personal_data(self, cmd: commands.ErasePersonalData,
+                            ctx: CommandContext = CommandContext()) -> PersonalDataErasure:
         """Deletes the customer's key, then records the erasure (who, when, whether there was a key).
 
         The key goes first: if recording then fails, the data is erased all the same and the caller

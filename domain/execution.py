@@ -23,7 +23,8 @@ from uuid import UUID
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 
-from domain import commands as c
+from domain import commands
+from domain.commands import CommandContext
 from domain.errors import (
     BrokenInvariantError,
     IdempotencyKeyReusedError,
@@ -82,24 +83,29 @@ class CommandExecution(BatchingApplication):
             raise TicketNotFoundError(f"no ticket {ticket_id}")
         return ticket
 
-    def _change(
-        self, cmd: c.TicketCommand, ctx: c.CommandContext, act: Callable[[Ticket, Stamp], None]
+    def _act_on_ticket(
+        self, cmd: commands.TicketCommand, ctx: CommandContext, act: Callable[[Ticket, Stamp], None]
     ) -> Outcome:
+        """A ticket use case: ``act`` on the loaded ticket (it records events or refuses)."""
         def decide(ticket: Ticket | None, at: Stamp) -> Ticket:
             if ticket is None:  # a ticket command always runs on a loaded ticket
                 raise BrokenInvariantError(f"{type(cmd).__name__} ran without its ticket")
             act(ticket, at)
             return ticket
 
-        return self._execute(cmd, ctx, cmd.ticket_id, decide)
+        return self._run_exclusively(cmd, ctx, cmd.ticket_id, decide)
 
-    def _execute(self, cmd: c.Command, ctx: c.CommandContext, ticket_id: UUID | None, decide: Decide) -> Outcome:
+    def _run_exclusively(self, cmd: commands.Command, ctx: CommandContext, ticket_id: UUID | None,
+                         decide: Decide) -> Outcome:
+        """Runs the command while holding its ticket's lock: writers of one ticket queue here."""
         lock = self._ticket_locks[hash(ticket_id) % len(self._ticket_locks)]
         with lock:
-            return self._execute_locked(cmd, ctx, ticket_id, decide)
+            return self._run_with_retries(cmd, ctx, ticket_id, decide)
 
-    def _execute_locked(self, cmd: c.Command, ctx: c.CommandContext, ticket_id: UUID | None,
-                        decide: Decide) -> Outcome:
+    def _run_with_retries(self, cmd: commands.Command, ctx: CommandContext, ticket_id: UUID | None,
+                          decide: Decide) -> Outcome:
+        """Returns an idempotency key's earlier outcome, or stamps, loads, decides and saves; a
+        racing writer in another process makes the save fail, and the command is decided again."""
         digest = cmd.digest() if ctx.idempotency_key else ""
         for attempt in range(self.rules.max_attempts):
             if ctx.idempotency_key:

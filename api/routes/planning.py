@@ -6,17 +6,16 @@ from datetime import date
 from typing import Annotated, Any
 
 from api.body import StrictJsonRoute
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 from starlette.concurrency import run_in_threadpool
 
 from api.bootstrap import Services
-from api.dependencies import get_services
+from api.dependencies import InjectedServices
 from domain.values import UtcDatetime
 from projections import planning
 
 router = APIRouter(prefix="/v1", tags=["planning"], route_class=StrictJsonRoute)
 
-Wired = Annotated[Services, Depends(get_services)]
 AsOf = Annotated[UtcDatetime | None, Query(description="Business time: arrivals that occurred at or before it.")]
 KnownAt = Annotated[UtcDatetime | None, Query(description="Transaction time: arrivals recorded at or before it.")]
 GroupBy = Annotated[str | None, Query(description="A dimension or a pair: category, sub_category, product, channel, "
@@ -34,7 +33,7 @@ async def _report(services: Services, build: Callable[..., dict[str, Any]], **pa
 
 @router.get("/hotspots")
 async def hotspots(
-    services: Wired, as_of: AsOf = None, known_at: KnownAt = None, group_by: GroupBy = "category",
+    services: InjectedServices, as_of: AsOf = None, known_at: KnownAt = None, group_by: GroupBy = "category",
     window: Annotated[str, Query(description="Recent window: 24h, 6h, 1d, 7d, 2w.")] = "7d",
     measure: Measure = "complaints",
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
@@ -47,7 +46,7 @@ async def hotspots(
 
 @router.get("/arrivals")
 async def arrival_counts(
-    services: Wired, as_of: AsOf = None, known_at: KnownAt = None, group_by: GroupBy = "category",
+    services: InjectedServices, as_of: AsOf = None, known_at: KnownAt = None, group_by: GroupBy = "category",
     freq: Annotated[str, Query(description="D (daily) or H (hourly).")] = "D",
     periods: Annotated[int, Query(ge=1, le=744, description="Periods up to the one containing as_of.")] = 14,
     measure: Measure = "complaints",
@@ -60,7 +59,7 @@ async def arrival_counts(
 
 @router.get("/forecasts")
 async def forecasts(
-    services: Wired, as_of: AsOf = None, known_at: KnownAt = None, group_by: GroupBy = "category",
+    services: InjectedServices, as_of: AsOf = None, known_at: KnownAt = None, group_by: GroupBy = "category",
     horizon: Annotated[int, Query(ge=1, le=336, description="Periods ahead (days for D, hours for H).")] = 28,
     freq: Annotated[str, Query(description="D (daily) or H (hourly).")] = "D",
     measure: Measure = "contacts",
@@ -78,7 +77,7 @@ async def forecasts(
 
 @router.get("/staffing")
 async def staffing(
-    services: Wired,
+    services: InjectedServices,
     date_: Annotated[date, Query(alias="date", description="The day to staff (local to SERVICETRAIL_TIMEZONE).")],
     interval: Annotated[str, Query(description="15m, 30m or 1h.")] = "30m",
     service_level: Annotated[float, Query(allow_inf_nan=False, gt=0, lt=1, description="Share answered within answer_seconds.")] = 0.8,
