@@ -47,5 +47,6 @@ async def command_context(
     return CommandContext(actor=actor, expected_version=expected_version, idempotency_key=key)
 
 
+InjectedServices = Annotated[Services, Depends(get_services)]  # the wired services, as a route parameter
 Application = Annotated[ServiceTrail, Depends(get_application)]
 Context = Annotated[CommandContext, Depends(command_context)]

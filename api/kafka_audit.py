@@ -6,35 +6,24 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from kafka import KafkaConsumer, TopicPartition
+from consumers.kafka import topic_records
 
 from domain.hashing import GENESIS_HASH, chain_hash
 from projections.audit import Broken
 
 
 def verify_topic(services, timeout_ms: int = 1000) -> dict[str, Any]:
-    consumer = KafkaConsumer(bootstrap_servers=services.settings.kafka_bootstrap, enable_auto_commit=False)
-    topic = services.settings.events_topic
-    try:
-        partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
-        consumer.assign(partitions)
-        consumer.seek_to_beginning(*partitions)
-        ends = consumer.end_offsets(partitions)
-        seen: dict[str, str] = {}
-        last: dict[str, tuple[int, str]] = {}
-        count = 0
-        while any(consumer.position(tp) < ends[tp] for tp in partitions):
-            for tp, records in consumer.poll(timeout_ms=timeout_ms).items():
-                for record in records:
-                    broken = _check(record, seen, last)
-                    if broken:
-                        return {"intact": False, "events": count, "tickets": len(last), "source": "kafka",
-                                "first_broken": broken.as_dict()}
-                    count += 1
-        return {"intact": True, "events": count, "unique_events": len(seen), "tickets": len(last), "source": "kafka",
-                "first_broken": None}
-    finally:
-        consumer.close(autocommit=False)
+    seen: dict[str, str] = {}
+    last: dict[str, tuple[int, str]] = {}
+    count = 0
+    for record in topic_records(services.settings.kafka_bootstrap, services.settings.events_topic, timeout_ms):
+        broken = _check(record, seen, last)
+        if broken:
+            return {"intact": False, "events": count, "tickets": len(last), "source": "kafka",
+                    "first_broken": broken.as_dict()}
+        count += 1
+    return {"intact": True, "events": count, "unique_events": len(seen), "tickets": len(last), "source": "kafka",
+            "first_broken": None}
 
 
 def _check(record, seen: dict[str, str], last: dict[str, tuple[int, str]]) -> Broken | None:

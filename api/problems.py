@@ -24,6 +24,7 @@ from domain.errors import (
 )
 
 from projections.queries import InvalidQuery
+from projections.store import is_store_unavailable
 
 log = logging.getLogger("servicetrail.api")
 
@@ -68,24 +69,6 @@ STATUS_BY_ERROR: dict[type[DomainError], int] = {  # the first matching class de
     IdempotencyKeyReusedError: 422,
     InvalidCommandError: 422,
 }
-
-
-def is_store_unavailable(error: BaseException) -> bool:
-    """Connection-level store failures (a restart, a lost connection, a locked or full disk): the
-    request did not happen and may be retried, unlike a bug or a refused command."""
-    import sqlite3
-
-    import psycopg
-    from eventsourcing.persistence import InterfaceError, OperationalError
-    from psycopg_pool import PoolTimeout
-
-    unavailable = (InterfaceError, OperationalError, psycopg.OperationalError, psycopg.InterfaceError,
-                   sqlite3.OperationalError, PoolTimeout)
-    while error is not None:
-        if isinstance(error, unavailable):
-            return True
-        error = error.__cause__ or error.__context__
-    return False
 
 
 def storage_condition(error: BaseException) -> str | None:

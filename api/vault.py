@@ -18,12 +18,17 @@ from __future__ import annotations
 
 import base64
 import os
+from datetime import datetime
+from typing import TYPE_CHECKING
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from domain.values import Sealed
 from projections.store import StateStore, Transaction
+
+if TYPE_CHECKING:
+    from domain.application import ServiceTrail
 
 KEYS_TABLE = "CREATE TABLE IF NOT EXISTS customer_keys (customer_id TEXT PRIMARY KEY, key_b64 TEXT NOT NULL)"
 
@@ -104,6 +109,22 @@ def legacy_erasures(store: StateStore) -> list[tuple[str, str, str]]:
 def drop_legacy_erasures(store: StateStore) -> None:
     with store.transaction() as tx:
         tx.execute("DROP TABLE IF EXISTS customer_erasures")
+
+
+def adopt_legacy_erasures(app: ServiceTrail, state: StateStore) -> int:
+    """Turns the erasure table of earlier versions (one row per customer, in the state store) into
+    ``customer.personal_data_erased`` events, then drops it. Rows already recorded (an interrupted
+    earlier start) are not recorded twice."""
+    rows = legacy_erasures(state)
+    moved = 0
+    for customer_id, erased_at, erased_by in rows:
+        at = datetime.fromisoformat(erased_at)
+        if any(e.erased_at == at and e.erased_by == erased_by for e in app.erasures_of(customer_id)):
+            continue
+        app.record_erasure(customer_id, had_personal_data=None, actor=erased_by, at=at)
+        moved += 1
+    drop_legacy_erasures(state)
+    return moved
 
 
 def _has_table(tx: Transaction, dialect: str, name: str) -> bool:

@@ -13,10 +13,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from kafka import KafkaConsumer, OffsetAndMetadata
 from pydantic import ValidationError
 
-from consumers.kafka import CLOSE_TIMEOUT_MS
+from consumers.kafka import CLOSE_TIMEOUT_MS, KafkaConsumer, commit_after
 from consumers.loop import PollingLoop
 from domain.commands import CommandContext
 from domain.errors import DomainError
@@ -60,8 +59,7 @@ class Ingestor(PollingLoop):
         for future in rejected:
             future.get(timeout=0)
         self.dead_lettered += len(rejected)
-        self.consumer.commit({tp: OffsetAndMetadata(records[-1].offset + 1, "", -1)
-                              for tp, records in batches.items()})
+        commit_after(self.consumer, batches)
         return sum(len(records) for records in batches.values())
 
     def _apply(self, record: Any) -> str | None:

@@ -9,15 +9,20 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
-from kafka.errors import TopicAlreadyExistsError
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, OffsetAndMetadata, TopicPartition
+from kafka.errors import KafkaTimeoutError, TopicAlreadyExistsError
 from pydantic import ValidationError
 
 from consumers.sources import POSITION, Delivery
 from domain.ticket import EVENT_CLASS_BY_TYPE
+
+__all__ = ["CLOSE_TIMEOUT_MS", "KafkaConsumer", "KafkaEventSource", "KafkaTimeoutError", "TopicSpec", "commit_after",
+           "decode_record", "ensure_topics", "event_record", "group_membership", "idempotent_producer",
+           "inbound_consumer", "topic_records"]
 
 log = logging.getLogger("servicetrail.kafka")
 
@@ -79,6 +84,36 @@ def event_record(position: int, document: dict[str, Any]) -> tuple[bytes, bytes,
     ]
     value = json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
     return document["ticket_id"].encode(), value, headers
+
+
+def inbound_consumer(bootstrap: str, topic: str, group_id: str, *, session_timeout_ms: int,
+                     instance_id: str | None) -> KafkaConsumer:
+    """The ingestor's consumer of the inbound topic: a member of its group, committing by hand,
+    from the earliest message the group has not yet committed."""
+    membership = group_membership(group_id, session_timeout_ms=session_timeout_ms, instance_id=instance_id)
+    return KafkaConsumer(topic, bootstrap_servers=bootstrap, **membership,
+                         enable_auto_commit=False, auto_offset_reset="earliest")
+
+
+def commit_after(consumer: KafkaConsumer, batches: dict[Any, list[Any]]) -> None:
+    """Commits, per partition, the offset after the last record of a polled batch."""
+    consumer.commit({tp: OffsetAndMetadata(records[-1].offset + 1, "", -1) for tp, records in batches.items()})
+
+
+def topic_records(bootstrap: str, topic: str, timeout_ms: int = 1000) -> Iterator[Any]:
+    """Every record of every partition of ``topic``, from the beginning to the end offsets it had
+    when reading began (outside any consumer group; nothing is committed)."""
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    try:
+        partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
+        consumer.assign(partitions)
+        consumer.seek_to_beginning(*partitions)
+        ends = consumer.end_offsets(partitions)
+        while any(consumer.position(tp) < ends[tp] for tp in partitions):
+            for records in consumer.poll(timeout_ms=timeout_ms).values():
+                yield from records
+    finally:
+        consumer.close(autocommit=False)
 
 
 def idempotent_producer(bootstrap: str, **overrides: Any) -> KafkaProducer:

@@ -17,9 +17,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from kafka.errors import KafkaTimeoutError
 
-from consumers.kafka import CLOSE_TIMEOUT_MS, event_record
+from consumers.kafka import CLOSE_TIMEOUT_MS, KafkaTimeoutError, event_record
 from consumers.loop import PollingLoop
 from consumers.sources import LOG_STREAM, is_ticket_event, stored_document
 from projections.store import StateStore

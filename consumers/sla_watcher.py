@@ -29,7 +29,7 @@ from typing import Any
 from uuid import UUID
 
 from consumers.loop import PollingLoop
-from domain import commands as c
+from domain import commands
 from domain.errors import DomainError
 from domain.service_levels import Action, Known, ServicePolicy, actions_due, next_check
 from projections.ticket_state.fold import TicketRow, fold_batch
@@ -146,16 +146,16 @@ class SlaWatcher(PollingLoop):
         ticket_id = UUID(action.ticket_id)
         now = max(now, action.due_at)  # a complaint stamped ahead of the clock (allowed skew) is routed at its time
         if action.command == "warn":
-            command: c.Command = c.RecordSlaWarning(ticket_id=ticket_id, deadline=action.deadline,
+            command: commands.Command = commands.RecordSlaWarning(ticket_id=ticket_id, deadline=action.deadline,
                                                     due_at=action.due_at, occurred_at=now)
         elif action.command == "breach":
-            command = c.RecordSlaBreach(ticket_id=ticket_id, deadline=action.deadline, due_at=action.due_at,
+            command = commands.RecordSlaBreach(ticket_id=ticket_id, deadline=action.deadline, due_at=action.due_at,
                                         occurred_at=now)
         else:
-            command = c.EscalateAutomatically(ticket_id=ticket_id, level=action.level, reason=action.reason,
+            command = commands.EscalateAutomatically(ticket_id=ticket_id, level=action.level, reason=action.reason,
                                               deadline=action.deadline, occurred_at=now)
         try:
-            outcome = self.app.handle(command, c.CommandContext(actor=ACTOR, idempotency_key=action.key))
+            outcome = self.app.handle(command, commands.CommandContext(actor=ACTOR, idempotency_key=action.key))
         except DomainError as refused:  # the ticket moved on meanwhile (resolved, already escalated …)
             log.info("sla watcher: %s on %s not applied: %s", action.command, action.ticket_id, refused.detail)
             return 0

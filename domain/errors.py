@@ -13,6 +13,11 @@ class DomainError(Exception):
         self.detail = detail
 
 
+class BrokenInvariantError(Exception):
+    """The write side's own state breaks one of its invariants (a defect or a corrupted history,
+    never a caller's mistake): the command stops and nothing is recorded."""
+
+
 class TransitionNotAllowedError(DomainError):
     """The ticket's lifecycle forbids this command in the ticket's current status."""
 

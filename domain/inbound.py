@@ -11,7 +11,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
-from domain import commands as c
+from domain import commands
 from domain.values import Author, Channel, Direction, UtcDatetime
 
 
@@ -33,8 +33,8 @@ class InboundInteraction(InboundMessage):
     body: str | None = Field(default=None, max_length=20_000)
     duration_seconds: float | None = Field(default=None, ge=0)
 
-    def command(self) -> c.RecordInteraction:
-        return c.RecordInteraction(
+    def command(self) -> commands.RecordInteraction:
+        return commands.RecordInteraction(
             ticket_id=self.ticket_id, channel=self.channel, direction=self.direction, author=self.author,
             agent_id=self.agent_id, body=self.body, duration_seconds=self.duration_seconds,
             occurred_at=self.occurred_at,
@@ -43,9 +43,9 @@ class InboundInteraction(InboundMessage):
 
 class InboundTicket(InboundMessage):
     kind: Literal["ticket"]
-    ticket: c.OpenTicket = Field(description="The new ticket, as in POST /v1/tickets.")
+    ticket: commands.OpenTicket = Field(description="The new ticket, as in POST /v1/tickets.")
 
-    def command(self) -> c.OpenTicket:
+    def command(self) -> commands.OpenTicket:
         if self.occurred_at is not None and self.ticket.occurred_at is None:
             return self.ticket.model_copy(update={"occurred_at": self.occurred_at})
         return self.ticket

@@ -18,7 +18,8 @@ from pydantic import BaseModel, ValidationError
 
 class PydanticMapper(Mapper):
     def to_stored_event(self, domain_event: Any) -> StoredEvent:
-        assert isinstance(domain_event, BaseModel), "every event of ours is a pydantic model"
+        if not isinstance(domain_event, BaseModel):
+            raise TypeError(f"{type(domain_event).__name__} is not an event of ours (every one is a pydantic model)")
         state = domain_event.model_dump_json().encode("utf-8")
         if self.compressor:
             state = self.compressor.compress(state)

@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from domain.calendar import Calendar
+from domain.ticket_history import Interaction, Pause, Reopen, SlaNotice, TicketHistory, Transfer
 
 
 class PolicyError(ValueError):
@@ -171,7 +172,7 @@ def _deadline(kind: str, cycle: int, start: datetime, minutes: float, warning: f
     return Deadline(kind, cycle, start, target, calendar_name, warn, due, met, False)
 
 
-def deadline_inputs(row: Any) -> tuple:
+def deadline_inputs(row: TicketHistory) -> tuple:
     """Everything of a row that ``deadlines`` reads: two rows with equal inputs have equal
     deadlines under one policy (the read side judges every version of a ticket, and most events —
     an assignment, a note, a survey — change none of these)."""
@@ -181,10 +182,10 @@ def deadline_inputs(row: Any) -> tuple:
             tuple(map(tuple, row.interactions)) if row.first_response_at else ())
 
 
-def deadlines(row: Any, policy: ServicePolicy) -> list[Deadline]:
-    """Every deadline of a ticket (met, running or paused), from its ticket-state row."""
+def deadlines(row: TicketHistory, policy: ServicePolicy) -> list[Deadline]:
+    """Every deadline of a ticket (met, running or paused), from its facts."""
     facts = {"priority": row.priority, "tier": row.customer_tier, "category": row.category, "channel": row.channel}
-    pauses = [(_at(a), _at(b)) for a, b in row.paused]
+    pauses = [(_at(pause.start), _at(pause.end)) for pause in map(Pause._make, row.paused)]
     if row.waiting_since:
         pauses.append((_at(row.waiting_since), None))
     found: list[Deadline] = []
@@ -196,30 +197,32 @@ def deadlines(row: Any, policy: ServicePolicy) -> list[Deadline]:
             found.append(_deadline("first_response", 0, opened, sla.first_response_minutes, sla.warning_at,
                                    sla.calendar, calendar, _at(row.first_response_at), pauses))
         if sla.resolution_minutes:
-            start = _at(row.reopens[-1][0]) if row.reopens else opened
+            start = _at(Reopen._make(row.reopens[-1]).at) if row.reopens else opened
             found.append(_deadline("resolution", len(row.reopens), start, sla.resolution_minutes, sla.warning_at,
                                    sla.calendar, calendar, _at(row.resolved_at), pauses))
         if sla.next_response_minutes and row.first_response_at:
             found.extend(_next_responses(row, sla, calendar, pauses))
-    for number, (at, department) in enumerate(row.transfers, start=1):
-        ola = policy.ola.get(department)
+    transfers = [Transfer._make(transfer) for transfer in row.transfers]
+    for number, transfer in enumerate(transfers, start=1):
+        ola = policy.ola.get(transfer.to_department)
         if ola is None:
             continue
-        handed_on = row.transfers[number][0] if number < len(row.transfers) else row.resolved_at
-        found.append(_deadline(f"ola:{department}", number, _at(at), ola.minutes, ola.warning_at, ola.calendar,
+        handed_on = transfers[number].at if number < len(transfers) else row.resolved_at
+        found.append(_deadline(f"ola:{transfer.to_department}", number, _at(transfer.at), ola.minutes,
+                               ola.warning_at, ola.calendar,
                                policy.calendars[ola.calendar], _at(handed_on), []))
     return found
 
 
-def _next_responses(row: Any, sla: SlaTarget, calendar: Calendar, pauses) -> list[Deadline]:
+def _next_responses(row: TicketHistory, sla: SlaTarget, calendar: Calendar, pauses) -> list[Deadline]:
     """After the first response, each customer message waits for the next agent reply."""
     found, waiting_since, number = [], None, 0
-    for at, _channel, author, _agent, _duration in row.interactions:
-        if author == "customer" and waiting_since is None and at > row.first_response_at:
-            waiting_since, number = at, number + 1
-        elif author == "agent" and waiting_since is not None:
+    for interaction in map(Interaction._make, row.interactions):
+        if interaction.author == "customer" and waiting_since is None and interaction.at > row.first_response_at:
+            waiting_since, number = interaction.at, number + 1
+        elif interaction.author == "agent" and waiting_since is not None:
             found.append(_deadline("next_response", number, _at(waiting_since), sla.next_response_minutes,
-                                   sla.warning_at, sla.calendar, calendar, _at(at), pauses))
+                                   sla.warning_at, sla.calendar, calendar, _at(interaction.at), pauses))
             waiting_since = None
     if waiting_since is not None and row.resolved_at is None:
         found.append(_deadline("next_response", number, _at(waiting_since), sla.next_response_minutes,
@@ -270,7 +273,7 @@ def actionable(moment: datetime, known: Known, grace: timedelta) -> bool:
     return moment + grace >= known.open_since
 
 
-def actions_due(row: Any, policy: ServicePolicy, now: datetime, known: Known,
+def actions_due(row: TicketHistory, policy: ServicePolicy, now: datetime, known: Known,
                 grace: timedelta = timedelta(0)) -> list[Action]:
     """What the watcher must do now for this ticket, judged on the facts known now.
 
@@ -288,8 +291,8 @@ def actions_due(row: Any, policy: ServicePolicy, now: datetime, known: Known,
         actions.append(Action("escalate", row.ticket_id, None, _at(row.complaint_at or row.opened_at),
                               complaint_level, f"{row.severity} complaint routed by severity"))
         level = complaint_level
-    warned = {deadline for deadline, _due, _at_ in row.sla_warnings}
-    breached = {deadline for deadline, _due, _at_ in row.sla_breaches}
+    warned = {notice.deadline for notice in map(SlaNotice._make, row.sla_warnings)}
+    breached = {notice.deadline for notice in map(SlaNotice._make, row.sla_breaches)}
     for deadline in sorted(deadlines(row, policy), key=lambda d: (d.due_at or now, d.key)):
         if deadline.met_at is not None or deadline.due_at is None or deadline.key in breached:
             continue
@@ -314,7 +317,8 @@ def _routing_due(known: Known, grace: timedelta) -> datetime:
     return (known.complaint_since or known.open_since) + grace
 
 
-def next_check(row: Any, policy: ServicePolicy, known: Known, grace: timedelta = timedelta(0)) -> datetime | None:
+def next_check(row: TicketHistory, policy: ServicePolicy, known: Known,
+               grace: timedelta = timedelta(0)) -> datetime | None:
     """When this ticket next needs the watcher's attention (routing, a warning or a due time, each
     plus ``grace``), if ever: never for a ticket that is not open or whose moments are all past
     acting on."""
@@ -324,8 +328,8 @@ def next_check(row: Any, policy: ServicePolicy, known: Known, grace: timedelta =
     complaint_level = policy.escalation.for_complaint(row.severity)
     if complaint_level and complaint_level > row.escalation_level:
         moments.append(_routing_due(known, grace))
-    warned = {d for d, _, _ in row.sla_warnings}
-    breached = {d for d, _, _ in row.sla_breaches}
+    warned = {notice.deadline for notice in map(SlaNotice._make, row.sla_warnings)}
+    breached = {notice.deadline for notice in map(SlaNotice._make, row.sla_breaches)}
     for deadline in deadlines(row, policy):
         if deadline.met_at is not None or deadline.due_at is None or deadline.key in breached:
             continue
@@ -336,7 +340,7 @@ def next_check(row: Any, policy: ServicePolicy, known: Known, grace: timedelta =
     return min(moments, default=None)
 
 
-def at_risk(rows: list[Any], policy: ServicePolicy, now: datetime, within: timedelta) -> list[dict[str, Any]]:
+def at_risk(rows: list[TicketHistory], policy: ServicePolicy, now: datetime, within: timedelta) -> list[dict[str, Any]]:
     """Tickets whose soonest unmet deadline is past, or due within ``within``; soonest first."""
     found = []
     for row in rows:

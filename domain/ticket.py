@@ -15,6 +15,7 @@ from eventsourcing.domain import BaseAggregate, CanInitAggregate
 from pydantic import Field, ValidationError
 
 from domain.errors import (
+    BrokenInvariantError,
     InvalidCommandError,
     OccurredBeforeOpeningError,
     TransitionNotAllowedError,
@@ -446,7 +447,8 @@ class Ticket(BaseAggregate[UUID]):
     ) -> None:
         if self.status != Status.RESOLVED:
             raise TransitionNotAllowedError(f"only a resolved ticket can be reopened, not a {self.status} one")
-        assert self.resolved_at is not None  # set whenever status is resolved
+        if self.resolved_at is None:  # set whenever status is resolved
+            raise BrokenInvariantError(f"resolved ticket {self.id} has no resolution time")
         if at.occurred_at - self.resolved_at > window:
             raise TransitionNotAllowedError(
                 f"the reopen window of {window} after resolution has passed"

@@ -25,6 +25,7 @@ from typing import Any
 
 from typing import NamedTuple
 
+from domain.ticket_history import Assignment, Escalation, Reopen
 from projections import measures as m
 from projections.ticket_state.fact_rows import FCR, WITHIN_SLA, Fact
 from projections.ticket_state.fold import TicketRow, iso
@@ -46,9 +47,9 @@ def collect(rows: Iterable[TicketRow], start: datetime, end: datetime) -> dict[s
         return facts.setdefault(agent, no_facts())
 
     for row in rows:
-        for agent, at in row.assignments:
-            if m.within(at, lo, hi):
-                of(agent)["handled"].add(row.ticket_id)
+        for assignment in map(Assignment._make, row.assignments):
+            if m.within(assignment.at, lo, hi):
+                of(assignment.agent_id)["handled"].add(row.ticket_id)
         if row.resolved_by and m.within(row.resolved_at, lo, hi):
             of(row.resolved_by)["resolved"].append(Resolved(
                 m.resolution_seconds(row), row.resolution_business_seconds, m.is_fcr(row), m.within_sla(row)))
@@ -61,12 +62,12 @@ def collect(rows: Iterable[TicketRow], start: datetime, end: datetime) -> dict[s
                 of(row.evaluated_agent_id)["csat"].append(row.csat)
             if row.nps is not None:
                 of(row.evaluated_agent_id)["nps"].append(row.nps)
-        for _level, at, _automatic, version in row.escalations:
-            if m.within(at, lo, hi) and (assignee := m.assignee_at(row, at, version)):
+        for escalation in map(Escalation._make, row.escalations):
+            if m.within(escalation.at, lo, hi) and (assignee := m.assignee_at(row, escalation.at, escalation.version)):
                 of(assignee)["escalations"] += 1
-        for at, resolver in row.reopens:
-            if resolver and m.within(at, lo, hi):
-                of(resolver)["reopens"] += 1
+        for reopen in map(Reopen._make, row.reopens):
+            if reopen.undone_resolver and m.within(reopen.at, lo, hi):
+                of(reopen.undone_resolver)["reopens"] += 1
         if m.within(row.complaint_at, lo, hi) and (
                 against := m.assignee_at(row, row.complaint_at, row.complaint_version or 1)):
             of(against)["complaints"] += 1

@@ -71,6 +71,11 @@ class ArrivalsProjection:
         tx.rename_consumer(rebuilt.name, self.name)
 
 
+def latest_opened_at(tx: Transaction, table: str = TABLE) -> str | None:
+    """When the latest arrival occurred (ISO text), or ``None`` when there is none."""
+    return tx.fetchall(f"SELECT max(opened_at) FROM {table}")[0][0]
+
+
 @dataclass(frozen=True)
 class ArrivalQuery:
     """Which arrivals to count: the slice dimensions, the measure, and the two time axes."""

@@ -7,6 +7,7 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
+from domain.ticket_history import Interaction
 from projections.measures import is_complaint
 from projections.ticket_state.fold import TicketRow
 
@@ -17,7 +18,7 @@ def history(customer_id: str, rows: Iterable[TicketRow]) -> dict[str, Any] | Non
         return None
     channels = Counter(r.channel for r in rows)
     for row in rows:
-        channels.update(channel for _, channel, author, _, _ in row.interactions if author == "customer")
+        channels.update(i.channel for i in map(Interaction._make, row.interactions) if i.author == "customer")
     return {
         "customer_id": customer_id,
         "tier": rows[-1].customer_tier,

@@ -33,6 +33,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
+from domain.ticket_history import Interaction, Reopen, Resolution
 from projections.ticket_state.facts import SlaFacts, deadline_kind, missed_deadlines
 from projections.ticket_state.fold import TicketRow, iso
 
@@ -93,7 +94,7 @@ def resolution_seconds(row: TicketRow) -> float | None:
 
 def has_handle_time(row: TicketRow) -> bool:
     """An agent interaction with a recorded duration: the ticket's handle time is known."""
-    return any(author == "agent" and duration is not None for _at, _ch, author, _agent, duration in row.interactions)
+    return any(i.author == "agent" and i.duration_seconds is not None for i in map(Interaction._make, row.interactions))
 
 
 def average_handle_seconds(resolved: Iterable[TicketRow]) -> float | None:
@@ -226,7 +227,8 @@ def counts_in(row: TicketRow, lo: str, hi: str, judge: SlaFacts | None, at: str)
     or a reopen in the window, or a deadline missed that fell due in it. A group of KPIs exists
     when one of its tickets counts in the window or is open at its end."""
     return (within(row.opened_at, lo, hi) or within(row.resolved_at, lo, hi) or within(row.surveyed_at, lo, hi)
-            or any(within(when, lo, hi) for when, _ in (*row.resolutions, *row.reopens))
+            or any(within(Resolution._make(resolution).at, lo, hi) for resolution in row.resolutions)
+            or any(within(Reopen._make(reopen).at, lo, hi) for reopen in row.reopens)
             or bool(breaches_by_kind([row], lo, hi, judge, at)))
 
 

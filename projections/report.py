@@ -26,6 +26,7 @@ from collections.abc import Iterable
 from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
 
+from domain.ticket_history import DeadlineFact, Escalation
 from projections import agent_performance, measures
 from projections.moment import InvalidQuery, period_bounds
 from projections.queries import backlog_rows, rows_touching
@@ -72,9 +73,10 @@ def escalations_by_level(rows: Iterable[TicketRow], lo: str, hi: str) -> list[di
     """Escalations that occurred in ``[lo, hi)`` per level to which they went, by trigger."""
     counts: dict[int, Counter] = {}
     for row in rows:
-        for level, at, automatic, _version in row.escalations:
-            if measures.within(at, lo, hi):
-                counts.setdefault(level, Counter())["automatic" if automatic else "manual"] += 1
+        for escalation in map(Escalation._make, row.escalations):
+            if measures.within(escalation.at, lo, hi):
+                trigger = "automatic" if escalation.automatic else "manual"
+                counts.setdefault(escalation.to_level, Counter())[trigger] += 1
     return [{"level": level, "automatic": c["automatic"], "manual": c["manual"],
              "total": c["automatic"] + c["manual"]} for level, c in sorted(counts.items())]
 
@@ -114,7 +116,8 @@ def sla_by_deadline_kind(rows: Iterable[TicketRow], lo: str, hi: str) -> list[di
     for row in rows:
         if not measures.within(row.resolved_at, lo, hi):
             continue
-        due.update(deadline_kind(key) for key, due_at, _ in row.deadline_facts if due_at is not None)
+        due.update(deadline_kind(fact.deadline) for fact in map(DeadlineFact._make, row.deadline_facts)
+                   if fact.due_at is not None)
         missed.update(deadline_kind(key) for key, _ in met_late(row.deadline_facts))
     return [{"kind": kind, "deadlines": n, "missed": missed[kind], "met_in_time_rate": measures.ratio(n - missed[kind], n)}
             for kind, n in sorted(due.items())]

@@ -238,3 +238,19 @@ class StateStore:
             connection.close()
         self._connections.clear()
         self._local = threading.local()
+
+
+def is_store_unavailable(error: BaseException) -> bool:
+    """Connection-level store failures (a restart, a lost connection, a locked or full disk): the
+    request did not happen and may be retried, unlike a bug or a refused command."""
+    import psycopg
+    from eventsourcing.persistence import InterfaceError, OperationalError
+    from psycopg_pool import PoolTimeout
+
+    unavailable = (InterfaceError, OperationalError, psycopg.OperationalError, psycopg.InterfaceError,
+                   sqlite3.OperationalError, PoolTimeout)
+    while error is not None:
+        if isinstance(error, unavailable):
+            return True
+        error = error.__cause__ or error.__context__
+    return False

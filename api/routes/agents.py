@@ -7,7 +7,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from api.dependencies import Application, Context
-from domain import commands as c
+from domain import commands
 
 router = APIRouter(prefix="/v1/agents", tags=["roster"], route_class=StrictJsonRoute)
 
@@ -18,7 +18,7 @@ def describe(agent) -> dict[str, Any]:
 
 
 @router.post("")
-def register_agent(body: c.RegisterAgent, app: Application, context: Context) -> dict[str, Any]:
+def register_agent(body: commands.RegisterAgent, app: Application, context: Context) -> dict[str, Any]:
     """Registers an agent, or changes the profile of a registered one (skills, languages, VIP accounts)."""
     return describe(app.register_agent(body, context))
 
@@ -30,7 +30,7 @@ class Availability(BaseModel):
 
 @router.post("/{agent_id}/availability")
 def set_availability(agent_id: str, body: Availability, app: Application, context: Context) -> dict[str, Any]:
-    return describe(app.set_availability(c.SetAvailability(agent_id=agent_id, **body.model_dump()), context))
+    return describe(app.set_availability(commands.SetAvailability(agent_id=agent_id, **body.model_dump()), context))
 
 
 @router.get("")

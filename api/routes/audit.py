@@ -5,22 +5,20 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from api.body import StrictJsonRoute
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from api.audit_export import export_lines
-from api.bootstrap import Services
 from domain.values import UtcDatetime
-from api.dependencies import get_services
+from api.dependencies import InjectedServices
 from api.problems import ordered_range
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"], route_class=StrictJsonRoute)
-Wired = Annotated[Services, Depends(get_services)]
 
 
 @router.get("/verify")
-async def verify(services: Wired) -> JSONResponse:
+async def verify(services: InjectedServices) -> JSONResponse:
     """Re-checks every hash, link and checkpoint; 200 when intact, 409 with the first broken event."""
     report: dict[str, Any] = await run_in_threadpool(services.verify_log)
     return JSONResponse(report, status_code=200 if report["intact"] else 409)
@@ -28,7 +26,7 @@ async def verify(services: Wired) -> JSONResponse:
 
 @router.get("/export")
 def export(
-    services: Wired, ticket: UUID | None = None,
+    services: InjectedServices, ticket: UUID | None = None,
     from_: Annotated[UtcDatetime | None, Query(alias="from")] = None, to: UtcDatetime | None = None,
     format: Annotated[str, Query(pattern="^(jsonl|csv)$")] = "jsonl",
 ) -> StreamingResponse:
@@ -41,7 +39,7 @@ def export(
 
 
 @router.get("/erasures")
-def erasures(services: Wired, customer_id: str | None = None) -> dict[str, Any]:
+def erasures(services: InjectedServices, customer_id: str | None = None) -> dict[str, Any]:
     """Every erasure of personal data (customer, who, when), from the log; one customer's with ``customer_id``."""
     found = services.app.erasures_of(customer_id) if customer_id else services.app.erasures()
     return {"erasures": [erasure.describe() for erasure in found]}

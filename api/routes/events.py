@@ -5,14 +5,13 @@ import json
 from typing import Annotated, Any
 
 from api.body import StrictJsonRoute
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import StreamingResponse
 
 from api.bootstrap import Services
-from api.dependencies import get_services
+from api.dependencies import InjectedServices
 
 router = APIRouter(prefix="/v1/events", tags=["events"], route_class=StrictJsonRoute)
-Wired = Annotated[Services, Depends(get_services)]
 MAX_POSITION = 2**62  # log positions are 64-bit integers in every store
 
 
@@ -25,7 +24,7 @@ def page(services: Services, after: int, limit: int) -> tuple[list[dict[str, Any
 
 
 @router.get("")
-def feed(services: Wired, after: Annotated[int, Query(ge=0, le=MAX_POSITION)] = 0,
+def feed(services: InjectedServices, after: Annotated[int, Query(ge=0, le=MAX_POSITION)] = 0,
          limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> dict[str, Any]:
     """Events after ``after`` (a position from a previous page's ``next``)."""
     events, next_position = page(services, after, limit)
@@ -33,7 +32,8 @@ def feed(services: Wired, after: Annotated[int, Query(ge=0, le=MAX_POSITION)] = 
 
 
 @router.get("/stream")
-async def stream(request: Request, services: Wired, after: Annotated[int | None, Query(ge=0, le=MAX_POSITION)] = None,
+async def stream(request: Request, services: InjectedServices,
+                 after: Annotated[int | None, Query(ge=0, le=MAX_POSITION)] = None,
                  last_event_id: Annotated[str | None, Header()] = None) -> StreamingResponse:
     """Server-sent events: ``id`` is the position (resume with ``Last-Event-ID``), ``event`` the type."""
     start = after if after is not None else int(last_event_id) if (last_event_id or "").isdigit() \

@@ -1,13 +1,12 @@
 """Liveness and readiness (no authentication: probes must work before keys exist)."""
 
-from typing import Annotated, Any
+from typing import Any
 
 from api.body import StrictJsonRoute
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from api.bootstrap import Services
-from api.dependencies import get_services
+from api.dependencies import InjectedServices
 
 router = APIRouter(tags=["health"], route_class=StrictJsonRoute)
 
@@ -18,7 +17,7 @@ def health() -> dict[str, str]:
 
 
 @router.get("/ready")
-def ready(services: Annotated[Services, Depends(get_services)]) -> JSONResponse:
+def ready(services: InjectedServices) -> JSONResponse:
     """Ready when the store answers and no running consumer is failing; reports each one's lag."""
     report: dict[str, Any] = {"status": "ready"}
     try:

@@ -1,19 +1,17 @@
 """API keys over HTTP (admin only): issue, list, revoke. A key's secret is shown once."""
 
-from typing import Annotated, Any
+from typing import Any
 
 from api.body import StrictJsonRoute
-from fastapi import APIRouter, Depends, status
+from fastapi import APIRouter, status
 from pydantic import BaseModel, Field
 
 from api.auth import CurrentCaller
-from api.bootstrap import Services
-from api.dependencies import get_services
+from api.dependencies import InjectedServices
 from api.problems import ResourceNotFoundError, echoed
 from domain.access import Role
 
 router = APIRouter(prefix="/v1/keys", tags=["keys"], route_class=StrictJsonRoute)
-Wired = Annotated[Services, Depends(get_services)]
 
 
 class NewKey(BaseModel):
@@ -23,19 +21,19 @@ class NewKey(BaseModel):
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
-def create_key(body: NewKey, services: Wired, caller: CurrentCaller) -> dict[str, Any]:
+def create_key(body: NewKey, services: InjectedServices, caller: CurrentCaller) -> dict[str, Any]:
     text, key = services.keys.create(body.role, body.principal, label=body.label,
                                      actor=caller.actor if caller else "admin")
     return {"key": text, **key.describe()}
 
 
 @router.get("")
-def list_keys(services: Wired) -> dict[str, Any]:
+def list_keys(services: InjectedServices) -> dict[str, Any]:
     return {"keys": [key.describe() for key in services.keys.all()]}
 
 
 @router.delete("/{key_id}")
-def revoke_key(key_id: str, services: Wired, caller: CurrentCaller) -> dict[str, Any]:
+def revoke_key(key_id: str, services: InjectedServices, caller: CurrentCaller) -> dict[str, Any]:
     try:
         key = services.keys.revoke(key_id, actor=caller.actor if caller else "admin")
     except KeyError:

@@ -6,18 +6,16 @@ from datetime import date
 from typing import Annotated, Any
 
 from api.body import StrictJsonRoute
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 from starlette.concurrency import run_in_threadpool
 
 from api.bootstrap import Services
-from api.dependencies import get_services
+from api.dependencies import InjectedServices
 from domain.values import UtcDatetime
 from projections import planning
-from projections.moment import Moment
 
 router = APIRouter(prefix="/v1", tags=["planning"], route_class=StrictJsonRoute)
 
-Wired = Annotated[Services, Depends(get_services)]
 AsOf = Annotated[UtcDatetime | None, Query(description="Business time: arrivals that occurred at or before it.")]
 KnownAt = Annotated[UtcDatetime | None, Query(description="Transaction time: arrivals recorded at or before it.")]
 GroupBy = Annotated[str | None, Query(description="A dimension or a pair: category, sub_category, product, channel, "
@@ -35,7 +33,7 @@ async def _report(services: Services, build: Callable[..., dict[str, Any]], **pa
 
 @router.get("/hotspots")
 async def hotspots(
-    services: Wired, as_of: AsOf = None, known_at: KnownAt = None, group_by: GroupBy = "category",
+    services: InjectedServices, as_of: AsOf = None, known_at: KnownAt = None, group_by: GroupBy = "category",
     window: Annotated[str, Query(description="Recent window: 24h, 6h, 1d, 7d, 2w.")] = "7d",
     measure: Measure = "complaints",
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
@@ -43,12 +41,12 @@ async def hotspots(
     """Slices whose recent volume is abnormally high against their own seasonal expectation (negative
     binomial tail, Benjamini–Hochberg over slices), or whose next window is forecast to be."""
     return await _report(services, planning.hotspot_report, group_by=group_by, window=window,
-                         as_of=Moment(as_of, known_at).instant(services.clock()), known_at=known_at, measure=measure, top=limit)
+                         as_of=services.instant(as_of, known_at), known_at=known_at, measure=measure, top=limit)
 
 
 @router.get("/arrivals")
 async def arrival_counts(
-    services: Wired, as_of: AsOf = None, known_at: KnownAt = None, group_by: GroupBy = "category",
+    services: InjectedServices, as_of: AsOf = None, known_at: KnownAt = None, group_by: GroupBy = "category",
     freq: Annotated[str, Query(description="D (daily) or H (hourly).")] = "D",
     periods: Annotated[int, Query(ge=1, le=744, description="Periods up to the one containing as_of.")] = 14,
     measure: Measure = "complaints",
@@ -56,12 +54,12 @@ async def arrival_counts(
 ) -> dict[str, Any]:
     """Arrivals per slice and day (or hour): the heat map of where complaints come in."""
     return await _report(services, planning.counts_report, group_by=group_by, freq=freq, periods=periods,
-                         as_of=Moment(as_of, known_at).instant(services.clock()), known_at=known_at, measure=measure, top=limit)
+                         as_of=services.instant(as_of, known_at), known_at=known_at, measure=measure, top=limit)
 
 
 @router.get("/forecasts")
 async def forecasts(
-    services: Wired, as_of: AsOf = None, known_at: KnownAt = None, group_by: GroupBy = "category",
+    services: InjectedServices, as_of: AsOf = None, known_at: KnownAt = None, group_by: GroupBy = "category",
     horizon: Annotated[int, Query(ge=1, le=336, description="Periods ahead (days for D, hours for H).")] = 28,
     freq: Annotated[str, Query(description="D (daily) or H (hourly).")] = "D",
     measure: Measure = "contacts",
@@ -73,13 +71,13 @@ async def forecasts(
     """Per slice: point forecast (predictive median), mean and 90 % interval for each period after
     as_of, and the slice's rolling-origin backtest accuracy (relative MAE, MASE, WAPE)."""
     return await _report(services, planning.forecast_report, group_by=group_by, horizon=horizon, freq=freq,
-                         as_of=Moment(as_of, known_at).instant(services.clock()), known_at=known_at, measure=measure, top=limit,
+                         as_of=services.instant(as_of, known_at), known_at=known_at, measure=measure, top=limit,
                          only=slice_)
 
 
 @router.get("/staffing")
 async def staffing(
-    services: Wired,
+    services: InjectedServices,
     date_: Annotated[date, Query(alias="date", description="The day to staff (local to SERVICETRAIL_TIMEZONE).")],
     interval: Annotated[str, Query(description="15m, 30m or 1h.")] = "30m",
     service_level: Annotated[float, Query(allow_inf_nan=False, gt=0, lt=1, description="Share answered within answer_seconds.")] = 0.8,

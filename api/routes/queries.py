@@ -5,16 +5,15 @@ from datetime import timedelta
 from typing import Annotated, Any, Literal
 
 from api.body import StrictJsonRoute
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 
-from api.bootstrap import Services
 from domain.values import UtcDatetime
-from api.dependencies import get_services
+from api.dependencies import InjectedServices
 from api.auth import CurrentCaller, queue_of
 from api.problems import ResourceNotFoundError, echoed
 from domain.values import Priority
 from projections import queries
-from projections.moment import Moment, parse_bound, required_bound, window
+from projections.moment import parse_bound, required_bound
 
 # What ``status=`` may name: a status of the ticket-state read model, or "open" for every open one.
 StatusFilter = Literal[queries.LISTABLE_STATUSES]  # type: ignore[valid-type]
@@ -24,7 +23,6 @@ router = APIRouter(prefix="/v1", tags=["read models"], route_class=StrictJsonRou
 
 AsOf = Annotated[UtcDatetime | None, Query(description="Business time: events that occurred at or before it.")]
 KnownAt = Annotated[UtcDatetime | None, Query(description="Transaction time: events recorded at or before it.")]
-Wired = Annotated[Services, Depends(get_services)]
 
 
 Bound = Annotated[str | None, Query(description="An instant with its offset, or a date (that day's midnight in "
@@ -33,7 +31,7 @@ Bound = Annotated[str | None, Query(description="An instant with its offset, or 
 
 @router.get("/tickets")
 def list_tickets(
-    services: Wired, as_of: AsOf = None, known_at: KnownAt = None,
+    services: InjectedServices, as_of: AsOf = None, known_at: KnownAt = None,
     status: Annotated[StatusFilter | None, Query(description="A status, or 'open' for every open one.")] = None,
     agent_id: str | None = None, priority: PriorityFilter | None = None,
     breached: Annotated[bool | None, Query(description="Only tickets with (true) or without (false) an SLA breach "
@@ -53,13 +51,13 @@ def list_tickets(
 
 @router.get("/sla/risk")
 def sla_risk(
-    services: Wired, as_of: AsOf = None, known_at: KnownAt = None,
+    services: InjectedServices, as_of: AsOf = None, known_at: KnownAt = None,
     within_minutes: Annotated[int, Query(ge=0, le=7 * 24 * 60, description="Due within this many minutes.")] = 60,
 ) -> dict[str, Any]:
     """Open tickets with a breached or soon-due deadline, by escalation level, soonest first."""
     from domain.service_levels import at_risk
 
-    moment = Moment(as_of, known_at).instant(services.clock())
+    moment = services.instant(as_of, known_at)
     with services.read(as_of, known_at) as view:
         risky = at_risk(queries.open_rows(view), services.policy, moment, timedelta(minutes=within_minutes))
     return {"at": moment.isoformat(), "within_minutes": within_minutes,
@@ -68,7 +66,7 @@ def sla_risk(
 
 @router.get("/sla/what-if")
 def sla_what_if(
-    services: Wired,
+    services: InjectedServices,
     policy: Annotated[str, Query(max_length=50_000, description="The proposed policy as TOML text (the format of "
                                  "SERVICETRAIL_POLICY_FILE), URL-encoded.")],
     from_: Annotated[str, Query(alias="from", description="Window start: an instant, or a date (local midnight).")],
@@ -92,7 +90,7 @@ def sla_what_if(
 
 @router.get("/kpis")
 def kpis(
-    services: Wired, as_of: AsOf = None, known_at: KnownAt = None,
+    services: InjectedServices, as_of: AsOf = None, known_at: KnownAt = None,
     from_: Annotated[str | None, Query(alias="from", description="Start (default: to − 30 days). An instant with "
                                        "its offset, or a date: local midnight (SERVICETRAIL_TIMEZONE).")] = None,
     to: Annotated[str | None, Query(description="End, exclusive (default: as_of, else known_at, else now). An "
@@ -101,16 +99,12 @@ def kpis(
 ) -> dict[str, Any]:
     """Every KPI of the service over [from, to), optionally per group; backlog at the window's end."""
     zone = services.zone
-    moment = Moment(as_of, known_at)
-    now = services.clock()
-    start, end = window(parse_bound("from", from_, zone), parse_bound("to", to, zone), moment, now)
-    with services.read(as_of, known_at) as view:
-        return queries.kpi_report(view, start, end, group_by, now)
+    return services.kpis(as_of, known_at, parse_bound("from", from_, zone), parse_bound("to", to, zone), group_by)
 
 
 @router.get("/agents/leaderboard")
 def leaderboard(
-    services: Wired, period: Annotated[str, Query(description="YYYY-MM, YYYY-Www or YYYY-MM-DD, in the "
+    services: InjectedServices, period: Annotated[str, Query(description="YYYY-MM, YYYY-Www or YYYY-MM-DD, in the "
                                                    "organisation's time zone.")],
     as_of: AsOf = None, known_at: KnownAt = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
@@ -121,7 +115,8 @@ def leaderboard(
 
 @router.get("/agents/{agent_id}/performance")
 def agent_performance(
-    services: Wired, agent_id: str, period: Annotated[str, Query(description="YYYY-MM, YYYY-Www or YYYY-MM-DD, in "
+    services: InjectedServices, agent_id: str,
+    period: Annotated[str, Query(description="YYYY-MM, YYYY-Www or YYYY-MM-DD, in "
                                                                  "the organisation's time zone.")],
     as_of: AsOf = None, known_at: KnownAt = None,
 ) -> dict[str, Any]:
@@ -130,7 +125,7 @@ def agent_performance(
 
 
 @router.get("/customers/{customer_id}/history")
-def customer_history(services: Wired, customer_id: str, as_of: AsOf = None,
+def customer_history(services: InjectedServices, customer_id: str, as_of: AsOf = None,
                      known_at: KnownAt = None) -> dict[str, Any]:
     with services.read(as_of, known_at) as view:
         report = queries.customer_report(view, customer_id)
@@ -142,7 +137,7 @@ def customer_history(services: Wired, customer_id: str, as_of: AsOf = None,
 
 
 @router.delete("/customers/{customer_id}/personal-data")
-def erase_personal_data(services: Wired, customer_id: str, caller: CurrentCaller) -> dict[str, Any]:
+def erase_personal_data(services: InjectedServices, customer_id: str, caller: CurrentCaller) -> dict[str, Any]:
     """Erases the customer's personal data everywhere by deleting their key; history keeps its shape,
     and the erasure itself becomes an event of the log (``customer.personal_data_erased``)."""
     from domain.commands import CommandContext, ErasePersonalData

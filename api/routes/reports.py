@@ -3,17 +3,15 @@ zh-CN or en, for any moment (``as_of``, ``known_at``) like every other query."""
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from api.body import StrictJsonRoute
-from api.bootstrap import Services
-from api.dependencies import get_services
+from api.dependencies import InjectedServices
 from domain.values import UtcDatetime
 
 router = APIRouter(prefix="/v1", tags=["reports"], route_class=StrictJsonRoute)
 
-Wired = Annotated[Services, Depends(get_services)]
 EXTENSIONS = {"html": "html", "xlsx": "xlsx", "pdf": "pdf", "json": "json"}
 
 
@@ -21,7 +19,7 @@ EXTENSIONS = {"html": "html", "xlsx": "xlsx", "pdf": "pdf", "json": "json"}
             responses={200: {"content": {"text/html": {}, "application/pdf": {}, "application/json": {}, "application/vnd.openxmlformats-"
                                          "officedocument.spreadsheetml.sheet": {}}}})
 def monthly(
-    services: Wired,
+    services: InjectedServices,
     period: Annotated[str, Query(pattern=r"^\d{4}-\d{2}$", description="The month, YYYY-MM, in the organisation's "
                                                                         "time zone (SERVICETRAIL_TIMEZONE).")],
     lang: Annotated[Literal["zh-CN", "en"], Query(description="The report's language (field names stay English).")

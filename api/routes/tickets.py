@@ -8,22 +8,17 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from api.body import StrictJsonRoute
-from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi import APIRouter, Query, Response, status
 from pydantic import BaseModel, create_model
 
-from api.bootstrap import Services
 from domain.values import UtcDatetime
 from api.auth import CurrentCaller, require_acting_as_itself
-from api.dependencies import Application, Context, get_services
+from api.dependencies import Application, Context, InjectedServices
 from api.problems import ResourceNotFoundError
-from domain import commands as c
+from domain import commands
 from domain.application import Outcome
-from projections.moment import Moment
-from projections.ticket_state.facts import SlaFacts
-from projections.time_travel import ticket_at
 
 router = APIRouter(prefix="/v1/tickets", tags=["tickets"], route_class=StrictJsonRoute)
-Wired = Annotated[Services, Depends(get_services)]
 
 
 class CommandAccepted(BaseModel):
@@ -43,7 +38,7 @@ def _accepted(outcome: Outcome, response: Response) -> CommandAccepted:
     return CommandAccepted(ticket_id=outcome.ticket_id, version=outcome.version)
 
 
-def body_model(command: type[c.TicketCommand]) -> type[BaseModel]:
+def body_model(command: type[commands.TicketCommand]) -> type[BaseModel]:
     fields = {
         name: (info.annotation, info)
         for name, info in command.model_fields.items()
@@ -58,7 +53,7 @@ def body_model(command: type[c.TicketCommand]) -> type[BaseModel]:
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=CommandAccepted)
-def open_ticket(body: c.OpenTicket, app: Application, context: Context, response: Response):
+def open_ticket(body: commands.OpenTicket, app: Application, context: Context, response: Response):
     """Open a ticket (first contact). A complaint carries a severity."""
     outcome = app.open_ticket(body, context)
     if outcome.replayed:
@@ -67,7 +62,7 @@ def open_ticket(body: c.OpenTicket, app: Application, context: Context, response
     return _accepted(outcome, response)
 
 
-def _add_command_route(path: str, command: type[c.TicketCommand], summary: str) -> None:
+def _add_command_route(path: str, command: type[commands.TicketCommand], summary: str) -> None:
     Body = body_model(command)
 
     def endpoint(ticket_id: UUID, body: Body, app: Application, context: Context, response: Response,  # type: ignore[valid-type]
@@ -84,36 +79,34 @@ def _add_command_route(path: str, command: type[c.TicketCommand], summary: str) 
 
 
 for _path, _command, _summary in (
-    ("interactions", c.RecordInteraction, "Record a message or call, in either direction"),
-    ("triage", c.TriageTicket, "Set or correct priority, category, severity"),
-    ("assignment", c.AssignTicket, "Assign or reassign to an agent"),
-    ("transfer", c.TransferTicket, "Hand the ticket to another department"),
-    ("escalations", c.EscalateTicket, "Escalate manually, with a reason"),
-    ("wait", c.WaitOnCustomer, "Wait on the customer (pauses the SLA clock)"),
-    ("resume", c.ResumeTicket, "Resume after waiting on the customer"),
-    ("resolution", c.ResolveTicket, "Resolve, with code and summary (complaints: remedy, root cause)"),
-    ("reopen", c.ReopenTicket, "Reopen within the reopen window"),
-    ("close", c.CloseTicket, "Close a resolved ticket"),
-    ("survey", c.RecordSurvey, "Record the satisfaction survey (CSAT 1–5, NPS 0–10)"),
+    ("interactions", commands.RecordInteraction, "Record a message or call, in either direction"),
+    ("triage", commands.TriageTicket, "Set or correct priority, category, severity"),
+    ("assignment", commands.AssignTicket, "Assign or reassign to an agent"),
+    ("transfer", commands.TransferTicket, "Hand the ticket to another department"),
+    ("escalations", commands.EscalateTicket, "Escalate manually, with a reason"),
+    ("wait", commands.WaitOnCustomer, "Wait on the customer (pauses the SLA clock)"),
+    ("resume", commands.ResumeTicket, "Resume after waiting on the customer"),
+    ("resolution", commands.ResolveTicket, "Resolve, with code and summary (complaints: remedy, root cause)"),
+    ("reopen", commands.ReopenTicket, "Reopen within the reopen window"),
+    ("close", commands.CloseTicket, "Close a resolved ticket"),
+    ("survey", commands.RecordSurvey, "Record the satisfaction survey (CSAT 1–5, NPS 0–10)"),
 ):
     _add_command_route(_path, _command, _summary)
 
 
 @router.get("/{ticket_id}")
 def get_ticket(
-    ticket_id: UUID, app: Application, response: Response, services: Wired,
+    ticket_id: UUID, response: Response, services: InjectedServices,
     as_of: Annotated[UtcDatetime | None, Query(description="Business time: as it stood then.")] = None,
     known_at: Annotated[UtcDatetime | None, Query(description="Transaction time: as recorded by then.")] = None,
 ) -> dict[str, Any]:
     """The ticket's state, folded from its own events (so always current), or as of a moment."""
-    # One ticket folds its own events (a few dozen at most, never the log): exact at any moment and
-    # current even while the projector catches up.
-    row = ticket_at(app.ticket_events(ticket_id), as_of, known_at, SlaFacts(services.policy))
+    row = services.ticket_at(ticket_id, as_of, known_at)
     if row is None:
         raise ResourceNotFoundError(f"ticket {ticket_id} did not exist at that moment")
     response.headers["ETag"] = f'"{row.version}"'
     document = services.reveal([row.as_dict()])[0]
-    document["deadlines"] = services.deadline_state(row, Moment(as_of, known_at).instant(services.clock()))
+    document["deadlines"] = services.deadline_state(row, services.instant(as_of, known_at))
     return document
 
 

@@ -28,7 +28,7 @@ from uuid import UUID
 from pydantic import ValidationError
 
 from consumers.importers.bulk_read import stored_events_of
-from domain import commands as c
+from domain import commands
 from domain.application import ServiceTrail, ticket_id_for_key
 from domain.errors import DomainError, IdempotencyKeyReusedError, TicketNotFoundError
 from domain.idempotency import idempotency_record_id
@@ -126,12 +126,12 @@ class EventKeys:
 
 @dataclass(frozen=True)
 class Step:
-    command: c.Command
+    command: commands.Command
     key: str
 
     @property
     def ticket_id(self) -> UUID:
-        if isinstance(self.command, c.TicketCommand):
+        if isinstance(self.command, commands.TicketCommand):
             return self.command.ticket_id
         return ticket_id_for_key(self.key)
 
@@ -244,7 +244,8 @@ def _apply(app: ServiceTrail, rows: list[SourceRow], actor: str, report: ImportR
                     continue
                 with app.savepoint(row.ticket_id):
                     for step in steps:
-                        outcome = app.handle(step.command, c.CommandContext(actor=actor, idempotency_key=step.key))
+                        context = commands.CommandContext(actor=actor, idempotency_key=step.key)
+                        outcome = app.handle(step.command, context)
                         new_events = new_events or not outcome.replayed
             except RowError as error:
                 report.rejected.append((row.line, error.column, error.reason, row.raw))

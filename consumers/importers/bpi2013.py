@@ -21,7 +21,7 @@ from datetime import datetime
 from pathlib import Path
 
 from consumers.importers.base import EventKeys, RowError, SourceRow, Step, parse_instant, read_source
-from domain import commands as c
+from domain import commands
 from domain.application import ticket_id_for_key
 from domain.ticket import Ticket
 from domain.values import Status
@@ -52,49 +52,49 @@ def plan(row: dict[str, str], row_key: str, open_key: str, at: datetime, ticket:
     steps: list[Step] = []
     ticket_id = ticket_id_for_key(open_key)
 
-    def add(command: c.Command, step: str) -> None:
-        steps.append(Step(command, open_key if isinstance(command, c.OpenTicket) else f"{row_key}:{step}"))
+    def add(command: commands.Command, step: str) -> None:
+        steps.append(Step(command, open_key if isinstance(command, commands.OpenTicket) else f"{row_key}:{step}"))
 
     status = ticket.status if ticket else None
     assignee = ticket.assignee_id if ticket else None
     department = ticket.department if ticket else None
     if ticket is None:
-        add(c.OpenTicket(occurred_at=at, customer_id=f"volvo-it:{row['case_id']}", channel=None,
+        add(commands.OpenTicket(occurred_at=at, customer_id=f"volvo-it:{row['case_id']}", channel=None,
                          category=_required(row, "product"), subject=f"incident {row['case_id']}",
                          priority=priority, department=group,
                          region=(row.get("resource_country") or "").strip() or None), "open")
         status, department = Status.OPENED, group
     elif ticket.priority != priority:
-        add(c.TriageTicket(occurred_at=at, ticket_id=ticket_id, priority=priority), "triage")
+        add(commands.TriageTicket(occurred_at=at, ticket_id=ticket_id, priority=priority), "triage")
     if status == Status.CLOSED:
         return steps
     if status == Status.RESOLVED and sub_status not in RESOLVING | CLOSING:
-        add(c.ReopenTicket(occurred_at=at, ticket_id=ticket_id, reason=f"{row['status']} / {sub_status}"),
+        add(commands.ReopenTicket(occurred_at=at, ticket_id=ticket_id, reason=f"{row['status']} / {sub_status}"),
             "reopen")
         status = Status.REOPENED
     if status == Status.WAITING_ON_CUSTOMER and sub_status not in CUSTOMER_WAITS:
-        add(c.ResumeTicket(occurred_at=at, ticket_id=ticket_id, reason=sub_status), "resume")
+        add(commands.ResumeTicket(occurred_at=at, ticket_id=ticket_id, reason=sub_status), "resume")
         status = Status.IN_PROGRESS
     if sub_status in RESOLVING | CLOSING:
         if status != Status.RESOLVED:
-            add(c.ResolveTicket(occurred_at=at, ticket_id=ticket_id, code=sub_status.lower().replace(" ", "_"),
+            add(commands.ResolveTicket(occurred_at=at, ticket_id=ticket_id, code=sub_status.lower().replace(" ", "_"),
                                 summary=f"{sub_status} in VINST"), "resolve")
         if sub_status in CLOSING:
-            add(c.CloseTicket(occurred_at=at, ticket_id=ticket_id, reason=sub_status), "close")
+            add(commands.CloseTicket(occurred_at=at, ticket_id=ticket_id, reason=sub_status), "close")
         return steps
     if group and group != department and ticket is not None:
         if status == Status.WAITING_ON_CUSTOMER:  # a hand-off ends the wait; the new team may wait again
-            add(c.ResumeTicket(occurred_at=at, ticket_id=ticket_id, reason="transferred"), "resume")
+            add(commands.ResumeTicket(occurred_at=at, ticket_id=ticket_id, reason="transferred"), "resume")
             status = Status.IN_PROGRESS
-        add(c.TransferTicket(occurred_at=at, ticket_id=ticket_id, department=group), "transfer")
+        add(commands.TransferTicket(occurred_at=at, ticket_id=ticket_id, department=group), "transfer")
         assignee = None
     if agent and agent != assignee and sub_status in {"Assigned", "In Progress"} | CUSTOMER_WAITS:
-        add(c.AssignTicket(occurred_at=at, ticket_id=ticket_id, agent_id=agent, team=group), "assign")
+        add(commands.AssignTicket(occurred_at=at, ticket_id=ticket_id, agent_id=agent, team=group), "assign")
         assignee = agent
     if sub_status in CUSTOMER_WAITS and status != Status.WAITING_ON_CUSTOMER:
         if assignee is None:
             raise RowError("org_resource", "waiting on the user needs an agent the ticket is assigned to")
-        add(c.WaitOnCustomer(occurred_at=at, ticket_id=ticket_id, reason=sub_status), "wait")
+        add(commands.WaitOnCustomer(occurred_at=at, ticket_id=ticket_id, reason=sub_status), "wait")
     return steps
 
 

@@ -23,7 +23,7 @@ from datetime import datetime
 from pathlib import Path
 
 from consumers.importers.base import EventKeys, RowError, SourceRow, Step, parse_instant, read_source
-from domain import commands as c
+from domain import commands
 from domain.application import ticket_id_for_key
 from domain.ticket import Ticket
 from domain.values import Status
@@ -44,43 +44,44 @@ def plan(activity: str, agent: str | None, case: str, row_key: str, open_key: st
     steps: list[Step] = []
     ticket_id = ticket_id_for_key(open_key)
 
-    def add(command: c.Command, step: str) -> None:
-        steps.append(Step(command, open_key if isinstance(command, c.OpenTicket) else f"{row_key}:{step}"))
+    def add(command: commands.Command, step: str) -> None:
+        steps.append(Step(command, open_key if isinstance(command, commands.OpenTicket) else f"{row_key}:{step}"))
 
     status = ticket.status if ticket else None
     if ticket is None:
-        add(c.OpenTicket(occurred_at=at, customer_id=f"helpdesk:{case}", channel=None, category=HELPDESK,
+        add(commands.OpenTicket(occurred_at=at, customer_id=f"helpdesk:{case}", channel=None, category=HELPDESK,
                          subject=f"ticket {case}", department=HELPDESK), "open")
         status = Status.OPENED
     if status == Status.CLOSED or activity in NO_EVENT:
         return steps
     if status == Status.WAITING_ON_CUSTOMER and activity != "Wait":
-        add(c.ResumeTicket(occurred_at=at, ticket_id=ticket_id, reason=activity), "resume")
+        add(commands.ResumeTicket(occurred_at=at, ticket_id=ticket_id, reason=activity), "resume")
         status = Status.IN_PROGRESS
     assignee = ticket.assignee_id if ticket else None
     if status == Status.RESOLVED and activity in REOPENING:
-        add(c.ReopenTicket(occurred_at=at, ticket_id=ticket_id, reason=activity), "reopen")
+        add(commands.ReopenTicket(occurred_at=at, ticket_id=ticket_id, reason=activity), "reopen")
         status = Status.REOPENED
     if activity == "Take in charge ticket" or (activity == "Wait" and assignee is None):
         if not agent:
             raise RowError("org:resource", f"{activity!r} needs the resource who took the ticket")
         if agent != assignee:
-            add(c.AssignTicket(occurred_at=at, ticket_id=ticket_id, agent_id=agent), "assign")
+            add(commands.AssignTicket(occurred_at=at, ticket_id=ticket_id, agent_id=agent), "assign")
     if activity == "Wait" and status != Status.WAITING_ON_CUSTOMER:
-        add(c.WaitOnCustomer(occurred_at=at, ticket_id=ticket_id, reason="wait"), "wait")
+        add(commands.WaitOnCustomer(occurred_at=at, ticket_id=ticket_id, reason="wait"), "wait")
     elif activity == "Require upgrade":
-        add(c.EscalateTicket(occurred_at=at, ticket_id=ticket_id, reason="upgrade required"), "escalate")
+        add(commands.EscalateTicket(occurred_at=at, ticket_id=ticket_id, reason="upgrade required"), "escalate")
     elif activity in ("Create SW anomaly", "Resolve SW anomaly"):
         to = DEVELOPMENT if activity == "Create SW anomaly" else HELPDESK
         if ticket is not None and ticket.department != to and status != Status.RESOLVED:
-            add(c.TransferTicket(occurred_at=at, ticket_id=ticket_id, department=to, reason=activity), "transfer")
+            add(commands.TransferTicket(occurred_at=at, ticket_id=ticket_id, department=to, reason=activity),
+                "transfer")
     elif activity in RESOLUTIONS and status != Status.RESOLVED:
-        add(c.ResolveTicket(occurred_at=at, ticket_id=ticket_id, code=RESOLUTIONS[activity], summary=activity),
+        add(commands.ResolveTicket(occurred_at=at, ticket_id=ticket_id, code=RESOLUTIONS[activity], summary=activity),
             "resolve")
     elif activity == "Closed":
         if status != Status.RESOLVED:
-            add(c.ResolveTicket(occurred_at=at, ticket_id=ticket_id, code="closed", summary="closed"), "resolve")
-        add(c.CloseTicket(occurred_at=at, ticket_id=ticket_id), "close")
+            add(commands.ResolveTicket(occurred_at=at, ticket_id=ticket_id, code="closed", summary="closed"), "resolve")
+        add(commands.CloseTicket(occurred_at=at, ticket_id=ticket_id), "close")
     return steps
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from consumers.importers.base import RowError, SourceRow, Step, command_key, read_source
-from domain import commands as c
+from domain import commands
 from domain.application import ticket_id_for_key
 from domain.ticket import Ticket
 
@@ -74,17 +74,17 @@ def parse(row: dict[str, str]) -> Case:
 
 
 def steps(case: Case, _ticket: Ticket | None = None) -> list[Step]:
-    opened = c.OpenTicket(
+    opened = commands.OpenTicket(
         occurred_at=midnight(case.opened_on), customer_id=f"nyc-constituent:{case.key}", channel=None,
         category=case.category, sub_category=case.sub_category, subject=case.sub_category or case.category,
         region=case.borough, postal_code=case.postal_code, district=case.district, department=case.department)
     result: list[Step] = [Step(opened, command_key(FORMAT, case.key, "open"))]
     if case.closed_on is not None:
         at = midnight(case.closed_on)
-        result.append(Step(c.ResolveTicket(occurred_at=at, ticket_id=result[0].ticket_id, code="closed",
+        result.append(Step(commands.ResolveTicket(occurred_at=at, ticket_id=result[0].ticket_id, code="closed",
                                            summary="closed in CouncilStat"),
                            command_key(FORMAT, case.key, "resolve")))
-        result.append(Step(c.CloseTicket(occurred_at=at, ticket_id=result[0].ticket_id),
+        result.append(Step(commands.CloseTicket(occurred_at=at, ticket_id=result[0].ticket_id),
                            command_key(FORMAT, case.key, "close")))
     return result
 

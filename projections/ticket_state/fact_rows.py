@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from domain.ticket_history import Assignment, Escalation, Reopen, Resolution
 from projections import measures as m
 from projections.ticket_state.facts import SlaFacts, deadline_kind
 from projections.ticket_state.fold import TicketRow
@@ -85,14 +86,15 @@ def facts_of(row: TicketRow, judge: SlaFacts | None) -> dict[str, Fact]:
         found["first_response"] = fact("first_response", row.first_response_at, row.first_responder,
                                        seconds=m.first_response_seconds(row),
                                        business_seconds=row.first_response_business_seconds)
-    for number, (at, _resolver) in enumerate(row.resolutions):
-        found[f"resolution#{number}"] = fact("resolution", at)
-    for number, (at, resolver) in enumerate(row.reopens):
-        found[f"reopen#{number}"] = fact("reopen", at, resolver)
-    for number, (agent, at) in enumerate(row.assignments):
-        found[f"assigned#{number}"] = fact("assigned", at, agent)
-    for number, (_level, at, _automatic, version) in enumerate(row.escalations):
-        found[f"escalation#{number}"] = fact("escalation", at, m.assignee_at(row, at, version))
+    for number, resolution in enumerate(map(Resolution._make, row.resolutions)):
+        found[f"resolution#{number}"] = fact("resolution", resolution.at)
+    for number, reopen in enumerate(map(Reopen._make, row.reopens)):
+        found[f"reopen#{number}"] = fact("reopen", reopen.at, reopen.undone_resolver)
+    for number, assignment in enumerate(map(Assignment._make, row.assignments)):
+        found[f"assigned#{number}"] = fact("assigned", assignment.at, assignment.agent_id)
+    for number, escalation in enumerate(map(Escalation._make, row.escalations)):
+        found[f"escalation#{number}"] = fact("escalation", escalation.at,
+                                             m.assignee_at(row, escalation.at, escalation.version))
     if row.complaint_at is not None:
         found["complaint"] = fact("complaint", row.complaint_at,
                                   m.assignee_at(row, row.complaint_at, row.complaint_version or 1))

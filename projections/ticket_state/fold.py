@@ -20,6 +20,19 @@ from typing import Any
 
 import orjson
 
+from domain.ticket_history import (
+    AssigneeChange,
+    Assignment,
+    DeadlineFact,
+    Escalation,
+    Interaction,
+    Pause,
+    Reopen,
+    Resolution,
+    SlaNotice,
+    Transfer,
+)
+
 Event = Mapping[str, Any]
 
 OPEN_STATUSES = frozenset({"opened", "triaged", "assigned", "in_progress", "transferred",
@@ -61,7 +74,7 @@ class TicketRow:
     root_cause: str | None = None
     closed_at: str | None = None
     waiting_since: str | None = None
-    paused: tuple[tuple[str, str], ...] = ()
+    paused: tuple[Pause, ...] = ()
     reopen_count: int = 0
     transfer_count: int = 0
     escalation_count: int = 0
@@ -71,21 +84,18 @@ class TicketRow:
     handle_seconds: float = 0.0
     complaint_at: str | None = None
     complaint_version: int | None = None
-    # (agent, at) of every assignment; (to_level, at, automatic, version) of every escalation;
-    # (at, version, agent or None) of every change of assignee (assignment, or transfer away):
-    # who was assignee when something occurred is read from it, in business time.
-    assignments: tuple[tuple[str, str], ...] = ()
-    escalations: tuple[tuple[int, str, bool, int], ...] = ()
-    assignee_changes: tuple[tuple[str, int, str | None], ...] = ()
-    # (at, channel, author, agent_id, duration_seconds) of every interaction, in order
-    interactions: tuple[tuple[str, str, str, str | None, float | None], ...] = ()
-    # (at, resolver) of every resolution; (at, resolver of the resolution undone) of every reopen
-    resolutions: tuple[tuple[str, str | None], ...] = ()
-    reopens: tuple[tuple[str, str | None], ...] = ()
-    # (at, to_department) of every transfer; (kind#cycle, due_at, at) of SLA warnings and breaches
-    transfers: tuple[tuple[str, str], ...] = ()
-    sla_warnings: tuple[tuple[str, str, str], ...] = ()
-    sla_breaches: tuple[tuple[str, str, str], ...] = ()
+    # Histories, in order, each item in the shape of a named tuple of ``domain.ticket_history`` (stored
+    # as plain tuples, JSON lists once read back: read them through those, e.g. ``Interaction._make``).
+    # Who was assignee when something occurred is read from the assignee changes, in business time.
+    assignments: tuple[Assignment, ...] = ()
+    escalations: tuple[Escalation, ...] = ()
+    assignee_changes: tuple[AssigneeChange, ...] = ()
+    interactions: tuple[Interaction, ...] = ()
+    resolutions: tuple[Resolution, ...] = ()
+    reopens: tuple[Reopen, ...] = ()
+    transfers: tuple[Transfer, ...] = ()
+    sla_warnings: tuple[SlaNotice, ...] = ()
+    sla_breaches: tuple[SlaNotice, ...] = ()
     csat: int | None = None
     nps: int | None = None
     survey_comment: str | None = None
@@ -99,7 +109,7 @@ class TicketRow:
     # calendar, and each deadline as (kind#cycle, due_at, met_at) once the ticket is resolved.
     first_response_business_seconds: float | None = None
     resolution_business_seconds: float | None = None
-    deadline_facts: tuple[tuple[str, str | None, str | None], ...] = ()
+    deadline_facts: tuple[DeadlineFact, ...] = ()
 
     @property
     def is_open(self) -> bool:

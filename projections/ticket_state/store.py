@@ -29,11 +29,11 @@ from typing import Any
 import orjson
 
 from domain.service_levels import ServicePolicy
-from projections.store import Transaction
+from projections.store import StateStore, Transaction
 from projections.ticket_state.fact_rows import COLUMNS as FACT_COLUMNS
 from projections.ticket_state.fact_rows import Fact, facts_of
 from projections.ticket_state.facts import SlaFacts, missed_deadlines
-from projections.ticket_state.fold import TicketRow, versions
+from projections.ticket_state.fold import OPEN_STATUSES, TicketRow, versions
 
 TABLE = "ticket_state"
 SCHEMA_VERSION = 4
@@ -232,6 +232,15 @@ class FactChanges:
         tx.executemany(f"INSERT INTO {table} ({', '.join(FACT_ROW_COLUMNS)}) "
                        f"VALUES ({', '.join('?' * len(FACT_ROW_COLUMNS))}) "
                        "ON CONFLICT (ticket_id, key, version) DO NOTHING", self.opened)
+
+
+def open_load(state: StateStore) -> dict[str, int]:
+    """Open tickets per assignee, from the ticket-state read model (routing's "least load")."""
+    marks = ",".join("?" * len(OPEN_STATUSES))
+    with state.transaction() as tx:
+        rows = tx.fetchall(f"SELECT assignee_id, COUNT(*) FROM {TABLE} WHERE status IN ({marks}) "
+                           "AND assignee_id IS NOT NULL GROUP BY assignee_id", tuple(sorted(OPEN_STATUSES)))
+    return {agent: count for agent, count in rows}
 
 
 def write_rows(tx: Transaction, table: str, rows: Iterable[TicketRow]) -> None:
