@@ -26,6 +26,20 @@ def _is_json(request: Request) -> bool:
     return message.get_content_maintype() == "application" and (subtype == "json" or subtype.endswith("+json"))
 
 
+async def strict_body(request: Request) -> None:
+    """Reads the body once and keeps its strictly parsed document on the request (``request._json``,
+    where Starlette's ``request.json()`` finds it); a refused document is a 422 naming the field."""
+    body = await request.body()
+    if body and _is_json(request):
+        try:
+            request._json = strict_loads(body)
+        except RefusedJson as refused:
+            raise RequestValidationError([{"type": refused.kind, "loc": ("body", *refused.path),
+                                           "msg": refused.reason, "input": None}]) from None
+        except ValueError:
+            pass  # not JSON (or not UTF-8) at all: FastAPI's own parse answers as it always did
+
+
 class StrictJsonRoute(APIRoute):
     """Every API route of the app: its JSON body is parsed by ``strict_loads`` (see the module)."""
 
@@ -33,15 +47,7 @@ class StrictJsonRoute(APIRoute):
         handle = super().get_route_handler()
 
         async def strictly(request: Request) -> Response:
-            body = await request.body()
-            if body and _is_json(request):
-                try:
-                    request._json = strict_loads(body)
-                except RefusedJson as refused:
-                    raise RequestValidationError([{"type": refused.kind, "loc": ("body", *refused.path),
-                                                   "msg": refused.reason, "input": None}]) from None
-                except ValueError:
-                    pass  # not JSON (or not UTF-8) at all: FastAPI's own parse answers as it always did
+            await strict_body(request)
             return await handle(request)
 
         return strictly

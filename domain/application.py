@@ -41,6 +41,7 @@ from domain.errors import (
     InvalidCommandError,
     NoAgentAvailableError,
     OccurredInFutureError,
+    OutsideQueueError,
     TicketNotFoundError,
     VersionConflictError,
 )
@@ -495,6 +496,8 @@ class ServiceTrail(Application):
             ticket = None
             if ticket_id is not None:
                 ticket = self.get_ticket(ticket_id)
+                if ctx.queue is not None and ticket.assignee_id != ctx.queue:
+                    raise OutsideQueueError("agents may only act on tickets assigned to them")
                 if ctx.expected_version is not None and ticket.version != ctx.expected_version:
                     raise VersionConflictError(
                         f"ticket is at version {ticket.version}, not {ctx.expected_version}",
