@@ -86,6 +86,12 @@ def _run_until_signalled(consumers: list) -> None:
     background.stop()
 
 
+def _unsafe_for_workers(settings: Settings) -> str | None:
+    from api.workers import unsafe_reason
+
+    return unsafe_reason(settings)
+
+
 @cli.command()
 def serve(
     host: Annotated[Optional[str], typer.Option(help="Listen address [env SERVICETRAIL_HOST].")] = None,
@@ -96,6 +102,9 @@ def serve(
         Optional[str], typer.Option(help="in-process | none [env SERVICETRAIL_CONSUMERS].")
     ] = None,
     policy_file: Annotated[Optional[str], typer.Option(help="Policy TOML [env SERVICETRAIL_POLICY_FILE].")] = None,
+    workers: Annotated[Optional[int], typer.Option(
+        help="API processes on the port; above 1 the consumers get a process of their own [env SERVICETRAIL_WORKERS].",
+    )] = None,
 ) -> None:
     """Serve the API; on the embedded default the projector runs in-process too."""
     import uvicorn
@@ -104,7 +113,11 @@ def serve(
     from api.server import http_protocol
 
     settings = _settings_or_exit(host=host, port=port, store_url=store_url,
-                                 kafka_bootstrap=kafka_bootstrap, consumers=consumers, policy_file=policy_file)
+                                 kafka_bootstrap=kafka_bootstrap, consumers=consumers, policy_file=policy_file,
+                                 workers=workers)
+    if settings.workers > 1 and (unsafe := _unsafe_for_workers(settings)):
+        typer.echo(f"servicetrail: cannot serve with {settings.workers} workers: {unsafe}", err=True)
+        raise typer.Exit(code=2)
     with _services(settings) as services:
         typer.echo(f"servicetrail: store {settings.redacted_store_url()}")
         if settings.kafka_bootstrap:
@@ -113,6 +126,14 @@ def serve(
             text, _ = services.keys.create(Role.ADMIN, "admin", label="first start", actor="servicetrail")
             typer.echo(f"servicetrail: first start: admin API key (shown once, keep it safe):\n\n    {text}\n")
         typer.echo(f"servicetrail: serving on http://{settings.host}:{settings.port}  (API docs at /docs)")
+        if settings.workers > 1:
+            from api import workers as supervisor
+
+            try:
+                return supervisor.serve(settings, settings.workers)
+            except OSError as refused:
+                typer.echo(f"servicetrail: cannot serve with {settings.workers} workers: {refused}", err=True)
+                raise typer.Exit(code=2) from None
         uvicorn.run(create_app(services), host=settings.host, port=settings.port,
                     log_level=settings.log_level, access_log=False,
                     http=http_protocol(settings.header_timeout_seconds))

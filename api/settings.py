@@ -72,6 +72,10 @@ class Settings(BaseSettings):
         description="in-process: serve also runs the relay (with Kafka), projector and ingestor "
         "(with Kafka) in threads; none: run them as their own processes.",
     )
+    workers: int = Field(
+        default=1, ge=1, le=64,
+        description="API processes serving the port (serve --workers); above 1 the consumers run in a process "
+                    "of their own (see api/workers.py).")
     projector_source: Literal["auto", "embedded", "kafka"] = Field(
         default="auto", description="Where the projector reads: auto = Kafka when configured."
     )
