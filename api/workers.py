@@ -203,3 +203,21 @@ def serve(settings: Settings, workers: int) -> None:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         probe.bind((settings.host, settings.port))
     Supervisor(settings, workers).run()
+
+
+def app_from_environment():
+    """An ASGI app for any server that imports a factory (``granian --factory``, ``uvicorn --factory``,
+    ``gunicorn -k uvicorn.workers.UvicornWorker``): settings from the environment, no consumers
+    (run them with ``servicetrail project`` and ``watch``, or one ``serve --workers`` consumers
+    process); each process's rate limit is ``SERVICETRAIL_RATE_LIMIT_PER_MINUTE`` divided by
+    ``SERVICETRAIL_WORKERS``."""
+    from api.bootstrap import bootstrap
+    from api.http import create_app
+    from api.middleware import RateLimiter
+    from api.settings import load_settings
+
+    settings = load_settings()
+    services = bootstrap(settings)
+    app = create_app(services, run_consumers=False)
+    app.state.rate_limiter = RateLimiter(rate_limit_share(settings.rate_limit_per_minute, settings.workers))
+    return app
