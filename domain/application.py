@@ -46,6 +46,7 @@ from domain.errors import (
     VersionConflictError,
 )
 from domain.events import TicketEvent
+from domain.group_commit import GroupCommit
 from domain.idempotency import IdempotencyRecord, idempotency_record_id
 from domain.privacy import PersonalDataErasure, erasure_id
 from domain.roster import Agent, Profile, agent_aggregate_id
@@ -141,6 +142,7 @@ class ServiceTrail(Application):
         self._roster_lock = threading.Lock()
         self._ticket_locks = tuple(threading.Lock() for _ in range(64))
         self._local = threading.local()
+        self._group_commit = GroupCommit(self._commit_together)  # concurrent saves share a transaction
 
     # --------------------------------------------------------------------------- unit of work
     @contextmanager
@@ -248,11 +250,27 @@ class ServiceTrail(Application):
             processing.events.extend(collect())
             processing.aggregates[obj.id] = obj
         processing.saved_kwargs.update(kwargs)
+        return self._group_commit.save(processing)
+
+    def _commit_together(self, group: list[ProcessingEvent]) -> list[Any]:
+        """Records the saves of a group (``domain.group_commit``) in one transaction; each save's
+        own recordings back. Same snapshots and notifications as ``Application.save``."""
+        if len(group) == 1:
+            processing = group[0]
+        else:
+            processing = ProcessingEvent()
+            for member in group:
+                processing.events.extend(member.events)
+                processing.aggregates.update(member.aggregates)
+                processing.saved_kwargs.update(member.saved_kwargs)
         recordings = self._record(processing)
         self._take_snapshots(processing)
         self._notify(recordings)
         self.notify(processing.events)  # the library's deprecated hook, kept as Application.save calls it
-        return recordings
+        if len(group) == 1:
+            return [recordings]
+        by_event = {id(recording.domain_event): recording for recording in recordings}
+        return [[by_event[id(event)] for event in member.events if id(event) in by_event] for member in group]
 
     def _load(self, aggregate_id: UUID, version: int | None = None) -> Any:
         work: _UnitOfWork | None = getattr(self._local, "work", None)
@@ -278,7 +296,7 @@ class ServiceTrail(Application):
             if self.vault is None:
                 raise InvalidCommandError("contact", "this deployment has no vault for personal data")
             details["contact"] = self.vault.seal(cmd.customer_id, cmd.contact.model_dump_json().encode())
-        return self._execute(cmd, ctx, None, lambda _, at: Ticket.open(ticket_id, at, **details))
+        return self._execute(cmd, ctx, None, lambda _, at: Ticket.open(ticket_id, at, **details), lock_on=ticket_id)
 
     def triage_ticket(self, cmd: c.TriageTicket, ctx: c.CommandContext = c.CommandContext()) -> Outcome:
         return self._change(cmd, ctx, lambda t, at: t.triage(
@@ -474,8 +492,11 @@ class ServiceTrail(Application):
         ctx: c.CommandContext,
         ticket_id: UUID | None,
         decide: Callable[[Ticket | None, Stamp], Ticket],
+        lock_on: UUID | None = None,
     ) -> Outcome:
-        lock = self._ticket_locks[hash(ticket_id) % len(self._ticket_locks)]
+        # An opening locks the ticket it opens (one lock for every opening serialised them all,
+        # commit included); a repeat of its idempotency key derives the same ticket, so the same lock.
+        lock = self._ticket_locks[hash(lock_on or ticket_id) % len(self._ticket_locks)]
         with lock:
             return self._execute_locked(cmd, ctx, ticket_id, decide)
 
