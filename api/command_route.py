@@ -12,7 +12,9 @@ CPU than the use case itself. Here:
   refused) and validated once, as the command itself (``model_validate``);
 - an agent's queue is checked on the ticket the use case loads anyway (``CommandContext.queue``),
   not on a second read of it;
-- the blocking use case is the only step that leaves the event loop;
+- the blocking use case is the only step that leaves the event loop, on the app's own thread pool
+  (``app.state.command_threads``: asyncio's executor hop costs about half of AnyIO's, measured
+  190 → 90 µs of CPU per call with 16 in flight);
 - the answer is written with orjson, without a response model.
 
 Errors keep their shapes: a refused body or header is a ``RequestValidationError`` (422 naming
@@ -21,6 +23,7 @@ the field, ``in`` body/header/path), domain refusals are the domain's problems.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Callable, Coroutine
 from typing import Any
@@ -29,7 +32,6 @@ from uuid import UUID
 import orjson
 from fastapi import Request, Response
 from fastapi.exceptions import RequestValidationError
-from starlette.concurrency import run_in_threadpool
 
 from api.auth import authorize, require_acting_as_itself
 from api.body import StrictJsonRoute, strict_body
@@ -120,7 +122,8 @@ class CommandRoute(StrictJsonRoute):
                 raise _invalid("extra_forbidden", ("body", "ticket_id"), "Extra inputs are not permitted")
             cmd = command.model_validate({**document, **values})  # a ValidationError is the 422 problem
             require_acting_as_itself(getattr(request.state, "caller", None), cmd)
-            outcome = await run_in_threadpool(request.app.state.services.app.handle, cmd, context)
+            outcome = await asyncio.get_running_loop().run_in_executor(
+                request.app.state.command_threads, request.app.state.services.app.handle, cmd, context)
             if is_opening:
                 return accepted(outcome, 200 if outcome.replayed else 201,
                                 {"Location": f"/v1/tickets/{outcome.ticket_id}"})
