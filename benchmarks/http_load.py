@@ -38,12 +38,13 @@ SERVICETRAIL = [sys.executable, "-m", "api.cli"]
 
 
 @contextmanager
-def server(folder: Path, role: str = "admin", *, store_url: str | None = None, workers: int = 1):
-    """A ``servicetrail serve [--workers N]`` process on a fresh port; yields (port, key)."""
+def server(folder: Path, role: str = "admin", *, store_url: str | None = None, workers: int = 1,
+           consumers: str = "in-process"):
+    """A ``servicetrail serve [--workers N] [--consumers none]`` process on a fresh port; yields (port, key)."""
     url = store_url or f"sqlite:///{folder / 'events.db'}"
     env = {**os.environ, "PYTHONPATH": str(ROOT), "SERVICETRAIL_RATE_LIMIT_PER_MINUTE": "0",
            "SERVICETRAIL_LOG_LEVEL": "warning", "SERVICETRAIL_STORE_URL": url,
-           "SERVICETRAIL_SECRET_KEY": "benchmark-secret"}
+           "SERVICETRAIL_SECRET_KEY": "benchmark-secret", "SERVICETRAIL_CONSUMERS": consumers}
     created = subprocess.run([*SERVICETRAIL, "keys", "create", "--role", role, "--principal", "bench"], env=env,
                              capture_output=True, text=True, check=True)
     key = re.search(r"st_[0-9a-f]{12}_[A-Za-z0-9_-]+", created.stdout).group(0)
@@ -158,13 +159,16 @@ def _commands(seconds: float, quick: bool, repeats: int = 3, workers: int | None
             return results
         cluster, url = found
         try:
-            with server(Path(folder), store_url=url, workers=workers) as (port, key):
-                commands, trivial = _max_throughput(port, key, seconds, repeats, 32)
-                results.append(Result(f"HTTP POST /v1/tickets max throughput, --workers {workers} on PostgreSQL "
-                                      "(consumers in their own process; 32 connections)", commands, trivial, "req/s",
-                                      f"≥ 0.40 of the trivial endpoint with {workers} workers",
-                                      commands >= 0.40 * trivial, f"median of {repeats}"))
-                results.append(_offered(port, key, 300, seconds, repeats, f"--workers {workers} on PostgreSQL"))
+            for consumers, where in (("in-process", "consumers in their own process"),
+                                     ("none", "--consumers none: consumers deployed elsewhere")):
+                with server(Path(folder), store_url=url, workers=workers, consumers=consumers) as (port, key):
+                    commands, trivial = _max_throughput(port, key, seconds, repeats, 32)
+                    results.append(Result(f"HTTP POST /v1/tickets max throughput, --workers {workers} on PostgreSQL "
+                                          f"({where}; 32 connections)", commands, trivial, "req/s",
+                                          f"≥ 0.40 of the trivial endpoint with {workers} workers",
+                                          commands >= 0.40 * trivial, f"median of {repeats}"))
+                    results.append(_offered(port, key, 300, seconds, repeats,
+                                            f"--workers {workers} on PostgreSQL, {where}"))
         finally:
             cluster.stop()  # type: ignore[attr-defined]
     return results
