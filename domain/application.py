@@ -508,8 +508,13 @@ class ServiceTrail(Application):
         decide: Callable[[Ticket | None, Stamp], Ticket],
     ) -> Outcome:
         digest = cmd.digest() if ctx.idempotency_key else ""
+        # An opening outside a batch does not read its idempotency record first: its ticket's id
+        # derives from the key, so a repeat conflicts on save and the next attempt finds the first
+        # outcome (or refuses another body), one store read less per opening. (A batch saves at
+        # its end, where a conflict would fail the whole batch: there the record is read first.)
+        read_first = ticket_id is not None or getattr(self._local, "work", None) is not None
         for attempt in range(self.rules.max_attempts):
-            if ctx.idempotency_key:
+            if ctx.idempotency_key and (read_first or attempt > 0):
                 earlier = self._earlier_outcome(ctx.idempotency_key, type(cmd).__name__, digest)
                 if earlier is not None:
                     return earlier
