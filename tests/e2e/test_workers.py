@@ -91,3 +91,21 @@ def test_an_in_memory_store_is_refused_with_workers(tmp_path):
                              "sqlite:///:memory:"], capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
     assert "cannot serve with 2 workers" in result.stderr and "in-memory" in result.stderr
+
+
+@pytest.mark.slow
+def test_a_keys_rate_limit_holds_in_total_across_workers(tmp_path):
+    """Each worker keeps its share of the limit (10 per minute over 2 workers: 5 each), so however
+    a client's connections are spread, the key gets at most its limit in total."""
+    with serve_workers(tmp_path, f"sqlite:///{tmp_path / 'events.db'}", workers=2,
+                       rate_limit_per_minute="10") as served:
+        connections, owners = _connections_on_every_worker(served, wanted=4)
+        answered = {}
+        for _ in range(6):
+            for connection in connections:
+                status, _ = served.request(connection, "GET", "/v1/kpis")
+                answered.setdefault(owners[connection], []).append(status)
+        statuses = [status for per_worker in answered.values() for status in per_worker]
+        assert set(statuses) == {200, 429}
+        assert statuses.count(200) <= 10, "never more than the key's limit in total"
+        assert all(per_worker.count(200) == 5 for per_worker in answered.values()), "each worker grants its share"
