@@ -86,12 +86,6 @@ def _run_until_signalled(consumers: list) -> None:
     background.stop()
 
 
-def _unsafe_for_workers(settings: Settings) -> str | None:
-    from api.workers import unsafe_reason
-
-    return unsafe_reason(settings)
-
-
 @cli.command()
 def serve(
     host: Annotated[Optional[str], typer.Option(help="Listen address [env SERVICETRAIL_HOST].")] = None,
@@ -115,9 +109,6 @@ def serve(
     settings = _settings_or_exit(host=host, port=port, store_url=store_url,
                                  kafka_bootstrap=kafka_bootstrap, consumers=consumers, policy_file=policy_file,
                                  workers=workers)
-    if settings.workers > 1 and (unsafe := _unsafe_for_workers(settings)):
-        typer.echo(f"servicetrail: cannot serve with {settings.workers} workers: {unsafe}", err=True)
-        raise typer.Exit(code=2)
     with _services(settings) as services:
         typer.echo(f"servicetrail: store {settings.redacted_store_url()}")
         if settings.kafka_bootstrap:
@@ -126,14 +117,10 @@ def serve(
             text, _ = services.keys.create(Role.ADMIN, "admin", label="first start", actor="servicetrail")
             typer.echo(f"servicetrail: first start: admin API key (shown once, keep it safe):\n\n    {text}\n")
         typer.echo(f"servicetrail: serving on http://{settings.host}:{settings.port}  (API docs at /docs)")
-        if settings.workers > 1:
-            from api import workers as supervisor
+        if settings.workers > 1:  # N API processes and the consumers' own: api/workers.py
+            from api.workers import serve as serve_workers
 
-            try:
-                return supervisor.serve(settings, settings.workers)
-            except OSError as refused:
-                typer.echo(f"servicetrail: cannot serve with {settings.workers} workers: {refused}", err=True)
-                raise typer.Exit(code=2) from None
+            return serve_workers(settings)
         uvicorn.run(create_app(services), host=settings.host, port=settings.port,
                     log_level=settings.log_level, access_log=False,
                     http=http_protocol(settings.header_timeout_seconds))

@@ -26,8 +26,8 @@ What holds across processes:
   whose connections all land on one worker is limited to that share (documented in README).
 
 Where it is safe: PostgreSQL, and the embedded SQLite default on a local file system (WAL mode,
-one writer at a time, writers wait for the lock). Refused: an in-memory SQLite store (each process
-would have its own empty database).
+one writer at a time, writers wait for the lock). Refused by the settings: an in-memory SQLite
+store (each process would have its own empty database).
 """
 
 from __future__ import annotations
@@ -49,17 +49,6 @@ log = logging.getLogger("servicetrail.workers")
 
 RESTART_AFTER_SECONDS = 1.0  # a process that dies is started again, at most this often
 STOP_SECONDS = 12.0  # each process stops within 8 s (see api.lifecycle); then it is killed
-
-
-def unsafe_reason(settings: Settings) -> str | None:
-    """Why ``settings`` cannot be served by several processes, or None when it can."""
-    for name, url in (("SERVICETRAIL_STORE_URL", settings.store_url),
-                      ("the read-side store", settings.consumer_store_url),
-                      ("the vault store", settings.vault_store_url)):
-        if url.startswith("sqlite") and (":memory:" in url or "mode=memory" in url):
-            return (f"{name} is an in-memory SQLite database: each worker process would have its own, "
-                    "empty one; use a file (sqlite:///path.db) or PostgreSQL")
-    return None
 
 
 def rate_limit_share(per_minute: int, workers: int) -> int:
@@ -191,18 +180,20 @@ class Supervisor:
         return 0
 
 
-def serve(settings: Settings, workers: int) -> None:
-    """Runs the supervisor in this process until SIGTERM or SIGINT (see the module)."""
-    reason = unsafe_reason(settings)
-    if reason is not None:
-        raise ValueError(reason)
+def serve(settings: Settings) -> None:
+    """Runs the supervisor in this process until SIGTERM or SIGINT (see the module). An in-memory
+    store is refused by the settings themselves (``SERVICETRAIL_WORKERS``'s validator)."""
     # the port is checked here, once, without SO_REUSEPORT (so a port held by anyone, even another
-    # supervisor, is refused): one clear error instead of N workers dying one after another
+    # supervisor, is refused): one clear line instead of N workers dying one after another
     family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        probe.bind((settings.host, settings.port))
-    Supervisor(settings, workers).run()
+    try:
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind((settings.host, settings.port))
+    except OSError as taken:
+        print(f"servicetrail: cannot serve on {settings.host}:{settings.port}: {taken.strerror}", file=sys.stderr)
+        raise SystemExit(2) from None
+    Supervisor(settings, settings.workers).run()
 
 
 def app_from_environment():
