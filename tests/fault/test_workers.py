@@ -38,6 +38,18 @@ def _load(served, stop: threading.Event, accepted: list[str], statuses: list[int
             assert status == 503, (status, body)
 
 
+def _listed(served, connection) -> set[str]:
+    """Every ticket id the read side lists, page after page."""
+    listed, cursor = set(), ""
+    while True:
+        status, body = served.request(connection, "GET", f"/v1/tickets?limit=500{cursor}")
+        assert status == 200, body
+        listed |= {row["ticket_id"] for row in body["tickets"]}
+        if not body.get("next_cursor"):
+            return listed
+        cursor = f"&cursor={body['next_cursor']}"
+
+
 def _stored_once(store_url: str, accepted: list[str]) -> None:
     services = bootstrap(Settings(store_url=store_url, secret_key="workers-test-secret"))
     try:
@@ -78,8 +90,7 @@ def test_a_killed_worker_process_is_replaced_and_nothing_accepted_is_lost(tmp_pa
         # the read side (the consumers process, restarted or not) catches up with every accepted ticket
         deadline = time.monotonic() + 90
         while True:
-            status, body = served.request(connection, "GET", "/v1/tickets?limit=500")
-            listed = {row["ticket_id"] for row in body["tickets"]}
+            listed = _listed(served, connection)
             if set(accepted) <= listed or time.monotonic() > deadline:
                 break
             time.sleep(0.5)
