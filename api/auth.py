@@ -110,22 +110,29 @@ async def authorize(request: Request) -> None:
         raise _denied(403, f"the {caller.role} role may not do this")
     request.state.caller = caller
     if caller.role in QUEUE_SCOPED_ROLES:
-        await run_in_threadpool(_check_queue, services, caller, request)
+        _check_own_scope(caller, request)
+        ticket_id = request.path_params.get("ticket_id")
+        if ticket_id is not None and not getattr(route, "confines_to_queue", False):
+            await run_in_threadpool(_check_ticket_in_queue, services, caller, ticket_id)
+        # a command route (``api.command_route``) checks the queue on the ticket its use case loads
 
 
-def _check_queue(services, caller: Caller, request: Request) -> None:
+def _check_own_scope(caller: Caller, request: Request) -> None:
+    """An agent's own performance and own queue only (no store read)."""
     params = request.path_params
-    if "ticket_id" in params:
-        try:
-            ticket = services.app.get_ticket(UUID(params["ticket_id"]))
-        except (TicketNotFoundError, ValueError):
-            return  # the route answers 404 (or 422 for a malformed id)
-        if ticket.assignee_id != caller.principal:
-            raise _denied(403, "agents may only act on tickets assigned to them")
     if "agent_id" in params and params["agent_id"] != caller.principal:
         raise _denied(403, "agents may only read their own performance")
     if request.url.path == "/v1/tickets" and request.query_params.get("agent_id", caller.principal) != caller.principal:
         raise _denied(403, "agents may only list their own queue")
+
+
+def _check_ticket_in_queue(services, caller: Caller, ticket_id: str) -> None:
+    try:
+        ticket = services.app.get_ticket(UUID(ticket_id))
+    except (TicketNotFoundError, ValueError):
+        return  # the route answers 404 (or 422 for a malformed id)
+    if ticket.assignee_id != caller.principal:
+        raise _denied(403, "agents may only act on tickets assigned to them")
 
 
 def require_acting_as_itself(caller: Caller | None, command: object) -> None:

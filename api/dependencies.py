@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import re
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
 
 from api.bootstrap import Services
+from api.command_route import command_context as context_of
 from domain.application import ServiceTrail
 from domain.commands import CommandContext
-from domain.errors import InvalidCommandError
-
-_VERSION = re.compile(r'^\s*(?:W/)?"?(\d+)"?\s*$')
 
 
 # Dependencies without I/O are ``async``: FastAPI runs sync ones in the thread pool, a hop per call.
@@ -34,17 +31,8 @@ async def command_context(
         str | None, Header(description="The version the caller last saw; a stale one answers 409.")
     ] = None,
 ) -> CommandContext:
-    expected_version = None
-    if if_match is not None:
-        matched = _VERSION.match(if_match)
-        if not matched:
-            raise InvalidCommandError("If-Match", "If-Match must be a ticket version number, e.g. \"3\"")
-        expected_version = int(matched.group(1))
-    caller = getattr(request.state, "caller", None)
-    actor = caller.actor if caller is not None else "api"
-    # Keys are scoped to their caller, so two callers' keys never collide.
-    key = f"{caller.key_id}:{idempotency_key}" if caller is not None and idempotency_key else idempotency_key
-    return CommandContext(actor=actor, expected_version=expected_version, idempotency_key=key)
+    """The headers as documented; read by ``api.command_route.command_context`` (the one rule)."""
+    return context_of(request)
 
 
 InjectedServices = Annotated[Services, Depends(get_services)]  # the wired services, as a route parameter

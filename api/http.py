@@ -4,6 +4,7 @@ embedded default) the consumers it runs in background threads for its lifetime."
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
@@ -40,6 +41,8 @@ def create_app(services: Services, *, run_consumers: bool | None = None) -> Fast
         dependencies=[Depends(authorize)],
     )
     app.state.services = services
+    # the blocking use cases of command routes (api.command_route); as many threads as AnyIO's pool
+    app.state.command_threads = ThreadPoolExecutor(max_workers=40, thread_name_prefix="command")
     app.state.rate_limiter = RateLimiter(services.settings.rate_limit_per_minute)
     app.state.metrics = Metrics(services)
     install_problem_handlers(app)

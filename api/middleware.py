@@ -120,15 +120,15 @@ class RequestGuard:
                           kind="body_too_large")(scope, receive, logged_send)
         finally:
             elapsed = time.perf_counter() - started
-            access_log.info("%s %s %s %.1fms", printable(scope["method"]), loggable_path(scope), status["code"],
-                            elapsed * 1000)
+            if access_log.isEnabledFor(logging.INFO):  # the path is escaped only for a line that is written
+                access_log.info("%s %s %s %.1fms", printable(scope["method"]), loggable_path(scope), status["code"],
+                                elapsed * 1000)
             if self.metrics is not None:  # by route template (set by the router), never the raw path
                 route = scope.get("route")
                 self.metrics.observe(getattr(route, "path", None), scope["method"], status["code"], elapsed)
 
     def _reject(self, scope: Scope):
-        headers = dict(scope.get("headers") or [])
-        length = headers.get(b"content-length")
+        length = next((value for name, value in scope.get("headers") or () if name == b"content-length"), None)
         if length is not None and length.isdigit() and int(length) > self.max_body_bytes:
             return problem(413, "Request too large", f"bodies are limited to {self.max_body_bytes} bytes",
                            kind="body_too_large")

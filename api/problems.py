@@ -13,6 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from domain.errors import (
     ActingAsAnotherAgentError,
+    OutsideQueueError,
     AgentNotFoundError,
     DomainError,
     NoAgentAvailableError,
@@ -60,6 +61,7 @@ class RateLimited(Exception):
 
 STATUS_BY_ERROR: dict[type[DomainError], int] = {  # the first matching class decides
     ActingAsAnotherAgentError: 403,
+    OutsideQueueError: 403,
     TicketNotFoundError: 404,
     AgentNotFoundError: 404,
     NoAgentAvailableError: 409,

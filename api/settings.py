@@ -72,6 +72,10 @@ class Settings(BaseSettings):
         description="in-process: serve also runs the relay (with Kafka), projector and ingestor "
         "(with Kafka) in threads; none: run them as their own processes.",
     )
+    workers: int = Field(
+        default=1, ge=1, le=64,
+        description="API processes serving the port (serve --workers); above 1 the consumers run in a process "
+                    "of their own (see api/workers.py).")
     projector_source: Literal["auto", "embedded", "kafka"] = Field(
         default="auto", description="Where the projector reads: auto = Kafka when configured."
     )
@@ -90,6 +94,19 @@ class Settings(BaseSettings):
         description="Weights of the agent composite score (JSON object); parts: fcr, csat, nps, "
         "speed, escalations, reopens.",
     )
+
+    @field_validator("workers")
+    @classmethod
+    def _workers_share_the_stores(cls, workers: int, info) -> int:
+        """Several processes need stores they all see: an in-memory SQLite database is private to
+        the process that opens it (each worker would have its own, empty one)."""
+        if workers > 1:
+            for name in ("store_url", "state_store_url", "vault_url"):
+                url = info.data.get(name)
+                if url and in_memory_sqlite(url):
+                    raise ValueError(f"several workers cannot share the in-memory SQLite database of "
+                                     f"{ENV_PREFIX}{name.upper()}; use a file (sqlite:///path.db) or PostgreSQL")
+        return workers
 
     @field_validator("score_weights")
     @classmethod
@@ -311,6 +328,11 @@ def parse_policy(text: str) -> ServicePolicy:
                                                    "working_days": calendar.working_days | workdays})
         calendars[name] = calendar
     return policy.model_copy(update={"calendars": calendars})
+
+
+def in_memory_sqlite(url: str) -> bool:
+    """Whether a store URL names an in-memory SQLite database (private to one process)."""
+    return url.startswith("sqlite") and (":memory:" in url or "mode=memory" in url)
 
 
 def load_settings(**overrides: object) -> Settings:

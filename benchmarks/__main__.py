@@ -20,6 +20,7 @@ BENCHMARKS = {
     "watcher-history": "benchmarks.watcher_history",
     "forecast": "benchmarks.forecast",
     "http": "benchmarks.http_load",
+    "http-commands": "benchmarks.http_load:run_commands",
     "commands": "benchmarks.command_path",
     "freshness": "benchmarks.freshness",
     "report": "benchmarks.monthly_report",
@@ -47,12 +48,13 @@ def main() -> None:
         parser.error(f"unknown benchmark(s) {', '.join(unknown)}; known: {', '.join(BENCHMARKS)}")
     results = []
     for name in args.names or list(BENCHMARKS):
-        module = __import__(BENCHMARKS[name], fromlist=["run"])
+        module_name, _, function = BENCHMARKS[name].partition(":")
+        module = __import__(module_name, fromlist=["run"])
         print(f"== {name}", flush=True)
         started = time.perf_counter()
         kwargs = {"events": 20_000, "repeats": 1} if args.quick else {}
         kwargs.update({k: v for k, v in (("events", args.events), ("repeats", args.repeats)) if v is not None})
-        results.extend(module.run(**kwargs))
+        results.extend(getattr(module, function or "run")(**kwargs))
         print(f"   ({time.perf_counter() - started:.0f}s)")
     print()
     print("| benchmark | figure | baseline (same run) | ratio | target | met |")

@@ -96,7 +96,8 @@ class ServiceTrail(CommandExecution):
             if self.vault is None:
                 raise InvalidCommandError("contact", "this deployment has no vault for personal data")
             details["contact"] = self.vault.seal(cmd.customer_id, cmd.contact.model_dump_json().encode())
-        return self._run_exclusively(cmd, ctx, None, lambda _, at: Ticket.open(ticket_id, at, **details))
+        return self._run_exclusively(cmd, ctx, None, lambda _, at: Ticket.open(ticket_id, at, **details),
+                                     lock_on=ticket_id)
 
     def triage_ticket(self, cmd: commands.TriageTicket, ctx: CommandContext = CommandContext()) -> Outcome:
         return self._act_on_ticket(cmd, ctx, lambda t, at: t.triage(

@@ -76,6 +76,9 @@ class CommandContext:
     actor: str = "api"
     expected_version: int | None = None
     idempotency_key: str | None = None
+    queue: str | None = None
+    """When set, the command may only change a ticket assigned to this agent (a queue-scoped
+    caller's own queue). Checked on the ticket the command loads anyway, so it is read once."""
 
 
 class OpenTicket(Command):

@@ -40,6 +40,12 @@ class ActingAsAnotherAgentError(InvalidCommandError):
     rule = "acting_as_another_agent"
 
 
+class OutsideQueueError(DomainError):
+    """A queue-scoped caller (an agent) acted on a ticket that is not assigned to it."""
+
+    rule = "outside_queue"
+
+
 class OccurredInFutureError(InvalidCommandError):
     """``occurred_at`` lies further in the future than the allowed clock skew."""
 

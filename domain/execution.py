@@ -29,6 +29,7 @@ from domain.errors import (
     BrokenInvariantError,
     IdempotencyKeyReusedError,
     OccurredInFutureError,
+    OutsideQueueError,
     TicketNotFoundError,
     VersionConflictError,
 )
@@ -96,9 +97,11 @@ class CommandExecution(BatchingApplication):
         return self._run_exclusively(cmd, ctx, cmd.ticket_id, decide)
 
     def _run_exclusively(self, cmd: commands.Command, ctx: CommandContext, ticket_id: UUID | None,
-                         decide: Decide) -> Outcome:
-        """Runs the command while holding its ticket's lock: writers of one ticket queue here."""
-        lock = self._ticket_locks[hash(ticket_id) % len(self._ticket_locks)]
+                         decide: Decide, lock_on: UUID | None = None) -> Outcome:
+        """Runs the command while holding its ticket's lock: writers of one ticket queue here.
+        An opening locks the ticket it opens (``lock_on``; one lock for every opening serialised
+        them all, commit included); a repeat of its idempotency key derives the same ticket."""
+        lock = self._ticket_locks[hash(lock_on or ticket_id) % len(self._ticket_locks)]
         with lock:
             return self._run_with_retries(cmd, ctx, ticket_id, decide)
 
@@ -107,8 +110,13 @@ class CommandExecution(BatchingApplication):
         """Returns an idempotency key's earlier outcome, or stamps, loads, decides and saves; a
         racing writer in another process makes the save fail, and the command is decided again."""
         digest = cmd.digest() if ctx.idempotency_key else ""
+        # An opening outside a batch does not read its idempotency record first: its ticket's id
+        # derives from the key, so a repeat conflicts on save and the next attempt finds the first
+        # outcome (or refuses another body), one store read less per opening. (A batch saves at
+        # its end, where a conflict would fail the whole batch: there the record is read first.)
+        read_first = ticket_id is not None or getattr(self._local, "work", None) is not None
         for attempt in range(self.rules.max_attempts):
-            if ctx.idempotency_key:
+            if ctx.idempotency_key and (read_first or attempt > 0):
                 earlier = self._earlier_outcome(ctx.idempotency_key, type(cmd).__name__, digest)
                 if earlier is not None:
                     return earlier
@@ -116,6 +124,8 @@ class CommandExecution(BatchingApplication):
             ticket = None
             if ticket_id is not None:
                 ticket = self.get_ticket(ticket_id)
+                if ctx.queue is not None and ticket.assignee_id != ctx.queue:
+                    raise OutsideQueueError("agents may only act on tickets assigned to them")
                 if ctx.expected_version is not None and ticket.version != ctx.expected_version:
                     raise VersionConflictError(
                         f"ticket is at version {ticket.version}, not {ctx.expected_version}",

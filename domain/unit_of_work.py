@@ -19,6 +19,8 @@ from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
 
+from domain.group_commit import GroupCommit
+
 ReadEvents = Callable[[list[UUID]], dict[UUID, list[Any]]]  # ids → their stored events, in version order
 
 
@@ -38,6 +40,7 @@ class BatchingApplication(Application):
     def __init__(self, env: dict[str, str] | None = None):
         super().__init__(env)
         self._local = threading.local()
+        self._group_commit = GroupCommit(self._commit_together)  # concurrent saves share a transaction
 
     @property
     def _work(self) -> _UnitOfWork | None:
@@ -149,11 +152,27 @@ class BatchingApplication(Application):
             processing.events.extend(collect())
             processing.aggregates[obj.id] = obj
         processing.saved_kwargs.update(kwargs)
+        return self._group_commit.save(processing)
+
+    def _commit_together(self, group: list[ProcessingEvent]) -> list[Any]:
+        """Records the saves of a group (``domain.group_commit``) in one transaction; each save's
+        own recordings back. Same snapshots and notifications as ``Application.save``."""
+        if len(group) == 1:
+            processing = group[0]
+        else:
+            processing = ProcessingEvent()
+            for member in group:
+                processing.events.extend(member.events)
+                processing.aggregates.update(member.aggregates)
+                processing.saved_kwargs.update(member.saved_kwargs)
         recordings = self._record(processing)
         self._take_snapshots(processing)
         self._notify(recordings)
         self.notify(processing.events)  # the library's deprecated hook, kept as Application.save calls it
-        return recordings
+        if len(group) == 1:
+            return [recordings]
+        by_event = {id(recording.domain_event): recording for recording in recordings}
+        return [[by_event[id(event)] for event in member.events if id(event) in by_event] for member in group]
 
     def _load(self, aggregate_id: UUID, version: int | None = None) -> Any:
         work: _UnitOfWork | None = getattr(self._local, "work", None)

@@ -1,22 +1,24 @@
 """Ticket commands and the ticket's own history: request → command → use case → response.
 
 Each ticket command's HTTP body is its command model minus ``ticket_id`` (which comes from the
-path), derived here so the two can never drift apart.
+path), derived here so the two can never drift apart. The endpoints below declare what the
+OpenAPI document shows; ``api.command_route.CommandRoute`` serves them (validating the body once,
+as the command).
 """
 
 from typing import Annotated, Any
 from uuid import UUID
 
 from api.body import StrictJsonRoute
+from api.command_route import CommandRoute
 from fastapi import APIRouter, Query, Response, status
 from pydantic import BaseModel, create_model
 
 from domain.values import UtcDatetime
-from api.auth import CurrentCaller, require_acting_as_itself
+from api.auth import CurrentCaller
 from api.dependencies import Application, Context, InjectedServices
 from api.problems import ResourceNotFoundError
 from domain import commands
-from domain.application import Outcome
 
 router = APIRouter(prefix="/v1/tickets", tags=["tickets"], route_class=StrictJsonRoute)
 
@@ -29,13 +31,6 @@ class CommandAccepted(BaseModel):
 class TicketHistory(BaseModel):
     ticket_id: UUID
     events: list[dict[str, Any]]
-
-
-def _accepted(outcome: Outcome, response: Response) -> CommandAccepted:
-    response.headers["ETag"] = f'"{outcome.version}"'
-    if outcome.replayed:
-        response.headers["Idempotent-Replayed"] = "true"
-    return CommandAccepted(ticket_id=outcome.ticket_id, version=outcome.version)
 
 
 def body_model(command: type[commands.TicketCommand]) -> type[BaseModel]:
@@ -52,29 +47,28 @@ def body_model(command: type[commands.TicketCommand]) -> type[BaseModel]:
     )
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=CommandAccepted)
-def open_ticket(body: commands.OpenTicket, app: Application, context: Context, response: Response):
+def open_ticket(body: commands.OpenTicket, app: Application, context: Context) -> CommandAccepted:
     """Open a ticket (first contact). A complaint carries a severity."""
-    outcome = app.open_ticket(body, context)
-    if outcome.replayed:
-        response.status_code = status.HTTP_200_OK
-    response.headers["Location"] = f"/v1/tickets/{outcome.ticket_id}"
-    return _accepted(outcome, response)
+    raise NotImplementedError  # served by CommandRoute
+
+
+open_ticket.command = commands.OpenTicket  # type: ignore[attr-defined]
+router.add_api_route("", open_ticket, methods=["POST"], status_code=status.HTTP_201_CREATED,
+                     response_model=CommandAccepted, route_class_override=CommandRoute)
 
 
 def _add_command_route(path: str, command: type[commands.TicketCommand], summary: str) -> None:
     Body = body_model(command)
 
-    def endpoint(ticket_id: UUID, body: Body, app: Application, context: Context, response: Response,  # type: ignore[valid-type]
-                 caller: CurrentCaller):
-        cmd = command(ticket_id=ticket_id, **body.model_dump(exclude_unset=True))
-        require_acting_as_itself(caller, cmd)
-        return _accepted(app.handle(cmd, context), response)
+    def endpoint(ticket_id: UUID, body: Body, app: Application, context: Context,  # type: ignore[valid-type]
+                 caller: CurrentCaller) -> CommandAccepted:
+        raise NotImplementedError  # served by CommandRoute
 
     endpoint.__name__ = command.handler_name()
+    endpoint.command = command  # type: ignore[attr-defined]
     router.add_api_route(
         f"/{{ticket_id}}/{path}", endpoint, methods=["POST"], response_model=CommandAccepted,
-        summary=summary, name=command.handler_name(),
+        summary=summary, name=command.handler_name(), route_class_override=CommandRoute,
     )
 
 

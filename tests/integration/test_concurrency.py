@@ -91,3 +91,42 @@ def test_writers_in_separate_application_instances_lose_no_update(services, stor
         assert [e.version for e in events] == list(range(1, 2 + 4 * WRITES_EACH))
     finally:
         other_services.close()
+
+
+def test_two_processes_of_concurrent_writers_lose_no_update(store_url, clock):
+    """Two applications on one store (as two API workers are), each with 8 threads writing the same
+    tickets: concurrent saves of one process share a transaction (``domain.group_commit``), and a
+    group that meets the other process's write falls back to one save per command, so every
+    accepted write is in the log once, with its own version, and nothing is lost."""
+    from api.bootstrap import bootstrap
+    from api.settings import Settings
+
+    workers = [bootstrap(Settings(store_url=store_url, secret_key="s"), clock=clock) for _ in range(2)]
+    try:
+        tickets = [workers[0].app.open_ticket(
+            c.OpenTicket(customer_id=f"c{n}", channel="chat", category="x", subject="shared")).ticket_id
+            for n in range(4)]
+
+        def writer(job: tuple[int, int]) -> list[tuple[str, int]]:
+            process, thread = job
+            accepted = []
+            for i in range(WRITES_EACH):
+                ticket_id = tickets[(thread + i) % len(tickets)]
+                outcome = workers[process].app.record_interaction(c.RecordInteraction(
+                    ticket_id=ticket_id, channel="chat", direction="inbound", author="customer",
+                    body=f"{process}-{thread}-{i}"))
+                accepted.append((str(ticket_id), outcome.version))
+            return accepted
+
+        with ThreadPoolExecutor(16) as pool:
+            accepted = [a for batch in pool.map(writer, [(p, t) for p in range(2) for t in range(8)]) for a in batch]
+        assert len(accepted) == 2 * 8 * WRITES_EACH and len(set(accepted)) == len(accepted)
+        bodies = []
+        for ticket_id in tickets:
+            events = workers[1].app.ticket_events(ticket_id)
+            assert [e.version for e in events] == list(range(1, len(events) + 1))
+            bodies += [e.body for e in events[1:]]
+        assert sorted(bodies) == sorted(f"{p}-{t}-{i}" for p in range(2) for t in range(8) for i in range(WRITES_EACH))
+    finally:
+        for services in workers:
+            services.close()
