@@ -20,6 +20,7 @@ from consumers.runtime import ConsumerRuntime, Handler
 from consumers.sources import EmbeddedLogSource, Source
 from domain.application import Clock, LifecycleRules, ServiceTrail
 from domain.service_levels import ServicePolicy
+from domain.sla_policies import PolicyBook
 from projections.audit import AuditCheckpointer, StoredEntry, Witness, verify
 from projections.arrivals import ArrivalsProjection
 from projections.collection import collection_paused
@@ -51,8 +52,9 @@ class Services:
     state: StateStore
     keys: KeyService
     vault: Vault
-    policy: ServicePolicy
+    policy: ServicePolicy  # the settings file's (version 0): in force until the log holds a version
     running: list[Any] = field(default_factory=list)
+    _policy_versions: dict[int, Any] = field(default_factory=dict)
 
     # ---------------------------------------------------------------------------- reading
     def log_events(self, page: int = 1000) -> Iterator[dict[str, Any]]:
@@ -72,7 +74,16 @@ class Services:
 
         with collection_paused(), self.state.read() as tx:
             yield ReadView(tx, Moment(as_of, known_at), lambda ticket: self.app.ticket_events(UUID(ticket)),
-                           SlaFacts(self.policy))
+                           SlaFacts(self.policy_book(tx)))
+
+    def policy_book(self, tx: Any = None) -> PolicyBook:
+        """Every policy version as the read side has applied it (each ticket row names its own)."""
+        from projections.ticket_state.store import read_policy_book
+
+        if tx is None:
+            with self.state.read() as tx:
+                return read_policy_book(tx, self.policy, known=self._policy_versions)
+        return read_policy_book(tx, self.policy, known=self._policy_versions)
 
     def handlers(self) -> list[Handler]:
         return projection_handlers(self.policy)
@@ -99,13 +110,13 @@ class Services:
     # ------------------------------------------------------------------------------ audit
     def stored_entries(self, page: int = 2000) -> Iterator[StoredEntry]:
         """Every stored ticket event exactly as its bytes decode (no validation: tampering shows)."""
-        from consumers.sources import is_ticket_event, stored_document
+        from consumers.sources import is_published_event, stored_document
 
         position = 0
         while notifications := self.app.recorder.select_notifications(
                 start=position, limit=page, inclusive_of_start=False):
             for n in notifications:
-                if is_ticket_event(n):
+                if is_published_event(n):
                     try:
                         doc = stored_document(self.app.mapper, n.state)
                         yield StoredEntry(n.id, str(n.originator_id), n.originator_version, doc)
@@ -205,7 +216,8 @@ class Services:
         from domain.service_levels import calendar_of, deadlines
 
         moment = at or self.clock()
-        return [d.describe(moment, calendar_of(d, self.policy)) for d in deadlines(row, self.policy)]
+        policy = self.policy_book()[getattr(row, "policy_version", 0)]
+        return [d.describe(moment, calendar_of(d, policy)) for d in deadlines(row, policy)]
 
     def reveal(self, documents: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Replaces sealed contact details by their plaintext, or by ``{"erased": true}``."""

@@ -484,7 +484,7 @@ def replay(
             try:
                 ticket_id = UUID(ticket)
                 row = ticket_at(services.app.ticket_events(ticket_id), as_of_at, known_at_at,
-                                SlaFacts(services.policy))
+                                SlaFacts(services.policy_book()))
             except (ValueError, DomainError) as missing:  # a malformed id, or no such ticket
                 typer.echo(f"servicetrail: no ticket {ticket}: {missing}", err=True)
                 raise typer.Exit(code=1) from None
@@ -703,8 +703,12 @@ def customers_erase(customer_id: Annotated[str, typer.Argument(help="The custome
                    + ("" if erasure.had_personal_data else " (none was stored)"))
 
 
-sla_cli = typer.Typer(help="Service levels: what a proposed policy would have given.", no_args_is_help=True)
+sla_cli = typer.Typer(help="Service levels: policy versions, and what a proposed policy would have given.",
+                     no_args_is_help=True)
 cli.add_typer(sla_cli, name="sla")
+from api.policy_cli import policy_cli  # noqa: E402 - its commands import this module's helpers lazily
+
+sla_cli.add_typer(policy_cli, name="policy")
 
 
 @sla_cli.command("what-if")

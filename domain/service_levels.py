@@ -9,6 +9,7 @@ read-model row alone, so the watcher, the ticket query and the KPIs agree and re
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -19,7 +20,11 @@ from domain.calendar import Calendar
 
 
 class PolicyError(ValueError):
-    """The policy file is invalid; the message names the offending key."""
+    """The policy file is invalid; the message names the offending key (``field``)."""
+
+    def __init__(self, detail: str, field: str = "policy"):
+        super().__init__(detail)
+        self.field = field
 
 
 class SlaTarget(BaseModel):
@@ -106,7 +111,7 @@ def load_policy(text: str) -> ServicePolicy:
     except ValidationError as invalid:
         error = invalid.errors()[0]
         where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error["loc"]).lstrip(".")
-        raise PolicyError(f"{where or 'policy'}: {error['msg']}") from None
+        raise PolicyError(f"{where or 'policy'}: {error['msg']}", where or "policy") from None
 
 
 # ------------------------------------------------------------------------------- deadlines
@@ -326,11 +331,13 @@ def next_check(row: Any, policy: ServicePolicy, known: Known, grace: timedelta =
     return min(moments, default=None)
 
 
-def at_risk(rows: list[Any], policy: ServicePolicy, now: datetime, within: timedelta) -> list[dict[str, Any]]:
-    """Tickets whose soonest unmet deadline is past, or due within ``within``; soonest first."""
+def at_risk(rows: list[Any], policy_of: Callable[[Any], ServicePolicy], now: datetime,
+            within: timedelta) -> list[dict[str, Any]]:
+    """Tickets whose soonest unmet deadline is past, or due within ``within``; soonest first.
+    ``policy_of(row)``: the policy that judges the ticket (its version, ``domain.sla_policies``)."""
     found = []
     for row in rows:
-        pending = [d for d in deadlines(row, policy) if d.met_at is None and d.due_at is not None]
+        pending = [d for d in deadlines(row, policy_of(row)) if d.met_at is None and d.due_at is not None]
         soonest = min(pending, key=lambda d: d.due_at, default=None)
         if soonest is not None and soonest.due_at <= now + within:
             found.append({"ticket_id": row.ticket_id, "priority": row.priority, "assignee_id": row.assignee_id,

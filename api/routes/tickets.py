@@ -108,7 +108,7 @@ def get_ticket(
     """The ticket's state, folded from its own events (so always current), or as of a moment."""
     # One ticket folds its own events (a few dozen at most, never the log): exact at any moment and
     # current even while the projector catches up.
-    row = ticket_at(app.ticket_events(ticket_id), as_of, known_at, SlaFacts(services.policy))
+    row = ticket_at(app.ticket_events(ticket_id), as_of, known_at, SlaFacts(services.policy_book()))
     if row is None:
         raise ResourceNotFoundError(f"ticket {ticket_id} did not exist at that moment")
     response.headers["ETag"] = f'"{row.version}"'

@@ -7,6 +7,8 @@ sent a warning or a breach notice. The projector completes each row with them as
 never compute calendars per request.
 
 Rules (stated in the README's measures section):
+- the policy of a ticket is the version in force when it was opened (``domain.sla_policies``),
+  recorded on its row at the opening (``policy_version``);
 - the calendar of a ticket is the one of the SLA target its current priority, tier, category and
   channel match (first match wins); no matching target: no business-time figures, no deadlines;
 - the facts are judged when the first response, a triage, a resolution or a reopen is folded;
@@ -24,6 +26,7 @@ from datetime import datetime
 from typing import Any
 
 from domain.service_levels import ServicePolicy, deadlines
+from domain.sla_policies import PolicyBook
 from projections.ticket_state.fold import TicketRow, iso
 
 REJUDGED_BY = frozenset({"ticket.triaged", "ticket.resolved", "ticket.reopened"})
@@ -34,19 +37,30 @@ def _at(text: str) -> datetime:
 
 
 class SlaFacts:
-    """The judge the projector and the time-travel oracle fold with."""
+    """The judge the projector and the time-travel oracle fold with.
 
-    def __init__(self, policy: ServicePolicy):
-        self.policy = policy
+    Given a ``PolicyBook``, each ticket is judged by its own policy version (chosen at its opening);
+    given one ``ServicePolicy`` (a proposal, for what-if), every ticket is judged by that one."""
+
+    def __init__(self, policy: ServicePolicy | PolicyBook):
+        self.book = policy if isinstance(policy, PolicyBook) else None
+        self.single = policy if isinstance(policy, ServicePolicy) else None
+
+    def policy_of(self, row: TicketRow) -> ServicePolicy:
+        return self.single if self.single is not None else self.book[row.policy_version]
 
     def __call__(self, row: TicketRow, event: dict[str, Any]) -> None:
         kind = event["type"]
+        if kind == "ticket.opened" and self.book is not None:
+            stamp_policy(self.book, row)
+            return
         if kind not in REJUDGED_BY and not (kind == "ticket.interaction_recorded" and event.get("first_response")):
             return
         facts = {"priority": row.priority, "tier": row.customer_tier, "category": row.category,
                  "channel": row.channel}
-        target = self.policy.sla_for(facts)
-        calendar = self.policy.calendars[target.calendar] if target is not None else None
+        policy = self.policy_of(row)
+        target = policy.sla_for(facts)
+        calendar = policy.calendars[target.calendar] if target is not None else None
         opened = _at(row.opened_at)
         row.first_response_business_seconds = (
             calendar.business_seconds(opened, _at(row.first_response_at))
@@ -66,7 +80,7 @@ class SlaFacts:
         """(key, due_at, met_at) of every deadline of a resolved ticket under this judge's policy."""
         resolved = _at(row.resolved_at)
         return tuple((d.key, None if d.due_at is None else iso(d.due_at), iso(d.met_at or resolved))
-                     for d in deadlines(row, self.policy))
+                     for d in deadlines(row, self.policy_of(row)))
 
     def missed_by(self, row: TicketRow, at: str) -> list[tuple[str, str]]:
         """(key, due_at) of each deadline missed by ``at``: met after it was due, or due and not
@@ -75,9 +89,23 @@ class SlaFacts:
         if row.resolved_at is not None:
             return met_late(row.deadline_facts)
         running = [(d.key, None if d.due_at is None else iso(d.due_at), None if d.met_at is None else iso(d.met_at))
-                   for d in deadlines(row, self.policy)]
+                   for d in deadlines(row, self.policy_of(row))]
         return [*met_late(running), *((key, due) for key, due, met in running
                                       if met is None and due is not None and due <= at)]
+
+
+def stamp_policy(book: PolicyBook, row: TicketRow) -> None:
+    """Records on a just-opened row the policy version that judges it (the rule of
+    ``domain.sla_policies``, from the opening's business and transaction time)."""
+    row.policy_version = book.in_force(row.opened_at, row.last_recorded_at)
+
+
+def policy_stamper(book: PolicyBook):
+    """A fold judge that only stamps the policy version (the SLA watcher needs no facts)."""
+    def stamp(row: TicketRow, event: dict[str, Any]) -> None:
+        if event["type"] == "ticket.opened":
+            stamp_policy(book, row)
+    return stamp
 
 
 Facts = Iterable[tuple[str, str | None, str | None]]

@@ -11,9 +11,16 @@
   moment need not be a prefix of the versions, so ``projections.read_side`` folds exactly those
   tickets' own events instead (few in practice: back-dated channel traffic).
 
+- ``sla_policies``: every policy version (``policy.adopted`` events) the projector has applied,
+  so readers judge open tickets by the version each row names.
+
 Table names are parameters so that a rebuild is built aside (``…__rebuild``) and swapped in.
-The rows carry SLA facts judged with the service policy (``projections.ticket_state.facts``);
-the policy's fingerprint is part of the schema, so a changed policy rebuilds the projection.
+The rows carry SLA facts judged with the policy version in force when each ticket was opened
+(``projections.ticket_state.facts``, ``domain.sla_policies``). Policy versions are events of the
+log, applied in a batch before its ticket events: the version of a ticket depends only on its
+opening's instants and the versions recorded by then, so a rebuild chooses exactly what the
+running projector chose. The settings file's policy (version 0) is not in the log: its
+fingerprint is part of the schema, so a changed file rebuilds the projection.
 """
 
 from __future__ import annotations
@@ -25,12 +32,13 @@ from typing import Any
 import orjson
 
 from domain.service_levels import ServicePolicy
+from domain.sla_policies import PolicyBook, PolicyVersion
 from projections.store import Transaction
 from projections.ticket_state.facts import SlaFacts, missed_deadlines
 from projections.ticket_state.fold import TicketRow, versions
 
 TABLE = "ticket_state"
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 # Columns that filters and windows use (the whole row is ``doc``).
 FILTERED = ("status", "assignee_id", "priority", "customer_id", "opened_at", "resolved_at", "activity_at", "breached")
 STATE_COLUMNS = ("ticket_id", "version", *FILTERED, "doc")
@@ -64,13 +72,15 @@ class TicketStateProjection:
         self.table = self.name = table
         self.versions_table = table.replace(TABLE, "ticket_versions", 1)
         self.anomalies_table = table.replace(TABLE, "ticket_anomalies", 1)
+        self.policies_table = table.replace(TABLE, "sla_policies", 1)
         self.policy = policy or ServicePolicy()
-        self.judge = SlaFacts(self.policy)
+        self.book = PolicyBook(self.policy)
+        self.judge = SlaFacts(self.book)
         self.indexed = indexed  # a table built aside gets its indexes once, when swapped in
 
     @property
-    def tables(self) -> tuple[str, str, str]:
-        return self.table, self.versions_table, self.anomalies_table
+    def tables(self) -> tuple[str, str, str, str]:
+        return self.table, self.versions_table, self.anomalies_table, self.policies_table
 
     @property
     def schema(self) -> str:
@@ -98,6 +108,11 @@ class TicketStateProjection:
         tx.execute(f"""CREATE TABLE IF NOT EXISTS {self.anomalies_table} (
                        ticket_id TEXT NOT NULL, kind TEXT NOT NULL, recorded_at TEXT NOT NULL,
                        PRIMARY KEY (ticket_id, kind))""")
+        tx.execute(f"""CREATE TABLE IF NOT EXISTS {self.policies_table} (
+                       number INTEGER PRIMARY KEY, effective_from TEXT NOT NULL, recorded_at TEXT NOT NULL,
+                       doc TEXT NOT NULL)""")
+        self.book = read_policy_book(tx, self.policy, self.policies_table)
+        self.judge = SlaFacts(self.book)
         if self.indexed:
             for name, columns in STATE_INDEXES.items():
                 tx.execute(f"CREATE INDEX IF NOT EXISTS {self.table}_{name} ON {self.table} ({columns})")
@@ -107,8 +122,14 @@ class TicketStateProjection:
 
     def handle(self, tx: Transaction, events: list[dict[str, Any]]) -> None:
         by_ticket: dict[str, list[dict[str, Any]]] = {}
+        adopted = []
         for event in events:
-            by_ticket.setdefault(event["ticket_id"], []).append(event)
+            if "policy_id" in event:
+                adopted.append(event)
+            else:
+                by_ticket.setdefault(event["ticket_id"], []).append(event)
+        if adopted:
+            self._adopt(tx, adopted)
         current: dict[str, TicketRow] = {
             ticket_id: TicketRow.from_json(doc)
             for ticket_id, doc in tx.fetch_in(f"SELECT ticket_id, doc FROM {self.table} WHERE ticket_id IN ({{}})",
@@ -151,9 +172,21 @@ class TicketStateProjection:
                        "ON CONFLICT (ticket_id, kind) DO NOTHING", anomalies)
         write_rows(tx, self.table, latest)
 
+    def _adopt(self, tx: Transaction, adopted: list[dict[str, Any]]) -> None:
+        """Policy versions join the book (and its table) before the batch's tickets are folded:
+        an opening takes the versions recorded at or before it, wherever they sit in the batch."""
+        for document in adopted:
+            self.book.adopt(PolicyVersion.from_event(document))
+        tx.executemany(f"INSERT INTO {self.policies_table} (number, effective_from, recorded_at, doc) "
+                       "VALUES (?, ?, ?, ?) ON CONFLICT (number) DO NOTHING",
+                       [(d["number"], d["effective_from"], d["recorded_at"], orjson.dumps(d).decode())
+                        for d in adopted])
+
     def reset(self, tx: Transaction) -> None:
         for table in self.tables:
             tx.execute(f"DELETE FROM {table}")
+        self.book = PolicyBook(self.policy)
+        self.judge = SlaFacts(self.book)
 
     def aside(self) -> TicketStateProjection:
         """The same projection into other tables, for a rebuild that does not disturb readers."""
@@ -167,6 +200,17 @@ class TicketStateProjection:
         tx.execute("DELETE FROM projection_schemas WHERE name = ?", (rebuilt.name,))
         self.setup(tx)
         tx.rename_consumer(rebuilt.name, self.name)
+
+
+def read_policy_book(tx: Transaction, baseline: ServicePolicy, table: str = "sla_policies",
+                     known: dict[int, PolicyVersion] | None = None) -> PolicyBook:
+    """The policy versions the projector has applied, beside the settings file's (version 0).
+    ``known`` caches parsed versions between calls (they never change once recorded)."""
+    known = {} if known is None else known
+    for number, doc in tx.fetchall(f"SELECT number, doc FROM {table} ORDER BY number"):
+        if number not in known:
+            known[number] = PolicyVersion.from_event(orjson.loads(doc))
+    return PolicyBook(baseline, list(known.values()))
 
 
 def write_rows(tx: Transaction, table: str, rows: Iterable[TicketRow]) -> None:
