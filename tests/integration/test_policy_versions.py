@@ -10,6 +10,7 @@ import pytest
 
 from api.policies import adopt_policy_text, policy_at
 from consumers.rebuild import rebuild
+from consumers.sla_watcher import SlaWatcher
 from domain import commands as c
 from domain.errors import InvalidCommandError
 from projections.ticket_state.fold import TicketRow
@@ -140,13 +141,12 @@ def test_incremental_projection_with_policy_events_equals_a_rebuild(services, cl
 
 
 def test_the_watcher_acts_on_each_tickets_own_policy(services, clock):
-    services.settings.__dict__["sla_action_grace_seconds"] = 0
     before = open_p1(services)
     clock.advance(timedelta(seconds=10))
     adopt_policy_text(services, FAST_P1, actor="m")
     clock.advance(timedelta(seconds=10))
     after = open_p1(services)
-    watcher = services.watcher()
+    watcher = SlaWatcher(services.app, services.embedded_source(), services.policy, clock, grace=timedelta(0))
     watcher.run_until_caught_up()
     clock.advance(timedelta(minutes=125))  # past the new 120-minute target, far from the old 480
     watcher.run_until_caught_up()
