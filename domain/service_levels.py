@@ -196,30 +196,42 @@ def deadlines(row: Any, policy: ServicePolicy) -> list[Deadline]:
                                    sla.calendar, calendar, _at(row.resolved_at), pauses))
         if sla.next_response_minutes and row.first_response_at:
             found.extend(_next_responses(row, sla, calendar, pauses))
-    for number, (at, department) in enumerate(row.transfers, start=1):
+    for number, at, department, handed_on in transfer_windows(row):
         ola = policy.ola.get(department)
         if ola is None:
             continue
-        handed_on = row.transfers[number][0] if number < len(row.transfers) else row.resolved_at
         found.append(_deadline(f"ola:{department}", number, _at(at), ola.minutes, ola.warning_at, ola.calendar,
                                policy.calendars[ola.calendar], _at(handed_on), []))
     return found
 
 
-def _next_responses(row: Any, sla: SlaTarget, calendar: Calendar, pauses) -> list[Deadline]:
-    """After the first response, each customer message waits for the next agent reply."""
+def transfer_windows(row: Any) -> list[tuple[int, str, str, str | None]]:
+    """(number, at, department, handed on) of each transfer: an OLA runs from the transfer to the
+    next hand-off (the next transfer, else the resolution), whatever the policy."""
+    return [(number, at, department, row.transfers[number][0] if number < len(row.transfers) else row.resolved_at)
+            for number, (at, department) in enumerate(row.transfers, start=1)]
+
+
+def next_response_windows(row: Any) -> list[tuple[int, str, str | None]]:
+    """(number, start, answered at) of each wait for a next response: after the first response, each
+    customer message waits for the next agent reply; one still unanswered counts while the ticket
+    is unresolved. Independent of the policy, which only says whether they have a target."""
     found, waiting_since, number = [], None, 0
     for at, _channel, author, _agent, _duration in row.interactions:
         if author == "customer" and waiting_since is None and at > row.first_response_at:
             waiting_since, number = at, number + 1
         elif author == "agent" and waiting_since is not None:
-            found.append(_deadline("next_response", number, _at(waiting_since), sla.next_response_minutes,
-                                   sla.warning_at, sla.calendar, calendar, _at(at), pauses))
+            found.append((number, waiting_since, at))
             waiting_since = None
     if waiting_since is not None and row.resolved_at is None:
-        found.append(_deadline("next_response", number, _at(waiting_since), sla.next_response_minutes,
-                               sla.warning_at, sla.calendar, calendar, None, pauses))
+        found.append((number, waiting_since, None))
     return found
+
+
+def _next_responses(row: Any, sla: SlaTarget, calendar: Calendar, pauses) -> list[Deadline]:
+    return [_deadline("next_response", number, _at(start), sla.next_response_minutes, sla.warning_at,
+                      sla.calendar, calendar, _at(answered), pauses)
+            for number, start, answered in next_response_windows(row)]
 
 
 def calendar_of(deadline: Deadline, policy: ServicePolicy) -> Calendar:

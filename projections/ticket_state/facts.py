@@ -22,10 +22,12 @@ Rules (stated in the README's measures section):
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from domain.service_levels import ServicePolicy, deadlines
+import orjson
+
+from domain.service_levels import ServicePolicy, deadlines, next_response_windows, transfer_windows
 from domain.sla_policies import PolicyBook
 from projections.ticket_state.fold import TicketRow, iso
 
@@ -92,6 +94,39 @@ class SlaFacts:
                    for d in deadlines(row, self.policy_of(row))]
         return [*met_late(running), *((key, due) for key, due, met in running
                                       if met is None and due is not None and due <= at)]
+
+
+EPOCH = datetime.fromisoformat("1970-01-01T00:00:00+00:00")
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def micros(text: str | None) -> int | None:
+    """A canonical instant as microseconds since the epoch (what the vectorised what-if computes in)."""
+    return None if text is None else (_at(text) - EPOCH) // _MICROSECOND
+
+
+SLA_INPUT_COLUMNS = ("ticket_id", "resolved_at", "priority", "tier", "category", "channel", "policy_version",
+                     "opened_us", "first_response_us", "resolution_start_us", "resolved_us", "waiting_us",
+                     "missed", "pauses", "waits", "transfers")
+
+
+def sla_inputs(row: TicketRow) -> tuple[Any, ...]:
+    """What a resolved ticket's deadlines under *any* policy depend on (``domain.service_levels.
+    deadlines``), in microseconds, and the deadlines it missed under its own: one row of
+    ``ticket_sla_inputs``, so that a what-if over a month reads columns, not documents. Pauses,
+    next-response waits and transfers are JSON texts (null when there are none), read only when
+    the proposed policy needs them."""
+    waits = [[n, micros(s), micros(m)] for n, s, m in next_response_windows(row)] if row.first_response_at else []
+    return (row.ticket_id, row.resolved_at, row.priority, row.customer_tier, row.category, row.channel,
+            row.policy_version, micros(row.opened_at), micros(row.first_response_at),
+            micros(row.reopens[-1][0] if row.reopens else row.opened_at), micros(row.resolved_at),
+            micros(row.waiting_since), ",".join(missed_deadlines(row)),
+            _json([[micros(a), micros(b)] for a, b in row.paused]), _json(waits),
+            _json([[n, micros(at), department, micros(handed)] for n, at, department, handed in transfer_windows(row)]))
+
+
+def _json(items: list) -> str | None:
+    return orjson.dumps(items).decode() if items else None
 
 
 def stamp_policy(book: PolicyBook, row: TicketRow) -> None:

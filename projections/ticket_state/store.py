@@ -34,7 +34,7 @@ import orjson
 from domain.service_levels import ServicePolicy
 from domain.sla_policies import PolicyBook, PolicyVersion
 from projections.store import Transaction
-from projections.ticket_state.facts import SlaFacts, missed_deadlines
+from projections.ticket_state.facts import SLA_INPUT_COLUMNS, SlaFacts, missed_deadlines, sla_inputs
 from projections.ticket_state.fold import TicketRow, versions
 
 TABLE = "ticket_state"
@@ -73,14 +73,15 @@ class TicketStateProjection:
         self.versions_table = table.replace(TABLE, "ticket_versions", 1)
         self.anomalies_table = table.replace(TABLE, "ticket_anomalies", 1)
         self.policies_table = table.replace(TABLE, "sla_policies", 1)
+        self.sla_inputs_table = table.replace(TABLE, "ticket_sla_inputs", 1)
         self.policy = policy or ServicePolicy()
         self.book = PolicyBook(self.policy)
         self.judge = SlaFacts(self.book)
         self.indexed = indexed  # a table built aside gets its indexes once, when swapped in
 
     @property
-    def tables(self) -> tuple[str, str, str, str]:
-        return self.table, self.versions_table, self.anomalies_table, self.policies_table
+    def tables(self) -> tuple[str, ...]:
+        return self.table, self.versions_table, self.anomalies_table, self.policies_table, self.sla_inputs_table
 
     @property
     def schema(self) -> str:
@@ -111,6 +112,14 @@ class TicketStateProjection:
         tx.execute(f"""CREATE TABLE IF NOT EXISTS {self.policies_table} (
                        number INTEGER PRIMARY KEY, effective_from TEXT NOT NULL, recorded_at TEXT NOT NULL,
                        doc TEXT NOT NULL)""")
+        tx.execute(f"""CREATE TABLE IF NOT EXISTS {self.sla_inputs_table} (
+                       ticket_id TEXT PRIMARY KEY, resolved_at TEXT NOT NULL, priority TEXT, tier TEXT,
+                       category TEXT, channel TEXT, policy_version INTEGER NOT NULL, opened_us BIGINT NOT NULL,
+                       first_response_us BIGINT, resolution_start_us BIGINT NOT NULL, resolved_us BIGINT NOT NULL,
+                       waiting_us BIGINT, missed TEXT NOT NULL, pauses TEXT, waits TEXT, transfers TEXT)""")
+        if self.indexed:
+            tx.execute(f"CREATE INDEX IF NOT EXISTS {self.sla_inputs_table}_resolved "
+                       f"ON {self.sla_inputs_table} (resolved_at)")
         self.book = read_policy_book(tx, self.policy, self.policies_table)
         self.judge = SlaFacts(self.book)
         if self.indexed:
@@ -171,6 +180,7 @@ class TicketStateProjection:
         tx.executemany(f"INSERT INTO {self.anomalies_table} (ticket_id, kind, recorded_at) VALUES (?, ?, ?) "
                        "ON CONFLICT (ticket_id, kind) DO NOTHING", anomalies)
         write_rows(tx, self.table, latest)
+        write_sla_inputs(tx, self.sla_inputs_table, latest)
 
     def _adopt(self, tx: Transaction, adopted: list[dict[str, Any]]) -> None:
         """Policy versions join the book (and its table) before the batch's tickets are folded:
@@ -220,6 +230,23 @@ def write_rows(tx: Transaction, table: str, rows: Iterable[TicketRow]) -> None:
         + ", ".join(f"{c} = excluded.{c}" for c in STATE_COLUMNS[1:]),
         [(r.ticket_id, r.version, *_row_values(r)) for r in rows],
     )
+
+
+def write_sla_inputs(tx: Transaction, table: str, rows: Iterable[TicketRow]) -> None:
+    """Resolved tickets' SLA inputs (``facts.sla_inputs``); a reopened ticket has none until resolved again."""
+    resolved, reopened = [], []
+    for row in rows:
+        if row.resolved_at is not None:
+            resolved.append(row)
+        elif row.reopens:  # only a reopening makes a resolved ticket unresolved
+            reopened.append(row)
+    unresolved = reopened
+    if unresolved:
+        tx.executemany(f"DELETE FROM {table} WHERE ticket_id = ?", [(r.ticket_id,) for r in unresolved])
+    tx.executemany(
+        f"INSERT INTO {table} ({', '.join(SLA_INPUT_COLUMNS)}) VALUES ({', '.join('?' * len(SLA_INPUT_COLUMNS))}) "
+        "ON CONFLICT (ticket_id) DO UPDATE SET " + ", ".join(f"{c} = excluded.{c}" for c in SLA_INPUT_COLUMNS[1:]),
+        [sla_inputs(r) for r in resolved])
 
 
 def read_all(tx: Transaction, table: str = TABLE) -> dict[str, dict[str, Any]]:

@@ -1,0 +1,135 @@
+"""SLA what-if over a generated month: ~100,000 tickets opened in 2026-02 (``traffic.fill`` over
+the month, about 1,000,000 events), projected, then ``what_if`` for the month with a proposed
+policy (stricter P2 targets on another calendar), timed beside the month's KPI query alone (the
+same run, the same read side).
+
+Target (issue 14): what-if over a month of 100,000 tickets in < 1 s.
+``python -m benchmarks what-if`` (``--quick``: 20,000 events; ``--events N`` for another size);
+``python -m benchmarks.what_if --profile`` prints a cProfile of one what-if."""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from benchmarks.common import Result
+
+START, END = datetime(2026, 2, 1, tzinfo=timezone.utc), datetime(2026, 3, 1, tzinfo=timezone.utc)
+PROPOSED = """
+[calendars.24x7]
+always_open = true
+[calendars.shanghai]
+timezone = "Asia/Shanghai"
+hours = ["08:30", "17:30"]
+working_days = ["2026-02-28"]
+holidays = ["2026-02-16", "2026-02-17", "2026-02-18"]
+
+[[sla]]
+tier = "vip"
+calendar = "24x7"
+first_response_minutes = 20
+resolution_minutes = 360
+[[sla]]
+priority = "P1"
+calendar = "24x7"
+first_response_minutes = 45
+next_response_minutes = 180
+resolution_minutes = 360
+[[sla]]
+priority = "P2"
+calendar = "shanghai"
+first_response_minutes = 120
+next_response_minutes = 240
+resolution_minutes = 720
+[[sla]]
+calendar = "shanghai"
+first_response_minutes = 480
+resolution_minutes = 2880
+
+[ola.billing]
+calendar = "shanghai"
+minutes = 240
+"""
+
+
+def prepared(events: int):
+    from api.bootstrap import bootstrap
+    from api.settings import Settings
+    from benchmarks.traffic import fill
+    from projections import queries
+
+    workdir = Path(tempfile.mkdtemp(prefix="servicetrail-what-if-"))
+    services = bootstrap(Settings(store_url=f"sqlite:///{workdir / 'events.db'}",
+                                  state_store_url=f"sqlite:///{workdir / 'state.db'}"),
+                         clock=lambda: datetime(2026, 3, 20, tzinfo=timezone.utc))
+    written = fill(services.app, events, seed=11, start=START, span=END - START - timedelta(days=2))
+    for handler in services.handlers():
+        services.projector(handler, source="embedded").run_until_caught_up()
+    with services.read() as view:
+        tickets = len(queries.rows_touching(view, START, END))
+    print(f"  log: {written:,} events, {tickets:,} tickets in the month", flush=True)
+    return services, written, tickets
+
+
+def run(events: int = 1_000_000, repeats: int = 3) -> list[Result]:
+    from api.settings import parse_policy
+    from projections import queries
+    from projections.what_if import what_if
+
+    services, written, tickets = prepared(events)
+    proposed = parse_policy(PROPOSED)
+
+    def timed(work) -> float:
+        started = time.perf_counter()
+        work()
+        return time.perf_counter() - started
+
+    def ask():
+        with services.read() as view:
+            return what_if(view, START, END, proposed)
+
+    def kpis():
+        with services.read() as view:
+            queries.kpi_report(view, START, END, None, services.clock())
+
+    answer = ask()
+    phases = {"what_if": [], "kpis": []}
+    for _ in range(repeats):
+        phases["what_if"].append(timed(ask))
+        phases["kpis"].append(timed(kpis))
+    services.close()
+    medians = {name: statistics.median(values) for name, values in phases.items()}
+    print(f"  what-if median {medians['what_if']:.2f} s over {answer['in_force']['tickets']:,} resolved tickets; "
+          f"the month's KPI query alone {medians['kpis']:.2f} s", flush=True)
+    return [Result(f"SLA what-if over a month, {answer['in_force']['tickets']:,} resolved of {tickets:,} tickets "
+                   f"({written:,} events, SQLite)", medians["what_if"], medians["kpis"], "s", "< 1 s",
+                   medians["what_if"] < 1, "baseline: the month's KPI query alone")]
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.what_if", description=__doc__)
+    parser.add_argument("--events", type=int, default=200_000)
+    parser.add_argument("--profile", action="store_true")
+    args = parser.parse_args()
+    if args.profile:
+        import cProfile
+        import pstats
+
+        from api.settings import parse_policy
+        from projections.what_if import what_if
+
+        services, _, _ = prepared(args.events)
+        proposed = parse_policy(PROPOSED)
+        with services.read() as view:
+            what_if(view, START, END, proposed)
+        profiler = cProfile.Profile()
+        with services.read() as view:
+            profiler.runcall(what_if, view, START, END, proposed)
+        pstats.Stats(profiler).sort_stats("cumulative").print_stats(30)
+    else:
+        for result in run(events=args.events):
+            print(result)
