@@ -12,7 +12,6 @@ deadline of a month's tickets.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -75,100 +74,123 @@ class Windows:
         return np.maximum(self.opens[k] + target - self.before[k], start)
 
 
-@dataclass
 class Candidates:
     """Deadlines to judge, one entry each: which ticket, kind, start, the instant that met it (or
-    NONE), the instant it counts as met (met, else the resolution), target and calendar."""
+    NONE), the instant it counts as met (met, else the resolution), target minutes, calendar and
+    whether the ticket's pauses push it back (not OLAs). Built in numpy blocks, one per kind."""
 
-    ticket: list[int]
-    kind: list[int]
-    start: list[int]
-    met: list[int]
-    met_fact: list[int]
-    minutes: list[float]
-    calendar: list[str]
-    paused: list[bool]   # whether the ticket's pauses push it back (not OLAs)
+    FIELDS = ("ticket", "kind", "start", "met", "met_fact", "minutes", "calendar", "paused")
 
-    @classmethod
-    def empty(cls) -> Candidates:
-        return cls([], [], [], [], [], [], [], [])
+    def __init__(self) -> None:
+        self.blocks: list[tuple[np.ndarray, ...]] = []
 
-    def add(self, ticket: int, kind: int, start: int, met: int | None, met_fact: int, minutes: float,
-            calendar: str, paused: bool) -> None:
-        self.ticket.append(ticket)
-        self.kind.append(kind)
-        self.start.append(start)
-        self.met.append(NONE if met is None else met)
-        self.met_fact.append(met_fact)
-        self.minutes.append(minutes)
-        self.calendar.append(calendar)
-        self.paused.append(paused)
+    def block(self, ticket, kind: int, start, met, met_fact, minutes, calendar, paused: bool) -> None:
+        size = len(ticket)
+        if size:
+            self.blocks.append((np.asarray(ticket, dtype=np.int64), np.full(size, kind, dtype=np.int64),
+                                np.asarray(start, dtype=np.int64), np.asarray(met, dtype=np.int64),
+                                np.asarray(met_fact, dtype=np.int64), np.asarray(minutes, dtype=np.float64),
+                                np.asarray(calendar, dtype=np.int64), np.full(size, paused, dtype=bool)))
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        if not self.blocks:
+            return {name: np.zeros(0, dtype=np.int64) for name in self.FIELDS}
+        return {name: np.concatenate([b[i] for b in self.blocks]) for i, name in enumerate(self.FIELDS)}
 
 
-# Columns of ``ticket_sla_inputs`` this module reads, in this order.
-COLUMNS = ("priority", "tier", "category", "channel", "opened_us", "first_response_us", "resolution_start_us",
-           "resolved_us", "waiting_us", "pauses", "waits", "transfers")
+# Columns of ``ticket_sla_inputs`` this module reads, in this order (instants NONE when absent,
+# JSON texts only when the policy needs them: see ``select``).
+COLUMNS = ("target", "opened_us", "first_response_us", "resolution_start_us", "resolved_us", "waiting_us",
+           "pauses", "waits", "transfers")
+MATCHED = ("priority", "tier", "category", "channel")
+
+
+def select(policy: ServicePolicy) -> tuple[str, list[Any]]:
+    """The SELECT list of ``COLUMNS`` for this policy, and its parameters: ``target`` is the index
+    of the SLA target each ticket matches (first match wins, as ``ServicePolicy.sla_for``; -1 for
+    none), computed by the database; absent instants are NONE; next-response waits and transfers
+    are read only when the policy has targets for them (most tickets have waits)."""
+    needs_waits = any(t.next_response_minutes for t in policy.sla)
+    cases, params = [], []
+    for index, target in enumerate(policy.sla):
+        conditions = [f"{column} = ?" for column in MATCHED if getattr(target, column) is not None]
+        params.extend(getattr(target, column) for column in MATCHED if getattr(target, column) is not None)
+        cases.append(f"WHEN {' AND '.join(conditions) or '1 = 1'} THEN {index}")
+    parts = [f"CASE {' '.join(cases)} ELSE -1 END" if cases else "-1"]
+    for column in COLUMNS[1:]:
+        if column.endswith("_us"):
+            parts.append(f"COALESCE({column}, {int(NONE)})")
+        elif column == "waits" and not needs_waits or column == "transfers" and not policy.ola:
+            parts.append("NULL")
+        else:
+            parts.append(column)
+    return ", ".join(parts), params
 
 
 def missed_kinds(rows: list[tuple[Any, ...]], policy: ServicePolicy) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """For each row (``COLUMNS``): whether it missed any deadline under ``policy``, and per kind how
-    many deadlines each missed (arrays aligned with ``rows``)."""
+    """For each row (``COLUMNS``, as ``select`` reads them): whether it missed any deadline under
+    ``policy``, and per kind how many deadlines each missed (arrays aligned with ``rows``)."""
     n = len(rows)
     if n == 0:
         return np.zeros(0, dtype=bool), {}
     columns = list(zip(*rows))
-    keys = list(zip(*columns[:4]))
-    target_of: dict[tuple, Any] = {}
-    for key in set(keys):
-        target_of[key] = policy.sla_for({"priority": key[0], "tier": key[1], "category": key[2], "channel": key[3]})
-    opened, first_response, resolution_start, resolved, _waiting, _pauses, waits, transfers = columns[4:]
-    c = Candidates.empty()
-    for index, key in enumerate(keys):
-        sla = target_of[key]
-        if sla is not None:
-            if sla.first_response_minutes:
-                met = first_response[index]
-                c.add(index, 0, opened[index], met, resolved[index] if met is None else met,
-                      sla.first_response_minutes, sla.calendar, True)
-            if sla.resolution_minutes:
-                c.add(index, 1, resolution_start[index], resolved[index], resolved[index], sla.resolution_minutes,
-                      sla.calendar, True)
-            if sla.next_response_minutes and waits[index]:
-                for _number, start, answered in orjson.loads(waits[index]):
-                    c.add(index, 2, start, answered, resolved[index] if answered is None else answered,
-                          sla.next_response_minutes, sla.calendar, True)
-        if policy.ola and transfers[index]:
-            for _number, at, department, handed in orjson.loads(transfers[index]):
-                ola = policy.ola.get(department)
-                if ola is not None:
-                    c.add(index, 3, at, handed, resolved[index] if handed is None else handed, ola.minutes,
-                          ola.calendar, False)
-    late = _late(c, columns, policy)
-    ticket = np.array(c.ticket, dtype=np.int64)
-    kind = np.array(c.kind, dtype=np.int64)
-    per_kind = {name: np.bincount(ticket[late & (kind == code)], minlength=n) for code, name in enumerate(KINDS)}
-    return np.bincount(ticket[late], minlength=n) > 0, per_kind
+    # one group per SLA target, and a last one (-1) for tickets matching none
+    targets = [*policy.sla, None]
+    group = np.array(columns[0], dtype=np.int64)
+    names = sorted(policy.calendars)
+    code = {name: i for i, name in enumerate(names)}
+    opened, first_response, resolution_start, resolved, waiting = (
+        np.array(columns[i], dtype=np.int64) for i in range(1, 6))
+    pauses_json, waits_json, transfers_json = columns[6:9]
+    c = Candidates()
+    calendar_of = np.array([code[t.calendar] if t else -1 for t in targets], dtype=np.int64)[group]
+    for kind, attribute in ((0, "first_response_minutes"), (1, "resolution_minutes")):
+        minutes = np.array([getattr(t, attribute) or 0.0 if t else 0.0 for t in targets], dtype=np.float64)[group]
+        chosen = np.flatnonzero(minutes > 0)
+        if kind == 0:
+            met = first_response[chosen]
+            c.block(chosen, 0, opened[chosen], met, np.where(met == NONE, resolved[chosen], met), minutes[chosen],
+                    calendar_of[chosen], True)
+        else:
+            c.block(chosen, 1, resolution_start[chosen], resolved[chosen], resolved[chosen], minutes[chosen],
+                    calendar_of[chosen], True)
+    waits_of = [i for i, text in enumerate(waits_json) if text is not None and targets[group[i]] is not None
+                and targets[group[i]].next_response_minutes]
+    rows_nr = [(i, start, answered) for i in waits_of for _number, start, answered in orjson.loads(waits_json[i])]
+    if rows_nr:
+        ticket, start, answered = (list(x) for x in zip(*rows_nr))
+        met = [NONE if a is None else a for a in answered]
+        c.block(ticket, 2, start, met, [int(resolved[i]) if m == NONE else m for i, m in zip(ticket, met)],
+                [targets[group[i]].next_response_minutes for i in ticket], [calendar_of[i] for i in ticket], True)
+    rows_ola = [(i, at, policy.ola[department], handed) for i, text in enumerate(transfers_json) if text is not None
+                for _number, at, department, handed in orjson.loads(text) if department in policy.ola]
+    if rows_ola:
+        ticket, start, olas, handed = (list(x) for x in zip(*rows_ola))
+        met = [NONE if h is None else h for h in handed]
+        c.block(ticket, 3, start, met, [int(resolved[i]) if m == NONE else m for i, m in zip(ticket, met)],
+                [o.minutes for o in olas], [code[o.calendar] for o in olas], False)
+    found = c.arrays()
+    late = _late(found, pauses_json, waiting, policy, names)
+    per_kind = {name: np.bincount(found["ticket"][late & (found["kind"] == k)], minlength=n)
+                for k, name in enumerate(KINDS)}
+    return np.bincount(found["ticket"][late], minlength=n) > 0, per_kind
 
 
-def _late(c: Candidates, columns: list, policy: ServicePolicy) -> np.ndarray:
+def _late(c: dict[str, np.ndarray], closed: tuple, waiting: np.ndarray, policy: ServicePolicy,
+          names: list[str]) -> np.ndarray:
     """Whether each candidate deadline was met after it was due (``_deadline`` of the definition)."""
-    m = len(c.ticket)
+    m = len(c["ticket"])
     if m == 0:
         return np.zeros(0, dtype=bool)
-    ticket = np.array(c.ticket, dtype=np.int64)
-    start = np.array(c.start, dtype=np.int64)
-    met = np.array(c.met, dtype=np.int64)
-    met_fact = np.array(c.met_fact, dtype=np.int64)
-    seconds_target = np.array(c.minutes, dtype=np.float64) * 60
-    calendar = np.array(c.calendar, dtype=object)
-    uses_pauses = np.array(c.paused, dtype=bool)
-    pauses = _pauses(columns[9], columns[8], ticket, uses_pauses)
+    ticket, start, met, met_fact = c["ticket"], c["start"], c["met"], c["met_fact"]
+    seconds_target = c["minutes"] * 60
+    pauses = _pauses(closed, waiting, ticket, c["paused"])
     late = np.zeros(m, dtype=bool)
     has_met = met != NONE
     instants = np.concatenate([start, met_fact, *(p[1][p[1] != NONE] for p in pauses)])
-    for name in set(c.calendar):
-        chosen = calendar == name
-        windows = Windows(policy.calendars[name], int(instants.min()), int(instants.max()))
+    for calendar in np.unique(c["calendar"]).tolist():
+        chosen = c["calendar"] == calendar
+        windows = Windows(policy.calendars[names[calendar]], int(instants.min()), int(instants.max()))
         s, mt, hm = start[chosen], met[chosen], has_met[chosen]
         paused = np.zeros(len(s), dtype=np.float64)
         paused_now = np.zeros(len(s), dtype=bool)
@@ -185,16 +207,17 @@ def _late(c: Candidates, columns: list, policy: ServicePolicy) -> np.ndarray:
     return late
 
 
-def _pauses(closed: tuple, waiting: tuple, ticket: np.ndarray, uses: np.ndarray) -> list[tuple[np.ndarray, ...]]:
+def _pauses(closed: tuple, waiting: np.ndarray, ticket: np.ndarray, uses: np.ndarray) -> list[tuple[np.ndarray, ...]]:
     """Per pause ordinal: (start, end or NONE, present) for each candidate, from its ticket's closed
     pauses then the one still open (``waiting_since``), in the definition's order."""
     per_ticket: dict[int, list[tuple[int, int]]] = {}
-    for index in set(ticket.tolist()):
+    if all(text is None for text in closed) and not (waiting != NONE).any():
+        return []
+    for index in {i for i, text in enumerate(closed) if text is not None} | set(np.flatnonzero(waiting != NONE).tolist()):
         found = [(a, b) for a, b in orjson.loads(closed[index])] if closed[index] else []
-        if waiting[index] is not None:
-            found.append((waiting[index], NONE))
-        if found:
-            per_ticket[index] = found
+        if waiting[index] != NONE:
+            found.append((int(waiting[index]), NONE))
+        per_ticket[index] = found
     width = max((len(p) for p in per_ticket.values()), default=0)
     affected = [(row, per_ticket[index]) for row, (index, use) in enumerate(zip(ticket.tolist(), uses.tolist()))
                 if use and index in per_ticket]

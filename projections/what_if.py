@@ -31,19 +31,19 @@ from projections.ticket_state.fold import iso
 NONE = "(none)"
 
 
-def _tally(tickets: list[tuple[str | None, str | None, bool]], breaches: dict[str, int]) -> dict[str, Any]:
-    """Compliance overall, per priority and per tier, from (priority, tier, within SLA) per
-    ticket; missed deadlines per kind."""
-    def compliance(within_sla: list[bool]) -> dict[str, Any]:
-        return {"tickets": len(within_sla), "sla_compliance": ratio(sum(within_sla), len(within_sla))}
+def _tally(priorities: list[str | None], tiers: list[str | None], within_sla: list[bool],
+           breaches: dict[str, int]) -> dict[str, Any]:
+    """Compliance overall, per priority and per tier (tickets aligned in the three lists); missed
+    deadlines per kind."""
+    def compliance(tickets: int, good: int) -> dict[str, Any]:
+        return {"tickets": tickets, "sla_compliance": ratio(good, tickets)}
 
-    by: dict[str, dict[str, list[bool]]] = {"priority": {}, "tier": {}}
-    for priority, tier, within_sla in tickets:
-        by["priority"].setdefault(priority or NONE, []).append(within_sla)
-        by["tier"].setdefault(tier or NONE, []).append(within_sla)
-    return {**compliance([t[2] for t in tickets]),
-            "per_priority": {k: compliance(v) for k, v in sorted(by["priority"].items())},
-            "per_tier": {k: compliance(v) for k, v in sorted(by["tier"].items())},
+    def per(keys: list[str | None]) -> dict[str, Any]:
+        tickets = Counter(key or NONE for key in keys)
+        good = Counter(key or NONE for key, ok in zip(keys, within_sla) if ok)
+        return {key: compliance(count, good[key]) for key, count in sorted(tickets.items())}
+
+    return {**compliance(len(within_sla), sum(within_sla)), "per_priority": per(priorities), "per_tier": per(tiers),
             "breaches_per_kind": {k: v for k, v in sorted(breaches.items()) if v}}
 
 
@@ -67,23 +67,26 @@ def _from_rows(view: ReadView, lo: str, hi: str, proposed: ServicePolicy) -> dic
     for side, missed_of in (("in_force", lambda r: met_late(r.deadline_facts)),
                             ("proposed", lambda r: met_late(judge.deadline_facts_of(r)))):
         missed = [[key for key, _ in missed_of(r)] for r in resolved]
-        sides[side] = _tally([(r.priority, r.customer_tier, not keys) for r, keys in zip(resolved, missed)],
-                             _kinds(key for keys in missed for key in keys))
+        sides[side] = _tally([r.priority for r in resolved], [r.customer_tier for r in resolved],
+                             [not keys for keys in missed], _kinds(key for keys in missed for key in keys))
     return sides
 
 
 def _from_inputs(view: ReadView, lo: str, hi: str, proposed: ServicePolicy) -> dict[str, Any]:
     """Now: columns of ``ticket_sla_inputs``, the proposal judged for every ticket at once."""
-    from projections.sla_vector import COLUMNS, missed_kinds
+    from projections.sla_vector import missed_kinds, select
 
-    rows = view.tx.fetchall(f"SELECT missed, {', '.join(COLUMNS)} FROM ticket_sla_inputs "
-                            "WHERE resolved_at >= ? AND resolved_at < ?", (lo, hi))
-    in_force = [row[0] for row in rows]
-    inputs = [row[1:] for row in rows]
-    missed_any, per_kind = missed_kinds(inputs, proposed)
+    columns, params = select(proposed)
+    rows = view.tx.fetchall(f"SELECT missed, priority, tier, {columns} FROM ticket_sla_inputs "
+                            "WHERE resolved_at >= ? AND resolved_at < ?", (*params, lo, hi))
+    if not rows:
+        empty = _tally([], [], [], {})
+        return {"in_force": empty, "proposed": empty}
+    in_force, priorities, tiers = (list(column) for column in list(zip(*rows))[:3])
+    missed_any, per_kind = missed_kinds([row[3:] for row in rows], proposed)
     return {
-        "in_force": _tally([(row[1], row[2], not missed) for row, missed in zip(rows, in_force)],
+        "in_force": _tally(priorities, tiers, [not keys for keys in in_force],
                            _kinds(key for keys in in_force if keys for key in keys.split(","))),
-        "proposed": _tally([(row[1], row[2], not bool(m)) for row, m in zip(rows, missed_any.tolist())],
+        "proposed": _tally(priorities, tiers, (~missed_any).tolist(),
                            {kind: int(counts.sum()) for kind, counts in per_kind.items()}),
     }

@@ -20,7 +20,7 @@ from domain.calendar import Calendar
 from domain.service_levels import OlaTarget, ServicePolicy, SlaTarget
 from projections.moment import Moment
 from projections.read_side import ReadView
-from projections.sla_vector import COLUMNS, KINDS, missed_kinds
+from projections.sla_vector import KINDS, missed_kinds, select
 from projections.store import StateStore
 from projections.ticket_state.facts import SlaFacts, deadline_kind, met_late
 from projections.ticket_state.fold import TicketRow
@@ -74,7 +74,8 @@ def test_the_vectorised_what_if_equals_the_definition_ticket_by_ticket(log, seed
     try:
         with store.read() as tx:
             rows = {tid: TicketRow.from_dict(doc) for tid, doc in read_all(tx).items()}
-            inputs = tx.fetchall(f"SELECT ticket_id, {', '.join(COLUMNS)} FROM ticket_sla_inputs")
+            columns, params = select(proposed)
+            inputs = tx.fetchall(f"SELECT ticket_id, {columns} FROM ticket_sla_inputs", params)
             missed_any, per_kind = missed_kinds([r[1:] for r in inputs], proposed)
             judge = SlaFacts(proposed)
             for index, (ticket_id, *_) in enumerate(inputs):
