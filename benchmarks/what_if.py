@@ -56,17 +56,20 @@ minutes = 240
 """
 
 
-def prepared(events: int):
+def prepared(events: int, workdir: Path | None = None):
+    """A store holding the generated month, projected (``workdir``: one prepared before, reused)."""
     from api.bootstrap import bootstrap
     from api.settings import Settings
     from benchmarks.traffic import fill
     from projections import queries
 
-    workdir = Path(tempfile.mkdtemp(prefix="servicetrail-what-if-"))
+    reused = workdir is not None
+    workdir = workdir or Path(tempfile.mkdtemp(prefix="servicetrail-what-if-"))
     services = bootstrap(Settings(store_url=f"sqlite:///{workdir / 'events.db'}",
                                   state_store_url=f"sqlite:///{workdir / 'state.db'}"),
                          clock=lambda: datetime(2026, 3, 20, tzinfo=timezone.utc))
-    written = fill(services.app, events, seed=11, start=START, span=END - START - timedelta(days=2))
+    written = services.app.event_count() if reused else fill(services.app, events, seed=11, start=START,
+                                                             span=END - START - timedelta(days=2))
     for handler in services.handlers():
         services.projector(handler, source="embedded").run_until_caught_up()
     with services.read() as view:
@@ -75,12 +78,12 @@ def prepared(events: int):
     return services, written, tickets
 
 
-def run(events: int = 1_000_000, repeats: int = 3) -> list[Result]:
+def run(events: int = 1_000_000, repeats: int = 3, workdir: Path | None = None) -> list[Result]:
     from api.settings import parse_policy
     from projections import queries
     from projections.what_if import what_if
 
-    services, written, tickets = prepared(events)
+    services, written, tickets = prepared(events, workdir)
     proposed = parse_policy(PROPOSED)
 
     def timed(work) -> float:
@@ -114,6 +117,8 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(prog="python -m benchmarks.what_if", description=__doc__)
     parser.add_argument("--events", type=int, default=200_000)
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--workdir", type=Path, help="a folder a previous run prepared (events.db, state.db)")
+    parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
     if args.profile:
         import cProfile
@@ -122,7 +127,7 @@ if __name__ == "__main__":
         from api.settings import parse_policy
         from projections.what_if import what_if
 
-        services, _, _ = prepared(args.events)
+        services, _, _ = prepared(args.events, args.workdir)
         proposed = parse_policy(PROPOSED)
         with services.read() as view:
             what_if(view, START, END, proposed)
@@ -131,5 +136,6 @@ if __name__ == "__main__":
             profiler.runcall(what_if, view, START, END, proposed)
         pstats.Stats(profiler).sort_stats("cumulative").print_stats(30)
     else:
-        for result in run(events=args.events):
-            print(result)
+        for result in run(events=args.events, repeats=args.repeats, workdir=args.workdir):
+            print(f"{result.benchmark}: {result.figure:.2f} s vs {result.baseline:.2f} s ({result.note}); "
+                  f"target {result.target} met: {result.passed}")

@@ -11,6 +11,9 @@
   moment need not be a prefix of the versions, so ``projections.read_side`` folds exactly those
   tickets' own events instead (few in practice: back-dated channel traffic).
 
+- ``ticket_sla_inputs``: one row of columns per resolved ticket (``facts.sla_inputs``): what its
+  deadlines under any policy depend on, in microseconds, and what it missed under its own; the
+  what-if reads these instead of documents (``projections.what_if``, ``projections.sla_vector``);
 - ``sla_policies``: every policy version (``policy.adopted`` events) the projector has applied,
   so readers judge open tickets by the version each row names.
 
