@@ -154,16 +154,18 @@ def missed_kinds(rows: list[tuple[Any, ...]], policy: ServicePolicy) -> tuple[np
         else:
             c.block(chosen, 1, resolution_start[chosen], resolved[chosen], resolved[chosen], minutes[chosen],
                     calendar_of[chosen], True)
-    waits_of = [i for i, text in enumerate(waits_json) if text is not None and targets[group[i]] is not None
-                and targets[group[i]].next_response_minutes]
+    waits_of = [] if waits_json.count(None) == n else [
+        i for i, text in enumerate(waits_json)
+        if text is not None and targets[group[i]] is not None and targets[group[i]].next_response_minutes]
     rows_nr = [(i, start, answered) for i in waits_of for _number, start, answered in orjson.loads(waits_json[i])]
     if rows_nr:
         ticket, start, answered = (list(x) for x in zip(*rows_nr))
         met = [NONE if a is None else a for a in answered]
         c.block(ticket, 2, start, met, [int(resolved[i]) if m == NONE else m for i, m in zip(ticket, met)],
                 [targets[group[i]].next_response_minutes for i in ticket], [calendar_of[i] for i in ticket], True)
-    rows_ola = [(i, at, policy.ola[department], handed) for i, text in enumerate(transfers_json) if text is not None
-                for _number, at, department, handed in orjson.loads(text) if department in policy.ola]
+    rows_ola = [] if transfers_json.count(None) == n else [
+        (i, at, policy.ola[department], handed) for i, text in enumerate(transfers_json) if text is not None
+        for _number, at, department, handed in orjson.loads(text) if department in policy.ola]
     if rows_ola:
         ticket, start, olas, handed = (list(x) for x in zip(*rows_ola))
         met = [NONE if h is None else h for h in handed]
@@ -211,7 +213,7 @@ def _pauses(closed: tuple, waiting: np.ndarray, ticket: np.ndarray, uses: np.nda
     """Per pause ordinal: (start, end or NONE, present) for each candidate, from its ticket's closed
     pauses then the one still open (``waiting_since``), in the definition's order."""
     per_ticket: dict[int, list[tuple[int, int]]] = {}
-    if all(text is None for text in closed) and not (waiting != NONE).any():
+    if closed.count(None) == len(closed) and not (waiting != NONE).any():
         return []
     for index in {i for i, text in enumerate(closed) if text is not None} | set(np.flatnonzero(waiting != NONE).tolist()):
         found = [(a, b) for a, b in orjson.loads(closed[index])] if closed[index] else []

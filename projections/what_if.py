@@ -17,6 +17,7 @@ by one with the definition (``SlaFacts.deadline_facts_of``). Both give the same 
 from __future__ import annotations
 
 from collections import Counter
+from itertools import compress
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
@@ -31,20 +32,28 @@ from projections.ticket_state.fold import iso
 NONE = "(none)"
 
 
-def _tally(priorities: list[str | None], tiers: list[str | None], within_sla: list[bool],
-           breaches: dict[str, int]) -> dict[str, Any]:
-    """Compliance overall, per priority and per tier (tickets aligned in the three lists); missed
-    deadlines per kind."""
+def _tally(groups: dict[tuple[str | None, str | None], tuple[int, int]], breaches: dict[str, int]) -> dict[str, Any]:
+    """Compliance overall, per priority and per tier, from (tickets, within SLA) per (priority,
+    tier); missed deadlines per kind."""
     def compliance(tickets: int, good: int) -> dict[str, Any]:
         return {"tickets": tickets, "sla_compliance": ratio(good, tickets)}
 
-    def per(keys: list[str | None]) -> dict[str, Any]:
-        tickets = Counter(key or NONE for key in keys)
-        good = Counter(key or NONE for key, ok in zip(keys, within_sla) if ok)
-        return {key: compliance(count, good[key]) for key, count in sorted(tickets.items())}
+    def per(position: int) -> dict[str, Any]:
+        found: dict[str, list[int]] = {}
+        for key, (tickets, good) in groups.items():
+            counts = found.setdefault(key[position] or NONE, [0, 0])
+            counts[0] += tickets
+            counts[1] += good
+        return {key: compliance(*counts) for key, counts in sorted(found.items())}
 
-    return {**compliance(len(within_sla), sum(within_sla)), "per_priority": per(priorities), "per_tier": per(tiers),
+    return {**compliance(sum(t for t, _ in groups.values()), sum(g for _, g in groups.values())),
+            "per_priority": per(0), "per_tier": per(1),
             "breaches_per_kind": {k: v for k, v in sorted(breaches.items()) if v}}
+
+
+def _grouped(keys: list[tuple[str | None, str | None]], within_sla: Iterable[bool]) -> dict[tuple, tuple[int, int]]:
+    tickets, good = Counter(keys), Counter(compress(keys, within_sla))
+    return {key: (count, good[key]) for key, count in tickets.items()}
 
 
 def _kinds(keys: Iterable[str]) -> Counter:
@@ -67,8 +76,8 @@ def _from_rows(view: ReadView, lo: str, hi: str, proposed: ServicePolicy) -> dic
     for side, missed_of in (("in_force", lambda r: met_late(r.deadline_facts)),
                             ("proposed", lambda r: met_late(judge.deadline_facts_of(r)))):
         missed = [[key for key, _ in missed_of(r)] for r in resolved]
-        sides[side] = _tally([r.priority for r in resolved], [r.customer_tier for r in resolved],
-                             [not keys for keys in missed], _kinds(key for keys in missed for key in keys))
+        sides[side] = _tally(_grouped([(r.priority, r.customer_tier) for r in resolved], [not k for k in missed]),
+                             _kinds(key for keys in missed for key in keys))
     return sides
 
 
@@ -76,17 +85,17 @@ def _from_inputs(view: ReadView, lo: str, hi: str, proposed: ServicePolicy) -> d
     """Now: columns of ``ticket_sla_inputs``, the proposal judged for every ticket at once."""
     from projections.sla_vector import missed_kinds, select
 
+    window = "resolved_at >= ? AND resolved_at < ?"
+    in_force = {(priority, tier): (tickets, good) for priority, tier, tickets, good in view.tx.fetchall(
+        f"SELECT priority, tier, COUNT(*), SUM(CASE WHEN missed = '' THEN 1 ELSE 0 END) FROM ticket_sla_inputs "
+        f"WHERE {window} GROUP BY priority, tier", (lo, hi))}
+    missed_keys = view.tx.fetchall(f"SELECT missed FROM ticket_sla_inputs WHERE {window} AND missed <> ''", (lo, hi))
     columns, params = select(proposed)
-    rows = view.tx.fetchall(f"SELECT missed, priority, tier, {columns} FROM ticket_sla_inputs "
-                            "WHERE resolved_at >= ? AND resolved_at < ?", (*params, lo, hi))
-    if not rows:
-        empty = _tally([], [], [], {})
-        return {"in_force": empty, "proposed": empty}
-    in_force, priorities, tiers = (list(column) for column in list(zip(*rows))[:3])
-    missed_any, per_kind = missed_kinds([row[3:] for row in rows], proposed)
+    rows = view.tx.fetchall(f"SELECT priority, tier, {columns} FROM ticket_sla_inputs WHERE {window}",
+                            (*params, lo, hi))
+    missed_any, per_kind = missed_kinds([row[2:] for row in rows], proposed)
     return {
-        "in_force": _tally(priorities, tiers, [not keys for keys in in_force],
-                           _kinds(key for keys in in_force if keys for key in keys.split(","))),
-        "proposed": _tally(priorities, tiers, (~missed_any).tolist(),
+        "in_force": _tally(in_force, _kinds(key for (keys,) in missed_keys for key in keys.split(","))),
+        "proposed": _tally(_grouped([row[:2] for row in rows], (~missed_any).tolist()),
                            {kind: int(counts.sum()) for kind, counts in per_kind.items()}),
     }
