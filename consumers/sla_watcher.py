@@ -7,6 +7,10 @@ Each moment is judged ``grace`` after it fell due, on the facts known then, so b
 events (an answer that occurred in time) can arrive first. An imported or back-dated history, or a
 ticket no longer open, gets no action at all.
 
+Policy versions (``policy.adopted``) are followed in the log like tickets: each ticket is judged
+by the version in force when it was opened (``domain.sla_policies``), stamped when its opening is
+folded, so the watcher acts on the deadlines the read side reports.
+
 Following is cheap for closed history: a ticket whose events (in one batch) end resolved or closed
 is not folded and never scheduled; closed is forgotten, resolved is remembered by id only, and a
 later reopening folds its history from the store.
