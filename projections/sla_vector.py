@@ -108,19 +108,25 @@ MATCHED = ("priority", "tier", "category", "channel")
 def select(policy: ServicePolicy) -> tuple[str, list[Any]]:
     """The SELECT list of ``COLUMNS`` for this policy, and its parameters: ``target`` is the index
     of the SLA target each ticket matches (first match wins, as ``ServicePolicy.sla_for``; -1 for
-    none), computed by the database; absent instants are NONE; next-response waits and transfers
-    are read only when the policy has targets for them (most tickets have waits)."""
-    needs_waits = any(t.next_response_minutes for t in policy.sla)
-    cases, params = [], []
+    none), computed by the database; absent instants are NONE; next-response waits are read only
+    for tickets whose target has a next-response time, transfers only when the policy has OLAs
+    (most tickets have waits: their text is the largest column)."""
+    cases, target_params = [], []
     for index, target in enumerate(policy.sla):
         conditions = [f"{column} = ?" for column in MATCHED if getattr(target, column) is not None]
-        params.extend(getattr(target, column) for column in MATCHED if getattr(target, column) is not None)
+        target_params.extend(getattr(target, column) for column in MATCHED if getattr(target, column) is not None)
         cases.append(f"WHEN {' AND '.join(conditions) or '1 = 1'} THEN {index}")
-    parts = [f"CASE {' '.join(cases)} ELSE -1 END" if cases else "-1"]
+    target_of = f"CASE {' '.join(cases)} ELSE -1 END" if cases else "-1"
+    with_waits = [str(i) for i, t in enumerate(policy.sla) if t.next_response_minutes]
+    parts, params = [target_of], list(target_params)
     for column in COLUMNS[1:]:
         if column.endswith("_us"):
             parts.append(f"COALESCE({column}, {int(NONE)})")
-        elif column == "waits" and not needs_waits or column == "transfers" and not policy.ola:
+        elif column == "waits":
+            parts.append(f"CASE WHEN ({target_of}) IN ({', '.join(with_waits)}) THEN waits END" if with_waits
+                         else "NULL")
+            params.extend(target_params if with_waits else [])
+        elif column == "transfers" and not policy.ola:
             parts.append("NULL")
         else:
             parts.append(column)

@@ -51,7 +51,7 @@ def _tally(groups: dict[tuple[str | None, str | None], tuple[int, int]], breache
             "breaches_per_kind": {k: v for k, v in sorted(breaches.items()) if v}}
 
 
-def _grouped(keys: list[tuple[str | None, str | None]], within_sla: Iterable[bool]) -> dict[tuple, tuple[int, int]]:
+def _grouped(keys: list, within_sla: Iterable[bool]) -> dict[Any, tuple[int, int]]:
     tickets, good = Counter(keys), Counter(compress(keys, within_sla))
     return {key: (count, good[key]) for key, count in tickets.items()}
 
@@ -90,12 +90,18 @@ def _from_inputs(view: ReadView, lo: str, hi: str, proposed: ServicePolicy) -> d
         f"SELECT priority, tier, COUNT(*), SUM(CASE WHEN missed = '' THEN 1 ELSE 0 END) FROM ticket_sla_inputs "
         f"WHERE {window} GROUP BY priority, tier", (lo, hi))}
     missed_keys = view.tx.fetchall(f"SELECT missed FROM ticket_sla_inputs WHERE {window} AND missed <> ''", (lo, hi))
+    # (priority, tier) as a number the database computes (the pairs are few: those just counted)
+    pairs = list(in_force)
+    pair_of = "CASE " + " ".join(f"WHEN COALESCE(priority, '') = ? AND COALESCE(tier, '') = ? THEN {i}"
+                                 for i in range(len(pairs))) + " END" if pairs else "0"
+    pair_params = [value or "" for pair in pairs for value in pair]
     columns, params = select(proposed)
-    rows = view.tx.fetchall(f"SELECT priority, tier, {columns} FROM ticket_sla_inputs WHERE {window}",
-                            (*params, lo, hi))
-    missed_any, per_kind = missed_kinds([row[2:] for row in rows], proposed)
+    rows = view.tx.fetchall(f"SELECT {pair_of}, {columns} FROM ticket_sla_inputs WHERE {window}",
+                            (*pair_params, *params, lo, hi))
+    missed_any, per_kind = missed_kinds([row[1:] for row in rows], proposed)
+    proposed_groups = _grouped([row[0] for row in rows], (~missed_any).tolist())
     return {
         "in_force": _tally(in_force, _kinds(key for (keys,) in missed_keys for key in keys.split(","))),
-        "proposed": _tally(_grouped([row[:2] for row in rows], (~missed_any).tolist()),
+        "proposed": _tally({pairs[i]: counts for i, counts in proposed_groups.items()},
                            {kind: int(counts.sum()) for kind, counts in per_kind.items()}),
     }
