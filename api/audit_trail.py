@@ -21,13 +21,13 @@ class AuditTrail:
 
     def stored_entries(self, page: int = 2000) -> Iterator[StoredEntry]:
         """Every stored ticket event exactly as its bytes decode (no validation: tampering shows)."""
-        from consumers.sources import is_ticket_event, stored_document
+        from consumers.sources import is_published_event, stored_document
 
         position = 0
         while notifications := self.app.recorder.select_notifications(
                 start=position, limit=page, inclusive_of_start=False):
             for n in notifications:
-                if is_ticket_event(n):
+                if is_published_event(n):
                     try:
                         doc = stored_document(self.app.mapper, n.state)
                         yield StoredEntry(n.id, str(n.originator_id), n.originator_version, doc)

@@ -45,8 +45,9 @@ class Services(ReadFacade, ConsumerFactories, AuditTrail):
     state: StateStore
     keys: KeyService
     vault: Vault
-    policy: ServicePolicy
+    policy: ServicePolicy  # the settings file's (version 0): in force until the log holds a version
     running: list[Any] = field(default_factory=list)
+    _policy_versions: dict[int, Any] = field(default_factory=dict)
 
     def close(self) -> None:
         for consumer in self.running:

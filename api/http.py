@@ -15,7 +15,8 @@ from api.middleware import RateLimiter, RequestGuard
 from api.lifecycle import BackgroundConsumers
 from api.metrics import Metrics
 from api.problems import install_problem_handlers
-from api.routes import agents, audit, dashboard, events, health, keys, metrics, planning, queries, reports, tickets
+from api.routes import (agents, audit, dashboard, events, health, keys, metrics, planning, policies, queries, reports,
+                        tickets)
 
 
 def create_app(services: Services, *, run_consumers: bool | None = None) -> FastAPI:
@@ -57,5 +58,6 @@ def create_app(services: Services, *, run_consumers: bool | None = None) -> Fast
     app.include_router(keys.router)
     app.include_router(audit.router)
     app.include_router(reports.router)
+    app.include_router(policies.router)
     app.add_middleware(RequestGuard, max_body_bytes=services.settings.max_body_bytes, metrics=app.state.metrics)
     return app

@@ -39,10 +39,11 @@ def _check(record, seen: dict[str, str], last: dict[str, tuple[int, str]]) -> Br
     if expected != event.get("hash"):
         return Broken(f"hash does not match the content at {where}", None, event.get("ticket_id"),
                       event.get("version"), expected=expected, found=event.get("hash"))
-    version, previous = last.get(event["ticket_id"], (0, GENESIS_HASH))
+    stream = event.get("ticket_id") or event.get("policy_id")
+    version, previous = last.get(stream, (0, GENESIS_HASH))
     if event["version"] != version + 1 or event["prev_hash"] != previous:
-        return Broken(f"ticket chain broken at {where}", None, event["ticket_id"], event["version"],
+        return Broken(f"ticket chain broken at {where}", None, stream, event["version"],
                       expected=previous, found=event.get("prev_hash"))
     seen[event["event_id"]] = event["hash"]
-    last[event["ticket_id"]] = (event["version"], event["hash"])
+    last[stream] = (event["version"], event["hash"])
     return None

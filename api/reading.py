@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from api.vault import Vault
     from domain.application import Clock, ServiceTrail
     from domain.service_levels import ServicePolicy
+    from domain.sla_policies import PolicyBook
     from projections.planning import Planning
     from projections.store import StateStore
 
@@ -43,14 +44,24 @@ class ReadFacade:
     clock: Clock
     state: StateStore
     vault: Vault
-    policy: ServicePolicy
+    policy: ServicePolicy  # the settings file's (version 0): in force until the log holds a version
+    _policy_versions: dict[int, Any]  # parsed policy versions, by number (they never change)
 
     @contextmanager
     def read(self, as_of: datetime | None = None, known_at: datetime | None = None) -> Iterator[ReadView]:
         """The read side at a moment (now, or as of T as known at K), from indexed state."""
         with collection_paused(), self.state.read() as tx:
             yield ReadView(tx, Moment(as_of, known_at), lambda ticket: self.app.ticket_events(UUID(ticket)),
-                           SlaFacts(self.policy))
+                           SlaFacts(self.policy_book(tx)))
+
+    def policy_book(self, tx: Any = None) -> PolicyBook:
+        """Every policy version as the read side has applied it (each ticket row names its own)."""
+        from projections.ticket_state.store import read_policy_book
+
+        if tx is None:
+            with self.state.read() as tx:
+                return read_policy_book(tx, self.policy, known=self._policy_versions)
+        return read_policy_book(tx, self.policy, known=self._policy_versions)
 
     def instant(self, as_of: datetime | None = None, known_at: datetime | None = None) -> datetime:
         """The instant a query for that moment describes: ``as_of``, else ``known_at``, else now."""
@@ -62,7 +73,7 @@ class ReadFacade:
 
         One ticket folds its own events (a few dozen at most, never the log): exact at any moment
         and current even while the projector catches up."""
-        return ticket_at(self.app.ticket_events(ticket_id), as_of, known_at, SlaFacts(self.policy))
+        return ticket_at(self.app.ticket_events(ticket_id), as_of, known_at, SlaFacts(self.policy_book()))
 
     def kpis(self, as_of: datetime | None = None, known_at: datetime | None = None, start: datetime | None = None,
              end: datetime | None = None, group_by: str | None = None) -> dict[str, Any]:
@@ -102,7 +113,8 @@ class ReadFacade:
         from domain.service_levels import calendar_of, deadlines
 
         moment = at or self.clock()
-        return [d.describe(moment, calendar_of(d, self.policy)) for d in deadlines(row, self.policy)]
+        policy = self.policy_book()[getattr(row, "policy_version", 0)]
+        return [d.describe(moment, calendar_of(d, policy)) for d in deadlines(row, policy)]
 
     def reveal(self, documents: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Replaces sealed contact details by their plaintext, or by ``{"erased": true}``."""

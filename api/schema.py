@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from domain.inbound import InboundAdapter
+from domain.sla_policies import POLICY_EVENT_CLASSES
 from domain.ticket import TICKET_EVENT_CLASSES
 
 HEADERS = {
@@ -21,7 +22,7 @@ HEADERS = {
 def event_schemas() -> dict[str, dict[str, Any]]:
     """``{"<type>.v<schema_version>": JSON Schema}`` of every event type's public form."""
     schemas = {}
-    for event_class in TICKET_EVENT_CLASSES:
+    for event_class in (*TICKET_EVENT_CLASSES, *POLICY_EVENT_CLASSES):
         version = event_class.model_fields["schema_version"].default
         schema = event_class.model_json_schema(mode="serialization", by_alias=True)
         schema["$id"] = f"urn:servicetrail:event:{event_class.TYPE}:v{version}"
@@ -43,10 +44,12 @@ def asyncapi(events_topic: str, inbound_topic: str, dlq_topic: str) -> dict[str,
     return {
         "asyncapi": "3.0.0",
         "info": {"title": "servicetrail events", "version": "1",
-                 "description": "Every ticket event, keyed by ticket id; ordered per ticket."},
+                 "description": "Every ticket event, keyed by ticket id; ordered per ticket. Policy "
+                                "versions (policy.adopted), keyed by policy id, on every partition."},
         "channels": {
             "events": {"address": events_topic, "messages": messages,
-                       "description": "key = ticket id (UTF-8); consumers must dedupe by event_id."},
+                       "description": "key = ticket id (UTF-8), or policy id for policy.adopted (sent to every "
+                                      "partition); consumers must dedupe by event_id."},
             "inbound": {"address": inbound_topic,
                         "messages": {"inbound": {"payload": {"$ref": "inbound.schema.json"}}}},
             "inbound_dlq": {"address": dlq_topic, "description":

@@ -323,7 +323,7 @@ def parse_policy(text: str) -> ServicePolicy:
             try:
                 holidays, workdays = public_calendar(calendar.public_holidays)
             except ValueError as unknown:
-                raise PolicyError(f"calendars.{name}.holidays: {unknown}") from None
+                raise PolicyError(f"calendars.{name}.holidays: {unknown}", f"calendars.{name}.holidays") from None
             calendar = calendar.model_copy(update={"holidays": calendar.holidays | holidays,
                                                    "working_days": calendar.working_days | workdays})
         calendars[name] = calendar

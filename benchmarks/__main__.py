@@ -25,6 +25,7 @@ BENCHMARKS = {
     "freshness": "benchmarks.freshness",
     "report": "benchmarks.monthly_report",
     "import": "benchmarks.import_speed",
+    "what-if": "benchmarks.what_if",
 }
 
 

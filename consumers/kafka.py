@@ -17,8 +17,8 @@ from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, OffsetAndMetad
 from kafka.errors import KafkaTimeoutError, TopicAlreadyExistsError
 from pydantic import ValidationError
 
-from consumers.sources import POSITION, Delivery
-from domain.ticket import EVENT_CLASS_BY_TYPE
+from consumers.sources import POSITION, PUBLISHED_EVENT_CLASSES, Delivery
+from domain.serialization import stream_of
 
 __all__ = ["CLOSE_TIMEOUT_MS", "KafkaConsumer", "KafkaEventSource", "KafkaTimeoutError", "TopicSpec", "commit_after",
            "decode_record", "ensure_topics", "event_record", "group_membership", "idempotent_producer",
@@ -83,7 +83,7 @@ def event_record(position: int, document: dict[str, Any]) -> tuple[bytes, bytes,
         ("position", str(position).encode()),
     ]
     value = json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-    return document["ticket_id"].encode(), value, headers
+    return stream_of(document).encode(), value, headers
 
 
 def inbound_consumer(bootstrap: str, topic: str, group_id: str, *, session_timeout_ms: int,
@@ -133,7 +133,7 @@ def decode_record(stream: str, record: Any) -> Delivery:
     """A Kafka record of the events topic as a ``Delivery`` (poison if it breaks the contract)."""
     headers = {key: value for key, value in (record.headers or [])}
     event_type = headers.get("type", b"").decode("utf-8", "replace")
-    event_class = EVENT_CLASS_BY_TYPE.get(event_type)
+    event_class = PUBLISHED_EVENT_CLASSES.get(event_type)
     if event_class is None:
         return Delivery(stream, record.offset, error=f"unknown event type {event_type!r}",
                         payload=record.value or b"")

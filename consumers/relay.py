@@ -1,4 +1,5 @@
-"""The relay: event store → Kafka events topic, in global log order.
+"""The relay: event store → Kafka events topic, in global log order (policy versions to every
+partition, see ``_partitions``).
 
 Delivery: at-least-once, in per-ticket order. A batch of notifications is sent with an idempotent
 producer (acks=all), and the relay's position is saved only after the broker acknowledged every
@@ -20,7 +21,7 @@ from typing import Any
 
 from consumers.kafka import CLOSE_TIMEOUT_MS, KafkaTimeoutError, event_record
 from consumers.loop import PollingLoop
-from consumers.sources import LOG_STREAM, is_ticket_event, stored_document
+from consumers.sources import LOG_STREAM, is_published_event, is_ticket_event, stored_document
 from projections.store import StateStore
 
 
@@ -54,12 +55,13 @@ class Relay(PollingLoop):
             if not notifications:
                 return 0
             sent = [
-                self.producer.send(self.topic, key=key, value=value, headers=headers)
+                self.producer.send(self.topic, key=key, value=value, headers=headers, partition=partition)
                 for notification in notifications
-                if is_ticket_event(notification)
+                if is_published_event(notification)
                 for key, value, headers in [
                     event_record(notification.id, stored_document(self.mapper, notification.state))
                 ]
+                for partition in self._partitions(notification)
             ]
             self.records_sent += len(sent)
             self.in_flight = (notifications[-1].id, sent, time.monotonic())
@@ -79,6 +81,14 @@ class Relay(PollingLoop):
             tx.advance(self.name, {LOG_STREAM: last})
         self.position = last
         return len(sent) or 1
+
+    def _partitions(self, notification: Any) -> list[int | None]:
+        """A ticket event goes to its key's partition; a policy version to every partition, so
+        that on each partition it comes before every ticket opening recorded after it (the rule
+        of ``domain.sla_policies``): a consumer of any partition has it in time."""
+        if is_ticket_event(notification):
+            return [None]
+        return sorted(self.producer.partitions_for(self.topic))
 
     def recover(self) -> None:
         """A batch still in flight is waited for; one that failed is republished from the saved position."""

@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 from consumers.loop import PollingLoop
 from consumers.sources import Delivery, Source
+from domain.serialization import stream_of
 from projections.collection import collection_paused
 from projections.store import StateStore, Transaction
 
@@ -105,10 +106,10 @@ class ConsumerRuntime(PollingLoop):
         events = [d.event for d in deliveries if d.event is not None]
         if not events:
             return []
-        applied = tx.applied_versions(self.name, sorted({e["ticket_id"] for e in events}))
+        applied = tx.applied_versions(self.name, sorted({stream_of(e) for e in events}))
         unapplied, latest = [], {}
         for event in events:
-            ticket, version = event["ticket_id"], event["version"]
+            ticket, version = stream_of(event), event["version"]
             if version <= latest.get(ticket, applied.get(ticket, 0)):
                 continue  # already applied: a duplicate delivery
             latest[ticket] = version

@@ -7,6 +7,10 @@ Each moment is judged ``grace`` after it fell due, on the facts known then, so b
 events (an answer that occurred in time) can arrive first. An imported or back-dated history, or a
 ticket no longer open, gets no action at all.
 
+Policy versions (``policy.adopted``) are followed in the log like tickets: each ticket is judged
+by the version in force when it was opened (``domain.sla_policies``), stamped when its opening is
+folded, so the watcher acts on the deadlines the read side reports.
+
 Following is cheap for closed history: a ticket whose events (in one batch) end resolved or closed
 is not folded and never scheduled; closed is forgotten, resolved is remembered by id only, and a
 later reopening folds its history from the store.
@@ -32,6 +36,8 @@ from consumers.loop import PollingLoop
 from domain import commands
 from domain.errors import DomainError
 from domain.service_levels import Action, Known, ServicePolicy, actions_due, next_check
+from domain.sla_policies import PolicyBook, PolicyVersion
+from projections.ticket_state.facts import policy_stamper
 from projections.ticket_state.fold import TicketRow, fold_batch
 
 log = logging.getLogger("servicetrail.sla_watcher")
@@ -48,7 +54,10 @@ class SlaWatcher(PollingLoop):
 
     def __init__(self, app: Any, source: Any, policy: ServicePolicy, clock: Callable[[], datetime],
                  *, grace: timedelta = timedelta(seconds=60), batch_size: int = 5000, idle_sleep: float = 0.2):
-        self.app, self.source, self.policy, self.clock = app, source, policy, clock
+        self.app, self.source, self.clock = app, source, clock
+        # policy versions arrive in the log; each ticket is judged by the one in force at its opening
+        self.book = PolicyBook(policy)
+        self._stamp = policy_stamper(self.book)
         self.grace, self.batch_size, self.idle_sleep = grace, batch_size, idle_sleep
         self.rows: dict[str, TicketRow] = {}      # open tickets, folded
         self.known: dict[str, Known] = {}         # since when each open ticket (and complaint) is known
@@ -66,7 +75,11 @@ class SlaWatcher(PollingLoop):
         by_ticket: dict[str, list[dict]] = {}
         for delivery in deliveries:
             self.positions[delivery.stream] = delivery.position
-            if delivery.event is not None:
+            if delivery.event is None:
+                continue
+            if "policy_id" in delivery.event:  # before the batch's tickets: openings choose by their instants
+                self.book.adopt(PolicyVersion.from_event(delivery.event))
+            else:
                 by_ticket.setdefault(delivery.event["ticket_id"], []).append(delivery.event)
         for ticket_id, events in by_ticket.items():
             self._follow_ticket(ticket_id, events)
@@ -92,7 +105,7 @@ class SlaWatcher(PollingLoop):
                 return  # a closed ticket, forgotten
         if not events:
             return
-        self.rows[ticket_id] = fold_batch(row, events)
+        self.rows[ticket_id] = fold_batch(row, events, self._stamp)
         self.known[ticket_id] = self._known(self.known.get(ticket_id), events)
         self._schedule(ticket_id)
 
@@ -114,7 +127,8 @@ class SlaWatcher(PollingLoop):
         self.resolved.discard(ticket_id)
 
     def _schedule(self, ticket_id: str) -> None:
-        moment = next_check(self.rows[ticket_id], self.policy, self.known[ticket_id], self.grace)
+        row = self.rows[ticket_id]
+        moment = next_check(row, self.book[row.policy_version], self.known[ticket_id], self.grace)
         if moment is None:
             self._scheduled.pop(ticket_id, None)
             return
@@ -132,10 +146,11 @@ class SlaWatcher(PollingLoop):
                 continue  # superseded by a later schedule
             del self._scheduled[ticket_id]
             row, known = self.rows[ticket_id], self.known[ticket_id]
-            for action in actions_due(row, self.policy, now, known, self.grace):
+            policy = self.book[row.policy_version]
+            for action in actions_due(row, policy, now, known, self.grace):
                 taken += self._apply(action, now)
             # our own events come back through the log; until then, look again after the next moment
-            upcoming = next_check(row, self.policy, known, self.grace)
+            upcoming = next_check(row, policy, known, self.grace)
             if upcoming is not None and upcoming > now:
                 self._scheduled[ticket_id] = upcoming
                 heapq.heappush(self._heap, (upcoming, ticket_id))

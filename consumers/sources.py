@@ -13,11 +13,15 @@ from typing import Any, Protocol
 import orjson
 
 from domain.serialization import upcast, with_public_names
+from domain.sla_policies import POLICY_EVENT_CLASSES
 from domain.ticket import EVENT_CLASS_BY_TYPE
 
 LOG_STREAM = "log"
 POSITION = "_position"  # the event's global log position, added to its document by the source
 TICKET_TOPIC_PREFIX = "domain.ticket:Ticket."
+POLICY_TOPIC_PREFIX = "domain.sla_policies:PolicyAdoption."
+# Every event type on the events topic: ticket events and policy versions.
+PUBLISHED_EVENT_CLASSES = {**EVENT_CLASS_BY_TYPE, **{cls.TYPE: cls for cls in POLICY_EVENT_CLASSES}}
 
 
 @dataclass(frozen=True)
@@ -33,7 +37,8 @@ class Delivery:
     payload: bytes = b""
 
 
-SUPPORTED_VERSIONS = {kind: cls.model_fields["schema_version"].default for kind, cls in EVENT_CLASS_BY_TYPE.items()}
+SUPPORTED_VERSIONS = {kind: cls.model_fields["schema_version"].default
+                      for kind, cls in PUBLISHED_EVENT_CLASSES.items()}
 
 
 def unsupported(event: dict[str, Any]) -> str | None:
@@ -55,6 +60,15 @@ def stored_document(mapper: Any, state: bytes) -> dict[str, Any]:
 
 def is_ticket_event(notification: Any) -> bool:
     return notification.topic.startswith(TICKET_TOPIC_PREFIX)
+
+
+def is_published_event(notification: Any) -> bool:
+    """A ticket event or a policy version: what the relay publishes and consumers receive."""
+    return notification.topic.startswith(TICKET_TOPIC_PREFIX) or notification.topic.startswith(POLICY_TOPIC_PREFIX)
+
+
+def is_policy_event(event: dict[str, Any]) -> bool:
+    return "policy_id" in event
 
 
 class Source(Protocol):
@@ -91,8 +105,8 @@ class EmbeddedLogSource:
         return [self._delivery(n) for n in notifications]
 
     def _delivery(self, notification: Any) -> Delivery:
-        if not is_ticket_event(notification):
-            return Delivery(LOG_STREAM, notification.id)  # not a ticket event: tracked, ignored
+        if not is_published_event(notification):
+            return Delivery(LOG_STREAM, notification.id)  # keys, agents …: tracked, ignored
         try:
             event = upcast(stored_document(self.mapper, notification.state))
             event[POSITION] = notification.id

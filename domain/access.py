@@ -41,13 +41,14 @@ class Permission(StrEnum):
     MANAGE_ROSTER = "roster:manage"
     ERASE_PERSONAL_DATA = "personal-data:erase"
     READ_METRICS = "metrics:read"        # Prometheus: latencies, consumers' lag and errors, no personal data
+    MANAGE_SLA_POLICY = "sla-policy:manage"  # adopt a new version of the SLA policy (managers, admins)
 
 
 P = Permission
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.AGENT: frozenset({P.OPEN_TICKET, P.ACT_ON_TICKET, P.READ_TICKET, P.READ_OWN_PERFORMANCE}),
     Role.MANAGER: frozenset({P.OPEN_TICKET, P.ACT_ON_TICKET, P.READ_TICKET, P.READ_MODELS,
-                             P.READ_OWN_PERFORMANCE, P.READ_EVENTS, P.MANAGE_ROSTER}),
+                             P.READ_OWN_PERFORMANCE, P.READ_EVENTS, P.MANAGE_ROSTER, P.MANAGE_SLA_POLICY}),
     Role.AUDITOR: frozenset({P.READ_TICKET, P.READ_MODELS, P.READ_OWN_PERFORMANCE, P.READ_EVENTS, P.AUDIT,
                              P.READ_METRICS}),
     Role.INTEGRATION: frozenset({P.OPEN_TICKET, P.ACT_ON_TICKET, P.READ_TICKET, P.READ_EVENTS}),

@@ -27,6 +27,7 @@ from domain.errors import AgentNotFoundError, InvalidCommandError, NoAgentAvaila
 from domain.events import TicketEvent
 from domain.execution import Clock, CommandExecution, LifecycleRules, Outcome
 from domain.privacy import PersonalDataErasure, erasure_id
+from domain.sla_policies import PolicyAdoption, PolicyVersion, adoption_id
 from domain.roster import Agent, Profile, agent_aggregate_id
 from domain.routing import Candidate, choose
 from domain.serialization import PydanticMapper
@@ -257,6 +258,30 @@ class ServiceTrail(CommandExecution):
             found.extend(self.repository.get(n.originator_id) for n in page)
             position = page[-1].id
         return found
+
+    def adopt_sla_policy(self, cmd: commands.AdoptSlaPolicy, ctx: CommandContext = CommandContext()) -> PolicyAdoption:
+        """Records the next version of the service policy (racing writers retry with the next number)."""
+        for attempt in range(self.rules.max_attempts):
+            at = self._stamp(cmd.occurred_at, ctx.actor)
+            number = len(self.sla_policy_versions()) + 1
+            adoption = PolicyAdoption.adopt(number, cmd.policy, at, effective_from=cmd.effective_from,
+                                            source=cmd.source, reason=cmd.reason)
+            try:
+                self.save(adoption)
+            except IntegrityError:
+                self.pause(min(0.001 * 2**attempt, 0.05))
+                continue
+            return adoption
+        raise VersionConflictError(f"gave up adopting a policy after {attempt + 1} attempts")
+
+    def sla_policy_versions(self) -> list[PolicyVersion]:
+        """Every adopted policy version, first to last (not the settings file's, version 0)."""
+        found: list[PolicyVersion] = []
+        while True:
+            try:
+                found.append(self.repository.get(adoption_id(len(found) + 1)).version())
+            except AggregateNotFoundError:
+                return found
 
     # ----------------------------------------------------------------------------- queries
     def ticket_events(self, ticket_id: UUID) -> list[TicketEvent]:

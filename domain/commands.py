@@ -16,6 +16,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from domain.service_levels import ServicePolicy
 from domain.values import (
     Author,
     Channel,
@@ -218,6 +219,16 @@ class ErasePersonalData(Command):
     customer_id: str = Name
 
 
+class AdoptSlaPolicy(Command):
+    """Records a new version of the service policy (``domain.sla_policies``): tickets opened from
+    ``effective_from`` (default: now; never earlier) are judged by it."""
+
+    policy: ServicePolicy
+    effective_from: UtcDatetime | None = None
+    source: str | None = Field(default=None, max_length=100_000)
+    reason: str | None = Field(default=None, max_length=2_000)
+
+
 COMMANDS: tuple[type[Command], ...] = (
     OpenTicket, TriageTicket, AssignTicket, TransferTicket, RecordInteraction, WaitOnCustomer,
     ResumeTicket, EscalateTicket, ResolveTicket, ReopenTicket, CloseTicket, RecordSurvey,
@@ -225,6 +236,7 @@ COMMANDS: tuple[type[Command], ...] = (
 INTERNAL_COMMANDS: tuple[type[Command], ...] = (RecordSlaWarning, RecordSlaBreach, EscalateAutomatically)
 ROSTER_COMMANDS: tuple[type[Command], ...] = (RegisterAgent, SetAvailability)
 PRIVACY_COMMANDS: tuple[type[Command], ...] = (ErasePersonalData,)
+POLICY_COMMANDS: tuple[type[Command], ...] = (AdoptSlaPolicy,)
 
 
 @lru_cache(maxsize=None)

@@ -72,6 +72,8 @@ def upcast(document: dict[str, Any]) -> dict[str, Any]:
 
 # Internal (library) names of the envelope → the public names downstream systems read.
 PUBLIC_NAMES = {"originator_id": "ticket_id", "originator_version": "version", "timestamp": "recorded_at"}
+# Policy versions (``domain.sla_policies``) carry the same envelope; their aggregate is a policy.
+POLICY_PUBLIC_NAMES = {**PUBLIC_NAMES, "originator_id": "policy_id"}
 
 
 def public_document(internal: dict[str, Any]) -> dict[str, Any]:
@@ -82,6 +84,13 @@ def public_document(internal: dict[str, Any]) -> dict[str, Any]:
 def with_public_names(document: dict[str, Any]) -> dict[str, Any]:
     """Renames the envelope's internal names to the public ones, in place (a freshly decoded
     document needs no copy: this is the hot path of every consumer)."""
-    for internal, public in PUBLIC_NAMES.items():
+    names = POLICY_PUBLIC_NAMES if document.get("type", "").startswith("policy.") else PUBLIC_NAMES
+    for internal, public in names.items():
         document[public] = document.pop(internal)
     return document
+
+
+def stream_of(document: dict[str, Any]) -> str:
+    """The aggregate a published event belongs to (its Kafka key, the unit of order and of
+    versions): a ticket, or a policy version."""
+    return document.get("ticket_id") or document["policy_id"]

@@ -9,6 +9,7 @@ read-model row alone, so the watcher, the ticket query and the KPIs agree and re
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -20,7 +21,11 @@ from domain.ticket_history import Interaction, Pause, Reopen, SlaNotice, TicketH
 
 
 class PolicyError(ValueError):
-    """The policy file is invalid; the message names the offending key."""
+    """The policy file is invalid; the message names the offending key (``field``)."""
+
+    def __init__(self, detail: str, field: str = "policy"):
+        super().__init__(detail)
+        self.field = field
 
 
 class SlaTarget(BaseModel):
@@ -107,7 +112,7 @@ def load_policy(text: str) -> ServicePolicy:
     except ValidationError as invalid:
         error = invalid.errors()[0]
         where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error["loc"]).lstrip(".")
-        raise PolicyError(f"{where or 'policy'}: {error['msg']}") from None
+        raise PolicyError(f"{where or 'policy'}: {error['msg']}", where or "policy") from None
 
 
 # ------------------------------------------------------------------------------- deadlines
@@ -202,32 +207,44 @@ def deadlines(row: TicketHistory, policy: ServicePolicy) -> list[Deadline]:
                                    sla.calendar, calendar, _at(row.resolved_at), pauses))
         if sla.next_response_minutes and row.first_response_at:
             found.extend(_next_responses(row, sla, calendar, pauses))
-    transfers = [Transfer._make(transfer) for transfer in row.transfers]
-    for number, transfer in enumerate(transfers, start=1):
-        ola = policy.ola.get(transfer.to_department)
+    for number, at, department, handed_on in transfer_windows(row):
+        ola = policy.ola.get(department)
         if ola is None:
             continue
-        handed_on = transfers[number].at if number < len(transfers) else row.resolved_at
-        found.append(_deadline(f"ola:{transfer.to_department}", number, _at(transfer.at), ola.minutes,
-                               ola.warning_at, ola.calendar,
+        found.append(_deadline(f"ola:{department}", number, _at(at), ola.minutes, ola.warning_at, ola.calendar,
                                policy.calendars[ola.calendar], _at(handed_on), []))
     return found
 
 
-def _next_responses(row: TicketHistory, sla: SlaTarget, calendar: Calendar, pauses) -> list[Deadline]:
-    """After the first response, each customer message waits for the next agent reply."""
+def transfer_windows(row: TicketHistory) -> list[tuple[int, str, str, str | None]]:
+    """(number, at, department, handed on) of each transfer: an OLA runs from the transfer to the
+    next hand-off (the next transfer, else the resolution), whatever the policy."""
+    transfers = [Transfer._make(transfer) for transfer in row.transfers]
+    return [(number, transfer.at, transfer.to_department,
+             transfers[number].at if number < len(transfers) else row.resolved_at)
+            for number, transfer in enumerate(transfers, start=1)]
+
+
+def next_response_windows(row: TicketHistory) -> list[tuple[int, str, str | None]]:
+    """(number, start, answered at) of each wait for a next response: after the first response, each
+    customer message waits for the next agent reply; one still unanswered counts while the ticket
+    is unresolved. Independent of the policy, which only says whether they have a target."""
     found, waiting_since, number = [], None, 0
     for interaction in map(Interaction._make, row.interactions):
         if interaction.author == "customer" and waiting_since is None and interaction.at > row.first_response_at:
             waiting_since, number = interaction.at, number + 1
         elif interaction.author == "agent" and waiting_since is not None:
-            found.append(_deadline("next_response", number, _at(waiting_since), sla.next_response_minutes,
-                                   sla.warning_at, sla.calendar, calendar, _at(interaction.at), pauses))
+            found.append((number, waiting_since, interaction.at))
             waiting_since = None
     if waiting_since is not None and row.resolved_at is None:
-        found.append(_deadline("next_response", number, _at(waiting_since), sla.next_response_minutes,
-                               sla.warning_at, sla.calendar, calendar, None, pauses))
+        found.append((number, waiting_since, None))
     return found
+
+
+def _next_responses(row: TicketHistory, sla: SlaTarget, calendar: Calendar, pauses) -> list[Deadline]:
+    return [_deadline("next_response", number, _at(start), sla.next_response_minutes, sla.warning_at,
+                      sla.calendar, calendar, _at(answered), pauses)
+            for number, start, answered in next_response_windows(row)]
 
 
 def calendar_of(deadline: Deadline, policy: ServicePolicy) -> Calendar:
@@ -340,11 +357,13 @@ def next_check(row: TicketHistory, policy: ServicePolicy, known: Known,
     return min(moments, default=None)
 
 
-def at_risk(rows: list[TicketHistory], policy: ServicePolicy, now: datetime, within: timedelta) -> list[dict[str, Any]]:
-    """Tickets whose soonest unmet deadline is past, or due within ``within``; soonest first."""
+def at_risk(rows: list[TicketHistory], policy_of: Callable[[Any], ServicePolicy], now: datetime,
+            within: timedelta) -> list[dict[str, Any]]:
+    """Tickets whose soonest unmet deadline is past, or due within ``within``; soonest first.
+    ``policy_of(row)``: the policy that judges the ticket (its version, ``domain.sla_policies``)."""
     found = []
     for row in rows:
-        pending = [d for d in deadlines(row, policy) if d.met_at is None and d.due_at is not None]
+        pending = [d for d in deadlines(row, policy_of(row)) if d.met_at is None and d.due_at is not None]
         soonest = min(pending, key=lambda d: d.due_at, default=None)
         if soonest is not None and soonest.due_at <= now + within:
             found.append({"ticket_id": row.ticket_id, "priority": row.priority, "assignee_id": row.assignee_id,

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from domain.hashing import GENESIS_HASH, chain_hash
+from domain.serialization import stream_of
 from projections.store import Transaction
 
 POSITION = "_position"
@@ -57,7 +58,7 @@ class AuditCheckpointer:
             position = event[POSITION]
             digest = step(digest, position, event["hash"])
             count += 1
-            heads[event["ticket_id"]] = (event["version"], event["hash"], position)
+            heads[stream_of(event)] = (event["version"], event["hash"], position)
             if count - last_checkpoint >= self.interval:
                 checkpoints.append((position, count, digest))
                 last_checkpoint = count
@@ -149,10 +150,10 @@ def verify(entries: Iterable[StoredEntry], witness: Witness) -> Report:
         if entry.document is None:
             return report(Broken("undecodable", entry.position, entry.ticket_id, entry.version, found=entry.error))
         doc = entry.document
-        if (doc.get("ticket_id"), doc.get("version")) != (entry.ticket_id, entry.version):
+        if (doc.get("ticket_id") or doc.get("policy_id"), doc.get("version")) != (entry.ticket_id, entry.version):
             return report(Broken("event stored under another ticket or version", entry.position, entry.ticket_id,
                                  entry.version, expected=f"{entry.ticket_id} v{entry.version}",
-                                 found=f"{doc.get('ticket_id')} v{doc.get('version')}"))
+                                 found=f"{doc.get('ticket_id') or doc.get('policy_id')} v{doc.get('version')}"))
         expected_hash = chain_hash(public_part(doc))
         if doc.get("hash") != expected_hash:
             return report(Broken("hash does not match the event's content", entry.position, entry.ticket_id,

@@ -63,8 +63,13 @@ def replay(events: Iterable[Any], as_of: datetime | None = None, known_at: datet
 
 
 def _visible_with_opening(events: Iterable[Document], moment: Moment, opened: set[str]) -> Iterator[Document]:
-    """Visible events of tickets whose opening is visible too (a ticket exists from its opening)."""
+    """Visible events of tickets whose opening is visible too (a ticket exists from its opening),
+    and every policy version: which one judges a ticket is decided by the ticket's own opening
+    (``domain.sla_policies``), whatever the moment."""
     for event in events:
+        if "policy_id" in event:
+            yield event
+            continue
         if not moment.shows(event):
             continue
         ticket = event["ticket_id"]

@@ -8,6 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from api.cli.app import cli
+from api.cli.policies import policy_cli
 from api.cli.common import (
     AsOf, KnownAt, StoreUrl, catch_up, fail, failing_on, instant, opened, option_error, settings_or_exit,
 )
@@ -85,8 +86,10 @@ def forecast(
             typer.echo(f"  {period['start']}  {period['point']:>6.0f}  [{period['lower']:.0f}, {period['upper']:.0f}]")
 
 
-sla_cli = typer.Typer(help="Service levels: what a proposed policy would have given.", no_args_is_help=True)
+sla_cli = typer.Typer(help="Service levels: policy versions, and what a proposed policy would have given.",
+                     no_args_is_help=True)
 cli.add_typer(sla_cli, name="sla")
+sla_cli.add_typer(policy_cli, name="policy")
 
 
 @sla_cli.command("what-if")

@@ -59,7 +59,7 @@ def sla_risk(
 
     moment = services.instant(as_of, known_at)
     with services.read(as_of, known_at) as view:
-        risky = at_risk(queries.open_rows(view), services.policy, moment, timedelta(minutes=within_minutes))
+        risky = at_risk(queries.open_rows(view), view.judge.policy_of, moment, timedelta(minutes=within_minutes))
     return {"at": moment.isoformat(), "within_minutes": within_minutes,
             "breached": [e for e in risky if e["breached"]], "about_to_breach": [e for e in risky if not e["breached"]]}
 

@@ -110,6 +110,9 @@ class TicketRow:
     first_response_business_seconds: float | None = None
     resolution_business_seconds: float | None = None
     deadline_facts: tuple[DeadlineFact, ...] = ()
+    # the number of the policy version that judges the ticket (``domain.sla_policies``; 0: the
+    # settings file's), chosen once from its opening
+    policy_version: int = 0
 
     @property
     def is_open(self) -> bool:

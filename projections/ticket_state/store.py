@@ -1,4 +1,4 @@
-"""The ticket-state read model in three tables, written in the projector's transaction:
+"""The ticket-state read model in six tables, written in the projector's transaction:
 
 - ``ticket_state``: each ticket's current row (what "now" reads), indexed for filters and periods;
 - ``ticket_versions``: the row after **every** version, with the business time (``occurred_at``)
@@ -13,11 +13,20 @@
 - ``ticket_anomalies``: tickets with a late event (one that occurred before an event recorded
   earlier, or, with skewed clocks, was recorded before it). For them the visible events at a
   moment need not be a prefix of the versions, so ``projections.read_side`` folds exactly those
-  tickets' own events instead (few in practice: back-dated channel traffic).
+  tickets' own events instead (few in practice: back-dated channel traffic);
+- ``ticket_sla_inputs``: one row of columns per resolved ticket (``facts.sla_inputs``): what its
+  deadlines under any policy depend on, in microseconds, and what it missed under its own; the
+  what-if reads these instead of documents (``projections.what_if``, ``projections.sla_vector``);
+- ``sla_policies``: every policy version (``policy.adopted`` events) the projector has applied,
+  so readers judge open tickets by the version each row names.
 
 Table names are parameters so that a rebuild is built aside (``…__rebuild``) and swapped in.
-The rows carry SLA facts judged with the service policy (``projections.ticket_state.facts``);
-the policy's fingerprint is part of the schema, so a changed policy rebuilds the projection.
+The rows carry SLA facts judged with the policy version in force when each ticket was opened
+(``projections.ticket_state.facts``, ``domain.sla_policies``). Policy versions are events of the
+log, applied in a batch before its ticket events: the version of a ticket depends only on its
+opening's instants and the versions recorded by then, so a rebuild chooses exactly what the
+running projector chose. The settings file's policy (version 0) is not in the log: its
+fingerprint is part of the schema, so a changed file rebuilds the projection.
 """
 
 from __future__ import annotations
@@ -29,14 +38,15 @@ from typing import Any
 import orjson
 
 from domain.service_levels import ServicePolicy
+from domain.sla_policies import PolicyBook, PolicyVersion
 from projections.store import StateStore, Transaction
 from projections.ticket_state.fact_rows import COLUMNS as FACT_COLUMNS
 from projections.ticket_state.fact_rows import Fact, facts_of
-from projections.ticket_state.facts import SlaFacts, missed_deadlines
+from projections.ticket_state.facts import SLA_INPUT_COLUMNS, SlaFacts, missed_deadlines, sla_inputs
 from projections.ticket_state.fold import OPEN_STATUSES, TicketRow, versions
 
 TABLE = "ticket_state"
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 # Columns that filters and windows use (the whole row is ``doc``).
 FILTERED = ("status", "assignee_id", "priority", "customer_id", "opened_at", "resolved_at", "activity_at", "breached")
 STATE_COLUMNS = ("ticket_id", "version", *FILTERED, "doc")
@@ -81,13 +91,17 @@ class TicketStateProjection:
         self.versions_table = table.replace(TABLE, "ticket_versions", 1)
         self.anomalies_table = table.replace(TABLE, "ticket_anomalies", 1)
         self.facts_table = table.replace(TABLE, "ticket_facts", 1)
+        self.policies_table = table.replace(TABLE, "sla_policies", 1)
+        self.sla_inputs_table = table.replace(TABLE, "ticket_sla_inputs", 1)
         self.policy = policy or ServicePolicy()
-        self.judge = SlaFacts(self.policy)
+        self.book = PolicyBook(self.policy)
+        self.judge = SlaFacts(self.book)
         self.indexed = indexed  # a table built aside gets its indexes once, when swapped in
 
     @property
-    def tables(self) -> tuple[str, str, str, str]:
-        return self.table, self.versions_table, self.anomalies_table, self.facts_table
+    def tables(self) -> tuple[str, ...]:
+        return (self.table, self.versions_table, self.anomalies_table, self.facts_table, self.policies_table,
+                self.sla_inputs_table)
 
     @property
     def schema(self) -> str:
@@ -123,6 +137,19 @@ class TicketStateProjection:
                        team TEXT, priority TEXT, region TEXT, seconds DOUBLE PRECISION,
                        business_seconds DOUBLE PRECISION, handle_seconds DOUBLE PRECISION,
                        flags INTEGER NOT NULL, csat INTEGER, nps INTEGER, detail TEXT, {FACT_KEYS[tx.dialect]}""")
+        tx.execute(f"""CREATE TABLE IF NOT EXISTS {self.policies_table} (
+                       number INTEGER PRIMARY KEY, effective_from TEXT NOT NULL, recorded_at TEXT NOT NULL,
+                       doc TEXT NOT NULL)""")
+        tx.execute(f"""CREATE TABLE IF NOT EXISTS {self.sla_inputs_table} (
+                       ticket_id TEXT PRIMARY KEY, resolved_at TEXT NOT NULL, priority TEXT, tier TEXT,
+                       category TEXT, channel TEXT, policy_version INTEGER NOT NULL, opened_us BIGINT NOT NULL,
+                       first_response_us BIGINT, resolution_start_us BIGINT NOT NULL, resolved_us BIGINT NOT NULL,
+                       waiting_us BIGINT, missed TEXT NOT NULL, pauses TEXT, waits TEXT, transfers TEXT)""")
+        if self.indexed:
+            tx.execute(f"CREATE INDEX IF NOT EXISTS {self.sla_inputs_table}_resolved "
+                       f"ON {self.sla_inputs_table} (resolved_at)")
+        self.book = read_policy_book(tx, self.policy, self.policies_table)
+        self.judge = SlaFacts(self.book)
         if self.indexed:
             for name, columns in STATE_INDEXES.items():
                 tx.execute(f"CREATE INDEX IF NOT EXISTS {self.table}_{name} ON {self.table} ({columns})")
@@ -134,8 +161,14 @@ class TicketStateProjection:
 
     def handle(self, tx: Transaction, events: list[dict[str, Any]]) -> None:
         by_ticket: dict[str, list[dict[str, Any]]] = {}
+        adopted = []
         for event in events:
-            by_ticket.setdefault(event["ticket_id"], []).append(event)
+            if "policy_id" in event:
+                adopted.append(event)
+            else:
+                by_ticket.setdefault(event["ticket_id"], []).append(event)
+        if adopted:
+            self._adopt(tx, adopted)
         current: dict[str, TicketRow] = {
             ticket_id: TicketRow.from_json(doc)
             for ticket_id, doc in tx.fetch_in(f"SELECT ticket_id, doc FROM {self.table} WHERE ticket_id IN ({{}})",
@@ -180,10 +213,23 @@ class TicketStateProjection:
                        "ON CONFLICT (ticket_id, kind) DO NOTHING", anomalies)
         facts.write(tx, self.facts_table)
         write_rows(tx, self.table, latest)
+        write_sla_inputs(tx, self.sla_inputs_table, latest)
+
+    def _adopt(self, tx: Transaction, adopted: list[dict[str, Any]]) -> None:
+        """Policy versions join the book (and its table) before the batch's tickets are folded:
+        an opening takes the versions recorded at or before it, wherever they sit in the batch."""
+        for document in adopted:
+            self.book.adopt(PolicyVersion.from_event(document))
+        tx.executemany(f"INSERT INTO {self.policies_table} (number, effective_from, recorded_at, doc) "
+                       "VALUES (?, ?, ?, ?) ON CONFLICT (number) DO NOTHING",
+                       [(d["number"], d["effective_from"], d["recorded_at"], orjson.dumps(d).decode())
+                        for d in adopted])
 
     def reset(self, tx: Transaction) -> None:
         for table in self.tables:
             tx.execute(f"DELETE FROM {table}")
+        self.book = PolicyBook(self.policy)
+        self.judge = SlaFacts(self.book)
 
     def aside(self) -> TicketStateProjection:
         """The same projection into other tables, for a rebuild that does not disturb readers."""
@@ -243,6 +289,17 @@ def open_load(state: StateStore) -> dict[str, int]:
     return {agent: count for agent, count in rows}
 
 
+def read_policy_book(tx: Transaction, baseline: ServicePolicy, table: str = "sla_policies",
+                     known: dict[int, PolicyVersion] | None = None) -> PolicyBook:
+    """The policy versions the projector has applied, beside the settings file's (version 0).
+    ``known`` caches parsed versions between calls (they never change once recorded)."""
+    known = {} if known is None else known
+    for number, doc in tx.fetchall(f"SELECT number, doc FROM {table} ORDER BY number"):
+        if number not in known:
+            known[number] = PolicyVersion.from_event(orjson.loads(doc))
+    return PolicyBook(baseline, list(known.values()))
+
+
 def write_rows(tx: Transaction, table: str, rows: Iterable[TicketRow]) -> None:
     tx.executemany(
         f"INSERT INTO {table} ({', '.join(STATE_COLUMNS)}) VALUES ({', '.join('?' * len(STATE_COLUMNS))}) "
@@ -250,6 +307,23 @@ def write_rows(tx: Transaction, table: str, rows: Iterable[TicketRow]) -> None:
         + ", ".join(f"{c} = excluded.{c}" for c in STATE_COLUMNS[1:]),
         [(r.ticket_id, r.version, *_row_values(r)) for r in rows],
     )
+
+
+def write_sla_inputs(tx: Transaction, table: str, rows: Iterable[TicketRow]) -> None:
+    """Resolved tickets' SLA inputs (``facts.sla_inputs``); a reopened ticket has none until resolved again."""
+    resolved, reopened = [], []
+    for row in rows:
+        if row.resolved_at is not None:
+            resolved.append(row)
+        elif row.reopens:  # only a reopening makes a resolved ticket unresolved
+            reopened.append(row)
+    unresolved = reopened
+    if unresolved:
+        tx.executemany(f"DELETE FROM {table} WHERE ticket_id = ?", [(r.ticket_id,) for r in unresolved])
+    tx.executemany(
+        f"INSERT INTO {table} ({', '.join(SLA_INPUT_COLUMNS)}) VALUES ({', '.join('?' * len(SLA_INPUT_COLUMNS))}) "
+        "ON CONFLICT (ticket_id) DO UPDATE SET " + ", ".join(f"{c} = excluded.{c}" for c in SLA_INPUT_COLUMNS[1:]),
+        [sla_inputs(r) for r in resolved])
 
 
 def read_all(tx: Transaction, table: str = TABLE) -> dict[str, dict[str, Any]]:

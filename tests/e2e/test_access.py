@@ -33,6 +33,7 @@ BODIES = {
     "/v1/keys": {"role": "auditor", "principal": "someone"},
     "/v1/agents": {"agent_id": "zed", "name": "Zed", "skills": ["x"]},
     "/v1/agents/{agent_id}/availability": {"available": True},
+    "/v1/sla/policies": {"policy": "[[sla]]\nresolution_minutes = 60\n"},
 }
 QUERY = {"/v1/sla/what-if": {"from": "2026-03-01", "to": "2026-04-01", "policy": ""},
          "/v1/agents/leaderboard": {"period": "2026-03"}, "/v1/reports/monthly": {"period": "2026-03"},

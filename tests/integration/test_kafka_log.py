@@ -272,3 +272,43 @@ def test_two_projectors_of_one_group_on_postgresql_equal_a_single_process_rebuil
             assert read_all(tx) == live and read_history(tx) == history
     finally:
         services.close()
+
+
+def test_a_policy_version_reaches_every_partition_and_a_kafka_projector_judges_by_it(services, kafka_settings):
+    """A policy version is sent to every partition (after every event recorded before it), so a
+    projector reading any partition has it before the openings it governs: through Kafka, each
+    ticket gets the version a rebuild from the store gives it."""
+    from datetime import timedelta
+
+    from api.policies import adopt_policy_text
+
+    def open_p1(count: int) -> None:
+        for i in range(count):
+            services.app.open_ticket(c.OpenTicket(customer_id=f"c{i}", channel="chat", category="x", subject="s",
+                                                  priority="P1"))
+
+    open_p1(10)
+    services.clock.advance(timedelta(minutes=1))
+    version = adopt_policy_text(services, '[[sla]]\npriority = "P1"\nresolution_minutes = 120\n', actor="manager:mo")
+    services.clock.advance(timedelta(minutes=1))
+    open_p1(10)
+    relay = services.relay()
+    try:
+        relay.run_until_caught_up()
+    finally:
+        relay.producer.close()
+    records = read_topic(kafka_settings["kafka_bootstrap"], kafka_settings["events_topic"])
+    adoptions = [r for r in records if dict(r.headers)["type"] == b"policy.adopted"]
+    assert sorted(r.partition for r in adoptions) == list(range(kafka_settings["topic_partitions"]))
+    assert {r.key.decode() for r in adoptions} == {json.loads(adoptions[0].value)["policy_id"]}
+
+    via_kafka = services.projector(TicketStateProjection(), source="kafka")
+    try:
+        deadline = time.monotonic() + 30
+        while via_kafka.lag() > 0 or not via_kafka.positions:
+            via_kafka.run_once()
+            assert time.monotonic() < deadline
+    finally:
+        via_kafka.source.close()
+    live = assert_equals_a_rebuild(services)
+    assert sorted(row["policy_version"] for row in live.values()) == [0] * 10 + [version.number] * 10

@@ -323,7 +323,7 @@ def test_the_risk_list_holds_breached_and_soon_due_tickets(world):
     for handler in projection_handlers():
         services.projector(handler, source="embedded").run_until_caught_up()
     with services.read() as tx:
-        risky = at_risk(open_rows(tx), services.policy, clock(), timedelta(minutes=30))
+        risky = at_risk(open_rows(tx), lambda row: services.policy, clock(), timedelta(minutes=30))
     assert [(r["ticket_id"], r["breached"]) for r in risky] == [(str(late), True), (str(soon), False)]
     assert str(calm) not in {r["ticket_id"] for r in risky}
 

@@ -1,6 +1,7 @@
 """Generated logs for the read side's property tests: several tickets' events in recording order,
 with business and recording times, some steps back-dated (late events: they occurred before
-events recorded earlier), openings recorded late, reopens, transfers and escalations."""
+events recorded earlier), openings recorded late, reopens, transfers and escalations; with
+``logs_with_policies``, SLA policy versions adopted in between (some effective later than recorded)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from uuid import UUID
 from hypothesis import strategies as st
 
 from domain.errors import DomainError
+from domain.service_levels import ServicePolicy, SlaTarget
+from domain.sla_policies import PolicyAdoption
 from domain.ticket import Ticket
 from domain.values import Author, Channel, Direction, Remedy, Severity, Stamp
 
@@ -23,10 +26,31 @@ ticket_plan = st.tuples(
     st.lists(st.tuples(step, st.integers(1, 900), st.integers(0, 3 * 24 * 60), st.booleans()), max_size=10),
 )
 logs = st.tuples(st.lists(ticket_plan, min_size=1, max_size=8), st.integers(0, 2**32 - 1))
+logs_with_policies = st.tuples(st.lists(ticket_plan, min_size=1, max_size=8), st.integers(0, 2**32 - 1),
+                               st.integers(1, 3))
 
 
-def build_events(plans, seed) -> list:
-    """Several tickets' events in recording order; some steps are back-dated (late events)."""
+def policy_versions(rng: random.Random, count: int) -> list:
+    """``count`` adoptions at random instants of the log's span, each with other targets and
+    calendars, some taking effect later than they were recorded."""
+    found = []
+    for number, recorded in enumerate(sorted(T0 + timedelta(minutes=rng.randrange(0, 3000)) for _ in range(count)), 1):
+        policy = ServicePolicy(sla=(
+            SlaTarget(priority="P1", calendar=rng.choice(["24x7", "business"]),
+                      first_response_minutes=rng.choice([15, 30, 120]), next_response_minutes=rng.choice([None, 60]),
+                      resolution_minutes=rng.choice([60, 240, 2000])),
+            SlaTarget(calendar=rng.choice(["24x7", "business"]), first_response_minutes=rng.choice([30, 240, 960]),
+                      resolution_minutes=rng.choice([120, 1440, 5760])),
+        ))
+        effective = recorded + timedelta(minutes=rng.choice([0, 0, 90]))
+        adoption = PolicyAdoption.adopt(number, policy, Stamp(recorded, recorded, "p"), effective_from=effective)
+        found.extend(adoption.collect_events())
+    return found
+
+
+def build_events(plans, seed, adoptions: int = 0) -> list:
+    """Several tickets' events in recording order; some steps are back-dated (late events); and
+    ``adoptions`` policy versions."""
     rng = random.Random(seed)
     everything = []
     for index, (channel, steps) in enumerate(plans):
@@ -66,5 +90,6 @@ def build_events(plans, seed) -> list:
             except DomainError:
                 pass
         everything.extend(ticket.collect_events())
+    everything.extend(policy_versions(rng, adoptions))
     everything.sort(key=lambda e: (e.recorded_at, str(e.ticket_id), e.version))
     return everything

@@ -22,7 +22,7 @@ from projections.store import StateStore
 from projections.ticket_state.store import FACT_ROW_COLUMNS, TicketStateProjection, read_all, read_history
 from projections.time_travel import replay
 from tests.fakes import FakeClock
-from tests.property.logs import T0, build_events, logs
+from tests.property.logs import T0, build_events, logs, logs_with_policies
 
 def new_app() -> ServiceTrail:
     return ServiceTrail({"PERSISTENCE_MODULE": "eventsourcing.popo"}, clock=FakeClock())
@@ -40,7 +40,8 @@ def history(runtime: ConsumerRuntime) -> dict:
         return {"versions": read_history(tx),
                 "anomalies": sorted(tx.fetchall("SELECT ticket_id, kind, recorded_at FROM ticket_anomalies")),
                 "facts": sorted(map(tuple, tx.fetchall(f"SELECT {', '.join(FACT_ROW_COLUMNS)} FROM ticket_facts")),
-                                key=repr)}
+                                key=repr),
+                "policies": sorted(tx.fetchall("SELECT number, doc FROM sla_policies"))}
 
 
 def fresh_runtime(app: ServiceTrail, batch_size: int = 1000, handler=None) -> ConsumerRuntime:
@@ -75,9 +76,10 @@ common = settings(max_examples=60, deadline=None, suppress_health_check=[HealthC
 
 
 @common
-@given(log=logs, chunks=st.lists(st.integers(1, 7), min_size=1, max_size=20),
+@given(log=st.one_of(logs, logs_with_policies), chunks=st.lists(st.integers(1, 7), min_size=1, max_size=20),
        crashes=st.sets(st.integers(1, 30), max_size=5), batch=st.integers(1, 9))
 def test_incremental_with_any_chunking_and_crashes_equals_a_rebuild(log, chunks, crashes, batch):
+    """Also with policy versions in the log: each ticket keeps the version it was opened under."""
     events = build_events(*log)
     app = new_app()
     runtime = fresh_runtime(app, batch, Crashing(crashes))
@@ -106,7 +108,7 @@ def test_incremental_with_any_chunking_and_crashes_equals_a_rebuild(log, chunks,
 
 
 @common
-@given(log=logs, picks=st.lists(st.integers(0, 10_000), min_size=1, max_size=4))
+@given(log=st.one_of(logs, logs_with_policies), picks=st.lists(st.integers(0, 10_000), min_size=1, max_size=4))
 def test_known_at_equals_what_the_live_projection_showed_then(log, picks):
     events = build_events(*log)
     app = new_app()

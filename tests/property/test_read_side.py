@@ -32,7 +32,9 @@ from projections.ticket_state.fold import TicketRow
 from projections.ticket_state.store import TicketStateProjection, read_all
 from projections.time_travel import replay
 from tests.fakes import FakeClock
-from tests.property.logs import T0, build_events, logs
+from domain.sla_policies import PolicyBook, PolicyVersion
+from projections.ticket_state.store import read_policy_book
+from tests.property.logs import T0, build_events, logs, logs_with_policies
 
 POLICY = ServicePolicy()
 NOW = T0 + timedelta(days=4)
@@ -63,6 +65,12 @@ def oracle_rows(events, as_of, known_at) -> list[TicketRow]:
         return sorted((TicketRow.from_dict(doc) for doc in read_all(tx).values()), key=lambda r: r.ticket_id)
 
 
+def book_of(events) -> PolicyBook:
+    """The policy versions of the log (the definition's judge: each ticket by its own version)."""
+    return PolicyBook(POLICY, [PolicyVersion.from_event(e.public_dict()) for e in events
+                               if e.TYPE == "policy.adopted"])
+
+
 def oracle_answers(events, moment: Moment, start: datetime, end: datetime, group_by: str | None) -> dict:
     """Every question answered from the definition alone (no read-side code but the measures)."""
     rows = oracle_rows(events, moment.as_of, moment.known_at)
@@ -70,7 +78,8 @@ def oracle_answers(events, moment: Moment, start: datetime, end: datetime, group
     backlog = [r for r in oracle_rows(events, backlog_at, moment.known_at) if r.is_open]
     newest = sorted(rows, key=lambda r: (r.opened_at, r.ticket_id), reverse=True)
     return {
-        "kpis": measures.grouped_kpis(rows, start, end, group_by, backlog, SlaFacts(POLICY), moment.instant(NOW)),
+        "kpis": measures.grouped_kpis(rows, start, end, group_by, backlog, SlaFacts(book_of(events)),
+                                      moment.instant(NOW)),
         "leaderboard": agent_performance.leaderboard(rows, T0.replace(day=1), T0.replace(month=4, day=1), WEIGHTS),
         "tickets": [r.as_dict() for r in newest],
         "open": [r.as_dict() for r in newest if r.is_open],
@@ -114,7 +123,8 @@ def check_every_query_at_random_moments(url: str, log, query_seed: int) -> None:
             group_by = rng.choice([None, "channel", "priority", "team"])
             expected = oracle_answers(events, moment, start, end, group_by)
             with store.read() as tx:
-                view = ReadView(tx, moment, lambda ticket: app.ticket_events(UUID(ticket)), SlaFacts(POLICY))
+                view = ReadView(tx, moment, lambda ticket: app.ticket_events(UUID(ticket)),
+                                SlaFacts(read_policy_book(tx, POLICY)))
                 answered = read_side_answers(view, start, end, group_by)
             for question in expected:
                 assert answered[question] == expected[question], (question, moment)
@@ -123,7 +133,7 @@ def check_every_query_at_random_moments(url: str, log, query_seed: int) -> None:
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(log=logs, query_seed=st.integers(0, 10_000))
+@given(log=st.one_of(logs, logs_with_policies), query_seed=st.integers(0, 10_000))
 def test_every_query_at_any_moment_equals_a_replay_on_sqlite(log, query_seed):
     check_every_query_at_random_moments("sqlite:///:memory:", log, query_seed)
 
@@ -131,7 +141,7 @@ def test_every_query_at_any_moment_equals_a_replay_on_sqlite(log, query_seed):
 @pytest.mark.postgres
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow,
                                                                   HealthCheck.function_scoped_fixture])
-@given(log=logs, query_seed=st.integers(0, 10_000))
+@given(log=st.one_of(logs, logs_with_policies), query_seed=st.integers(0, 10_000))
 def test_every_query_at_any_moment_equals_a_replay_on_postgresql(postgres_server, log, query_seed):
     schema = f"r_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(postgres_server, autocommit=True) as conn:

@@ -12,7 +12,7 @@ from domain.application import ServiceTrail
 
 
 def test_every_command_has_exactly_one_handler_named_after_it():
-    every = c.COMMANDS + c.INTERNAL_COMMANDS + c.ROSTER_COMMANDS + c.PRIVACY_COMMANDS
+    every = c.COMMANDS + c.INTERNAL_COMMANDS + c.ROSTER_COMMANDS + c.PRIVACY_COMMANDS + c.POLICY_COMMANDS
     names = [command.handler_name() for command in every]
     assert len(set(names)) == len(names)
     for command, name in zip(every, names):
@@ -27,7 +27,7 @@ def test_every_command_class_is_registered():
         and value not in (c.Command, c.TicketCommand)
     }
     assert defined == (set(c.COMMANDS) | set(c.INTERNAL_COMMANDS) | set(c.ROSTER_COMMANDS)
-                       | set(c.PRIVACY_COMMANDS))
+                       | set(c.PRIVACY_COMMANDS) | set(c.POLICY_COMMANDS))
 
 
 def test_digest_depends_on_content_and_command_type():
