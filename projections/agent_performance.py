@@ -57,7 +57,7 @@ def collect(rows: Iterable[TicketRow], start: datetime, end: datetime) -> dict[s
                 of(row.evaluated_agent_id)["csat"].append(row.csat)
             if row.nps is not None:
                 of(row.evaluated_agent_id)["nps"].append(row.nps)
-        for _level, at, _automatic, version in row.escalations:
+        for _level, at, _automatic, version, *_why in row.escalations:
             if m.within(at, lo, hi) and (assignee := m.assignee_at(row, at, version)):
                 of(assignee)["escalations"] += 1
         for at, resolver in row.reopens:

@@ -11,8 +11,9 @@ agree with each other and with the API's for the same moment:
   resolved in the month (the KPIs' definition, grouped); per deadline kind, the deadlines of those
   tickets (SLA facts) that were due, and those met after they were due;
 - escalations per level and trigger (the SLA watcher's, ``automatic``, or a person's), by the
-  business time they occurred; complaints: tickets that became complaints in the month, by
-  severity, category, remedy and root cause (the last two known once a ticket is resolved);
+  business time they occurred, and per level and reason (``escalations_by_reason``); complaints:
+  tickets that became complaints in the month, by severity, category, remedy and root cause (the
+  last two known once a ticket is resolved);
 - hotspots of the month and the next month's forecast: ``projections.planning`` as of the month's end;
 - findings: the rules below (``FINDING_RULES``), each a pure function of the figures, each finding
   with the numbers that triggered it. No text is invented: a finding is a rule name and numbers,
@@ -42,7 +43,9 @@ REOPEN_MIN_RESOLVED = 10      # … over at least this many of the agent's resol
 REOPEN_MIN_REOPENS = 3        # … and at least this many reopens
 SLA_MIN_RESOLVED = 10         # a priority is judged against the compliance target from this many resolved tickets
 TOP_ROOT_CAUSES = 3
+REASONS_PER_LEVEL = 10        # the escalation table lists this many reasons of people per level
 NONE = "(none)"
+OTHER_REASONS = "(other reasons)"
 
 
 # ------------------------------------------------------------------------------- periods
@@ -72,11 +75,42 @@ def escalations_by_level(rows: Iterable[TicketRow], lo: str, hi: str) -> list[di
     """Escalations that occurred in ``[lo, hi)`` per level to which they went, by trigger."""
     counts: dict[int, Counter] = {}
     for row in rows:
-        for level, at, automatic, _version in row.escalations:
+        for level, at, automatic, *_rest in row.escalations:
             if measures.within(at, lo, hi):
                 counts.setdefault(level, Counter())["automatic" if automatic else "manual"] += 1
     return [{"level": level, "automatic": c["automatic"], "manual": c["manual"],
              "total": c["automatic"] + c["manual"]} for level, c in sorted(counts.items())]
+
+
+def escalations_by_reason(rows: Iterable[TicketRow], lo: str, hi: str) -> list[dict[str, Any]]:
+    """Escalations that occurred in ``[lo, hi)`` per level and reason. The SLA watcher's are grouped
+    by what it escalated for: the kind of the deadline breached (``deadline_kind``), or a complaint
+    routed by its severity (no deadline; its recorded reason names the severity); a person's by the
+    reason as written (trimmed). Per level the REASONS_PER_LEVEL most frequent reasons of people
+    are listed and the rest counted together as OTHER_REASONS. The watcher's reason text is not the
+    key: it is a sentence built from the deadline kind or the severity, which the report words itself."""
+    counted: Counter = Counter()
+    for row in rows:
+        for level, at, automatic, _version, reason, deadline in row.escalations:
+            if not measures.within(at, lo, hi):
+                continue
+            if automatic:
+                kind = deadline_kind(deadline) if deadline else None
+                counted[(level, "automatic", kind, None)] += 1
+            else:
+                counted[(level, "manual", None, (reason or NONE).strip())] += 1
+    out: list[dict[str, Any]] = []
+    for level in sorted({key[0] for key in counted}):
+        automatic = sorted(((k, n) for k, n in counted.items() if k[0] == level and k[1] == "automatic"),
+                           key=lambda item: (-item[1], str(item[0][2]), str(item[0][3])))
+        manual = sorted(((k, n) for k, n in counted.items() if k[0] == level and k[1] == "manual"),
+                        key=lambda item: (-item[1], item[0][3]))
+        rest = sum(n for _k, n in manual[REASONS_PER_LEVEL:])
+        listed = automatic + manual[:REASONS_PER_LEVEL] + (
+            [((level, "manual", None, OTHER_REASONS), rest)] if rest else [])
+        out.extend({"level": level, "trigger": trigger, "deadline_kind": kind, "reason": reason, "escalations": n}
+                   for (level, trigger, kind, reason), n in listed)
+    return out
 
 
 COMPLAINT_DIMENSIONS = ("severity", "category", "remedy", "root_cause")
@@ -358,6 +392,7 @@ def monthly_report(view: ReadView, period: str, *, zone: tzinfo, weights: dict[s
         "sla_by_tier": sla_by(in_month, lo, hi, "customer_tier"),
         "sla_by_deadline_kind": sla_by_deadline_kind(in_month, lo, hi),
         "escalations": escalations_by_level(in_month, lo, hi),
+        "escalation_reasons": escalations_by_reason(in_month, lo, hi),
         "complaints": complaints_by(in_month, lo, hi),
         "agents": agents,
         "hotspots": plans["hotspots"], "forecast": plans["forecast"],

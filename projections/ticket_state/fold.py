@@ -71,11 +71,12 @@ class TicketRow:
     handle_seconds: float = 0.0
     complaint_at: str | None = None
     complaint_version: int | None = None
-    # (agent, at) of every assignment; (to_level, at, automatic, version) of every escalation;
+    # (agent, at) of every assignment; (to_level, at, automatic, version, reason, deadline key or
+    # None) of every escalation;
     # (at, version, agent or None) of every change of assignee (assignment, or transfer away):
     # who was assignee when something occurred is read from it, in business time.
     assignments: tuple[tuple[str, str], ...] = ()
-    escalations: tuple[tuple[int, str, bool, int], ...] = ()
+    escalations: tuple[tuple[int, str, bool, int, str | None, str | None], ...] = ()
     assignee_changes: tuple[tuple[str, int, str | None], ...] = ()
     # (at, channel, author, agent_id, duration_seconds) of every interaction, in order
     interactions: tuple[tuple[str, str, str, str | None, float | None], ...] = ()
@@ -272,7 +273,8 @@ def _resumed(row: TicketRow, e: Event, at: str) -> None:
 def _escalated(row: TicketRow, e: Event, at: str) -> None:
     row.escalation_level = e["to_level"]
     row.escalation_count += 1
-    row.escalations = (*row.escalations, (e["to_level"], at, bool(e.get("automatic")), e["version"]))
+    row.escalations = (*row.escalations, (e["to_level"], at, bool(e.get("automatic")), e["version"], e.get("reason"),
+                                          e.get("deadline")))
 
 
 def _resolved(row: TicketRow, e: Event, at: str) -> None:

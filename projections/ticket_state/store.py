@@ -30,7 +30,7 @@ from projections.ticket_state.facts import SlaFacts, missed_deadlines
 from projections.ticket_state.fold import TicketRow, versions
 
 TABLE = "ticket_state"
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3  # 3: each escalation keeps its reason and deadline
 # Columns that filters and windows use (the whole row is ``doc``).
 FILTERED = ("status", "assignee_id", "priority", "customer_id", "opened_at", "resolved_at", "activity_at", "breached")
 STATE_COLUMNS = ("ticket_id", "version", *FILTERED, "doc")
