@@ -355,20 +355,28 @@ def monthly_report(view: ReadView, period: str, *, zone: tzinfo, weights: dict[s
     backlog = backlog_rows(view, end)
     backlog_before = backlog_rows(view, p_end)
 
-    def grouped(selected: list[TicketRow], s: datetime, e: datetime, by: str | None, open_rows: list[TicketRow]):
-        return measures.grouped_kpis(selected, s, e, by, open_rows, view.judge, view.moment.instant(now or e))
+    def grouped(selected: list[TicketRow], s: datetime, e: datetime, by: str | None, open_rows: list[TicketRow],
+                judge: Any = view.judge):
+        return measures.grouped_kpis(selected, s, e, by, open_rows, judge, view.moment.instant(now or e))
 
+    # The month's and the previous month's KPIs are the API's (the judge counts breaches of open
+    # tickets); the per-group KPIs and the trend feed figures that leave breaches out (medians,
+    # rates, SLA compliance of resolved tickets), so they are computed without the judge.
     kpis = grouped(in_month, start, end, None, backlog)["all"]
     previous_kpis = grouped(in_previous, p_start, p_end, None, backlog_before)["all"]
-    by_category = grouped(in_month, start, end, "category", backlog)
-    before_category = grouped(in_previous, p_start, p_end, "category", backlog_before)
-    by_priority = grouped(in_month, start, end, "priority", backlog)
+    by_category = grouped(in_month, start, end, "category", backlog, None)
+    before_category = grouped(in_previous, p_start, p_end, "category", backlog_before, None)
+    by_priority = grouped(in_month, start, end, "priority", backlog, None)
+    known = {label(month): kpis, label(previous): previous_kpis}  # the trend's last two months
     trend = []
     for offset in range(TREND_MONTHS):
         m = shift(first, offset)
-        s, e = month_bounds(m, zone)
-        month_rows = [r for r in rows if measures.touches(r, iso(s), iso(e))]
-        figures = measures.kpis(month_rows, s, e, 0, view.judge, min(at, e))
+        if label(m) in known:
+            figures = known[label(m)]
+        else:
+            s, e = month_bounds(m, zone)
+            month_rows = [r for r in rows if measures.touches(r, iso(s), iso(e))]
+            figures = measures.kpis(month_rows, s, e, 0, None, min(at, e))
         trend.append({"month": label(m), **{name: pick(figures, path) for name, path in TREND}})
     agents = agent_performance.leaderboard(in_month, start, end, weights)
     sla_priority = sla_by(in_month, lo, hi, "priority")
