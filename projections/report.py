@@ -70,6 +70,22 @@ def label(month: date) -> str:
     return f"{month.year:04d}-{month.month:02d}"
 
 
+def rows_per_month(rows: Iterable[TicketRow], windows: list[tuple[str, str]]) -> list[list[TicketRow]]:
+    """The rows that touch (``measures.touches``) each of consecutive windows ``[lo, hi)`` (canonical
+    instants), in one pass: a row touches the windows from the one its opening falls before the end
+    of, to the last one starting at or before its latest activity."""
+    from bisect import bisect_right
+
+    starts, ends = [lo for lo, _ in windows], [hi for _, hi in windows]
+    out: list[list[TicketRow]] = [[] for _ in windows]
+    for row in rows:
+        first = bisect_right(ends, row.opened_at)             # first window whose end is after the opening
+        last = bisect_right(starts, row.activity_at or row.opened_at) - 1  # last window started by then
+        for index in range(first, last + 1):
+            out[index].append(row)
+    return out
+
+
 # ------------------------------------------------------------------------- small tables
 def escalations_by_level(rows: Iterable[TicketRow], lo: str, hi: str) -> list[dict[str, Any]]:
     """Escalations that occurred in ``[lo, hi)`` per level to which they went, by trigger."""
@@ -350,8 +366,10 @@ def monthly_report(view: ReadView, period: str, *, zone: tzinfo, weights: dict[s
     at = view.moment.instant(now)
     rows = rows_touching(view, t_start, end)  # one read for every month of the trend
     lo, hi = iso(start), iso(end)
-    in_month = [r for r in rows if measures.touches(r, lo, hi)]
-    in_previous = [r for r in rows if measures.touches(r, iso(p_start), iso(p_end))]
+    months = [shift(first, offset) for offset in range(TREND_MONTHS)]
+    bounds = [month_bounds(m, zone) for m in months]
+    per_month = rows_per_month(rows, [(iso(s), iso(e)) for s, e in bounds])
+    in_month, in_previous = per_month[-1], per_month[-2]
     backlog = backlog_rows(view, end)
     backlog_before = backlog_rows(view, p_end)
 
@@ -369,21 +387,23 @@ def monthly_report(view: ReadView, period: str, *, zone: tzinfo, weights: dict[s
     by_priority = grouped(in_month, start, end, "priority", backlog, None)
     known = {label(month): kpis, label(previous): previous_kpis}  # the trend's last two months
     trend = []
-    for offset in range(TREND_MONTHS):
-        m = shift(first, offset)
+    for m, (s, e), month_rows in zip(months, bounds, per_month, strict=True):
         if label(m) in known:
             figures = known[label(m)]
         else:
-            s, e = month_bounds(m, zone)
-            month_rows = [r for r in rows if measures.touches(r, iso(s), iso(e))]
             figures = measures.kpis(month_rows, s, e, 0, None, min(at, e))
         trend.append({"month": label(m), **{name: pick(figures, path) for name, path in TREND}})
     agents = agent_performance.leaderboard(in_month, start, end, weights)
     sla_priority = sla_by(in_month, lo, hi, "priority")
-    kinds_by_priority = {entry["priority"]: sla_by_deadline_kind(
-        [r for r in in_month if measures.group_of(r, "priority") == entry["priority"]], lo, hi)
-        for entry in sla_priority}
-    causes = {category: root_causes(in_month, lo, hi, category) for category in by_category}
+    per_priority: dict[str, list[TicketRow]] = {}
+    for row in in_month:
+        per_priority.setdefault(measures.group_of(row, "priority"), []).append(row)
+    kinds_by_priority = {entry["priority"]: sla_by_deadline_kind(per_priority.get(entry["priority"], []), lo, hi)
+                         for entry in sla_priority}
+    per_category: dict[str, list[TicketRow]] = {}
+    for row in in_month:
+        per_category.setdefault(row.category, []).append(row)
+    causes = {category: root_causes(per_category.get(category, []), lo, hi, category) for category in by_category}
     plans = (planning_figures(view, planning, start, end, shift(month, 1), zone, view.moment.known_at)
              if planning is not None else {"hotspots": None, "forecast": None})
     findings = [*fcr_drop(by_category, before_category, causes), *reopen_outliers(agents),
