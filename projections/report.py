@@ -143,15 +143,17 @@ def complaints_by(rows: Iterable[TicketRow], lo: str, hi: str) -> dict[str, list
     return out
 
 
-def sla_by(rows: Iterable[TicketRow], lo: str, hi: str, dimension: str) -> list[dict[str, Any]]:
-    """SLA compliance (``measures.within_sla``) of the tickets resolved in ``[lo, hi)`` per value of ``dimension``."""
+def sla_by(rows: Iterable[TicketRow], lo: str, hi: str, dimension: str,
+           judged: dict[str, bool] | None = None) -> list[dict[str, Any]]:
+    """SLA compliance (``measures.within_sla``) of the tickets resolved in ``[lo, hi)`` per value of
+    ``dimension``; ``judged`` (ticket id → within SLA) spares judging a ticket again per dimension."""
     groups: dict[str, list[TicketRow]] = {}
     for row in rows:
         if measures.within(row.resolved_at, lo, hi):
             groups.setdefault(measures.group_of(row, dimension), []).append(row)
     out = []
     for value, resolved in sorted(groups.items()):
-        within = sum(1 for r in resolved if measures.within_sla(r))
+        within = sum(1 for r in resolved if (judged[r.ticket_id] if judged is not None else measures.within_sla(r)))
         out.append({dimension: value, "resolved": len(resolved), "within_sla": within,
                     "sla_compliance": measures.ratio(within, len(resolved))})
     return out
@@ -166,8 +168,22 @@ def sla_by_deadline_kind(rows: Iterable[TicketRow], lo: str, hi: str) -> list[di
             continue
         due.update(deadline_kind(key) for key, due_at, _ in row.deadline_facts if due_at is not None)
         missed.update(deadline_kind(key) for key, _ in met_late(row.deadline_facts))
+    return kind_table(due, missed)
+
+
+def kind_table(due: Counter, missed: Counter) -> list[dict[str, Any]]:
     return [{"kind": kind, "deadlines": n, "missed": missed[kind], "met_in_time_rate": measures.ratio(n - missed[kind], n)}
             for kind, n in sorted(due.items())]
+
+
+def all_kinds(tables: Iterable[list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    """Deadlines per kind over several disjoint groups of tickets (the per-priority tables): their sum."""
+    due, missed = Counter(), Counter()
+    for table in tables:
+        for entry in table:
+            due[entry["kind"]] += entry["deadlines"]
+            missed[entry["kind"]] += entry["missed"]
+    return kind_table(due, missed)
 
 
 def root_causes(rows: Iterable[TicketRow], lo: str, hi: str, category: str, top: int = TOP_ROOT_CAUSES
@@ -394,12 +410,12 @@ def monthly_report(view: ReadView, period: str, *, zone: tzinfo, weights: dict[s
             figures = measures.kpis(month_rows, s, e, 0, None, min(at, e))
         trend.append({"month": label(m), **{name: pick(figures, path) for name, path in TREND}})
     agents = agent_performance.leaderboard(in_month, start, end, weights)
-    sla_priority = sla_by(in_month, lo, hi, "priority")
+    judged = {r.ticket_id: measures.within_sla(r) for r in in_month if measures.within(r.resolved_at, lo, hi)}
+    sla_priority = sla_by(in_month, lo, hi, "priority", judged)
     per_priority: dict[str, list[TicketRow]] = {}
     for row in in_month:
         per_priority.setdefault(measures.group_of(row, "priority"), []).append(row)
-    kinds_by_priority = {entry["priority"]: sla_by_deadline_kind(per_priority.get(entry["priority"], []), lo, hi)
-                         for entry in sla_priority}
+    kinds_by_priority = {priority: sla_by_deadline_kind(group, lo, hi) for priority, group in per_priority.items()}
     per_category: dict[str, list[TicketRow]] = {}
     for row in in_month:
         per_category.setdefault(row.category, []).append(row)
@@ -417,8 +433,8 @@ def monthly_report(view: ReadView, period: str, *, zone: tzinfo, weights: dict[s
         "targets": targets(policy, by_priority, sla_priority, compliance_target),
         "trend": trend,
         "sla_by_priority": sla_priority,
-        "sla_by_tier": sla_by(in_month, lo, hi, "customer_tier"),
-        "sla_by_deadline_kind": sla_by_deadline_kind(in_month, lo, hi),
+        "sla_by_tier": sla_by(in_month, lo, hi, "customer_tier", judged),
+        "sla_by_deadline_kind": all_kinds(kinds_by_priority.values()),
         "escalations": escalations_by_level(in_month, lo, hi),
         "escalation_reasons": escalations_by_reason(in_month, lo, hi),
         "complaints": complaints_by(in_month, lo, hi),
