@@ -34,6 +34,8 @@ ROUTE_POLICY: dict[tuple[str, str], str] = {
     ("GET", "/ready"): PUBLIC,
     ("GET", "/metrics"): P.READ_METRICS,
     ("GET", "/"): PUBLIC,
+    ("GET", "/static/{name}"): PUBLIC,  # the dashboard's script and vendored chart library
+    ("GET", "/dashboard/i18n.json"): PUBLIC,  # the dashboard's words and the time zone, no figures
     ("POST", "/v1/tickets"): P.OPEN_TICKET,
     **{("POST", f"/v1/tickets/{{ticket_id}}/{command}"): P.ACT_ON_TICKET for command in TICKET_COMMANDS},
     ("GET", "/v1/tickets/{ticket_id}"): P.READ_TICKET,

@@ -46,6 +46,8 @@ class Escalation(NamedTuple):
     at: str
     automatic: bool
     version: int
+    reason: str | None        # as a person wrote it; the watcher's names what it escalated for
+    deadline: str | None      # the deadline key (kind#cycle) an automatic escalation is for
 
 
 class Resolution(NamedTuple):

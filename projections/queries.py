@@ -75,13 +75,6 @@ def backlog_counts(view: ReadView, end: datetime, group_by: str | None) -> dict[
     return found
 
 
-def backlog_rows(view: ReadView, end: datetime) -> list[TicketRow]:
-    """Tickets open at the end of a window (``end``, or the view's ``as_of`` when earlier), as
-    known at the view's ``known_at``."""
-    at = end if view.moment.as_of is None or end < view.moment.as_of else view.moment.as_of
-    return view.at(view.moment.at(at)).rows(RowFilter(status="open"))
-
-
 def kpi_report(view: ReadView, start: datetime, end: datetime, group_by: str | None,
                now: datetime | None = None) -> dict[str, Any]:
     """KPIs over ``[start, end)`` at the view's moment (``now``: the instant a live view describes)."""

@@ -2,17 +2,18 @@
 
 One read view (one moment: now, or as of T as known at K) answers the whole report, so its figures
 agree with each other and with the API's for the same moment:
-- the month's and the previous month's KPIs are ``measures.grouped_kpis`` over the same rows and
-  backlog the KPI query reads (``queries.kpi_report``); the agent table is
-  ``agent_performance.leaderboard`` (``queries.leaderboard``);
+- the month's and the previous month's KPIs, and those per category and priority, are the KPI
+  query's (``queries.kpi_report``: fact rows at the view's moment); the agent table is the
+  leaderboard's (``queries.evaluation_facts``);
 - the 12-month trend is ``measures.kpis`` per month over one read of the twelve months' rows (the
   trend leaves the backlog out: it is a count at one instant, not a measure of a month);
 - SLA compliance per priority and per customer tier is ``measures.within_sla`` over the tickets
   resolved in the month (the KPIs' definition, grouped); per deadline kind, the deadlines of those
   tickets (SLA facts) that were due, and those met after they were due;
 - escalations per level and trigger (the SLA watcher's, ``automatic``, or a person's), by the
-  business time they occurred; complaints: tickets that became complaints in the month, by
-  severity, category, remedy and root cause (the last two known once a ticket is resolved);
+  business time they occurred, and per level and reason (``escalations_by_reason``); complaints:
+  tickets that became complaints in the month, by severity, category, remedy and root cause (the
+  last two known once a ticket is resolved);
 - hotspots of the month and the next month's forecast: ``projections.planning`` as of the month's end;
 - findings: the rules below (``FINDING_RULES``), each a pure function of the figures, each finding
   with the numbers that triggered it. No text is invented: a finding is a rule name and numbers,
@@ -29,7 +30,7 @@ from typing import Any
 from domain.ticket_history import DeadlineFact, Escalation
 from projections import agent_performance, measures
 from projections.moment import InvalidQuery, period_bounds
-from projections.queries import backlog_rows, rows_touching
+from projections.queries import evaluation_facts, kpi_report, rows_touching
 from projections.read_side import ReadView
 from projections.ticket_state.facts import deadline_kind, met_late
 from projections.ticket_state.fold import TicketRow, iso
@@ -43,7 +44,9 @@ REOPEN_MIN_RESOLVED = 10      # … over at least this many of the agent's resol
 REOPEN_MIN_REOPENS = 3        # … and at least this many reopens
 SLA_MIN_RESOLVED = 10         # a priority is judged against the compliance target from this many resolved tickets
 TOP_ROOT_CAUSES = 3
+REASONS_PER_LEVEL = 10        # the escalation table lists this many reasons of people per level
 NONE = "(none)"
+OTHER_REASONS = "(other reasons)"
 
 
 # ------------------------------------------------------------------------------- periods
@@ -68,6 +71,22 @@ def label(month: date) -> str:
     return f"{month.year:04d}-{month.month:02d}"
 
 
+def rows_per_month(rows: Iterable[TicketRow], windows: list[tuple[str, str]]) -> list[list[TicketRow]]:
+    """The rows that touch (``measures.touches``) each of consecutive windows ``[lo, hi)`` (canonical
+    instants), in one pass: a row touches the windows from the one its opening falls before the end
+    of, to the last one starting at or before its latest activity."""
+    from bisect import bisect_right
+
+    starts, ends = [lo for lo, _ in windows], [hi for _, hi in windows]
+    out: list[list[TicketRow]] = [[] for _ in windows]
+    for row in rows:
+        first = bisect_right(ends, row.opened_at)             # first window whose end is after the opening
+        last = bisect_right(starts, row.activity_at or row.opened_at) - 1  # last window started by then
+        for index in range(first, last + 1):
+            out[index].append(row)
+    return out
+
+
 # ------------------------------------------------------------------------- small tables
 def escalations_by_level(rows: Iterable[TicketRow], lo: str, hi: str) -> list[dict[str, Any]]:
     """Escalations that occurred in ``[lo, hi)`` per level to which they went, by trigger."""
@@ -79,6 +98,37 @@ def escalations_by_level(rows: Iterable[TicketRow], lo: str, hi: str) -> list[di
                 counts.setdefault(escalation.to_level, Counter())[trigger] += 1
     return [{"level": level, "automatic": c["automatic"], "manual": c["manual"],
              "total": c["automatic"] + c["manual"]} for level, c in sorted(counts.items())]
+
+
+def escalations_by_reason(rows: Iterable[TicketRow], lo: str, hi: str) -> list[dict[str, Any]]:
+    """Escalations that occurred in ``[lo, hi)`` per level and reason. The SLA watcher's are grouped
+    by what it escalated for: the kind of the deadline breached (``deadline_kind``), or a complaint
+    routed by its severity (no deadline; its recorded reason names the severity); a person's by the
+    reason as written (trimmed). Per level the REASONS_PER_LEVEL most frequent reasons of people
+    are listed and the rest counted together as OTHER_REASONS. The watcher's reason text is not the
+    key: it is a sentence built from the deadline kind or the severity, which the report words itself."""
+    counted: Counter = Counter()
+    for row in rows:
+        for level, at, automatic, _version, reason, deadline in map(Escalation._make, row.escalations):
+            if not measures.within(at, lo, hi):
+                continue
+            if automatic:
+                kind = deadline_kind(deadline) if deadline else None
+                counted[(level, "automatic", kind, None)] += 1
+            else:
+                counted[(level, "manual", None, (reason or NONE).strip())] += 1
+    out: list[dict[str, Any]] = []
+    for level in sorted({key[0] for key in counted}):
+        automatic = sorted(((k, n) for k, n in counted.items() if k[0] == level and k[1] == "automatic"),
+                           key=lambda item: (-item[1], str(item[0][2]), str(item[0][3])))
+        manual = sorted(((k, n) for k, n in counted.items() if k[0] == level and k[1] == "manual"),
+                        key=lambda item: (-item[1], item[0][3]))
+        rest = sum(n for _k, n in manual[REASONS_PER_LEVEL:])
+        listed = automatic + manual[:REASONS_PER_LEVEL] + (
+            [((level, "manual", None, OTHER_REASONS), rest)] if rest else [])
+        out.extend({"level": level, "trigger": trigger, "deadline_kind": kind, "reason": reason, "escalations": n}
+                   for (level, trigger, kind, reason), n in listed)
+    return out
 
 
 COMPLAINT_DIMENSIONS = ("severity", "category", "remedy", "root_cause")
@@ -95,15 +145,17 @@ def complaints_by(rows: Iterable[TicketRow], lo: str, hi: str) -> dict[str, list
     return out
 
 
-def sla_by(rows: Iterable[TicketRow], lo: str, hi: str, dimension: str) -> list[dict[str, Any]]:
-    """SLA compliance (``measures.within_sla``) of the tickets resolved in ``[lo, hi)`` per value of ``dimension``."""
+def sla_by(rows: Iterable[TicketRow], lo: str, hi: str, dimension: str,
+           judged: dict[str, bool] | None = None) -> list[dict[str, Any]]:
+    """SLA compliance (``measures.within_sla``) of the tickets resolved in ``[lo, hi)`` per value of
+    ``dimension``; ``judged`` (ticket id → within SLA) spares judging a ticket again per dimension."""
     groups: dict[str, list[TicketRow]] = {}
     for row in rows:
         if measures.within(row.resolved_at, lo, hi):
             groups.setdefault(measures.group_of(row, dimension), []).append(row)
     out = []
     for value, resolved in sorted(groups.items()):
-        within = sum(1 for r in resolved if measures.within_sla(r))
+        within = sum(1 for r in resolved if (judged[r.ticket_id] if judged is not None else measures.within_sla(r)))
         out.append({dimension: value, "resolved": len(resolved), "within_sla": within,
                     "sla_compliance": measures.ratio(within, len(resolved))})
     return out
@@ -119,8 +171,22 @@ def sla_by_deadline_kind(rows: Iterable[TicketRow], lo: str, hi: str) -> list[di
         due.update(deadline_kind(fact.deadline) for fact in map(DeadlineFact._make, row.deadline_facts)
                    if fact.due_at is not None)
         missed.update(deadline_kind(key) for key, _ in met_late(row.deadline_facts))
+    return kind_table(due, missed)
+
+
+def kind_table(due: Counter, missed: Counter) -> list[dict[str, Any]]:
     return [{"kind": kind, "deadlines": n, "missed": missed[kind], "met_in_time_rate": measures.ratio(n - missed[kind], n)}
             for kind, n in sorted(due.items())]
+
+
+def all_kinds(tables: Iterable[list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    """Deadlines per kind over several disjoint groups of tickets (the per-priority tables): their sum."""
+    due, missed = Counter(), Counter()
+    for table in tables:
+        for entry in table:
+            due[entry["kind"]] += entry["deadlines"]
+            missed[entry["kind"]] += entry["missed"]
+    return kind_table(due, missed)
 
 
 def root_causes(rows: Iterable[TicketRow], lo: str, hi: str, category: str, top: int = TOP_ROOT_CAUSES
@@ -319,32 +385,40 @@ def monthly_report(view: ReadView, period: str, *, zone: tzinfo, weights: dict[s
     at = view.moment.instant(now)
     rows = rows_touching(view, t_start, end)  # one read for every month of the trend
     lo, hi = iso(start), iso(end)
-    in_month = [r for r in rows if measures.touches(r, lo, hi)]
-    in_previous = [r for r in rows if measures.touches(r, iso(p_start), iso(p_end))]
-    backlog = backlog_rows(view, end)
-    backlog_before = backlog_rows(view, p_end)
+    months = [shift(first, offset) for offset in range(TREND_MONTHS)]
+    bounds = [month_bounds(m, zone) for m in months]
+    per_month = rows_per_month(rows, [(iso(s), iso(e)) for s, e in bounds])
+    in_month, in_previous = per_month[-1], per_month[-2]
 
-    def grouped(selected: list[TicketRow], s: datetime, e: datetime, by: str | None, open_rows: list[TicketRow]):
-        return measures.grouped_kpis(selected, s, e, by, open_rows, view.judge, view.moment.instant(now or e))
+    def grouped(s: datetime, e: datetime, by: str | None) -> dict[str, Any]:
+        return kpi_report(view, s, e, by, now)["groups"]
 
-    kpis = grouped(in_month, start, end, None, backlog)["all"]
-    previous_kpis = grouped(in_previous, p_start, p_end, None, backlog_before)["all"]
-    by_category = grouped(in_month, start, end, "category", backlog)
-    before_category = grouped(in_previous, p_start, p_end, "category", backlog_before)
-    by_priority = grouped(in_month, start, end, "priority", backlog)
+    # The month's and the previous month's KPIs, and those per category and priority, are the
+    # API's (``queries.kpi_report``: the fact rows at the view's moment).
+    kpis = grouped(start, end, None)["all"]
+    previous_kpis = grouped(p_start, p_end, None)["all"]
+    by_category = grouped(start, end, "category")
+    before_category = grouped(p_start, p_end, "category")
+    by_priority = grouped(start, end, "priority")
+    known = {label(month): kpis, label(previous): previous_kpis}  # the trend's last two months
     trend = []
-    for offset in range(TREND_MONTHS):
-        m = shift(first, offset)
-        s, e = month_bounds(m, zone)
-        month_rows = [r for r in rows if measures.touches(r, iso(s), iso(e))]
-        figures = measures.kpis(month_rows, s, e, 0, view.judge, min(at, e))
+    for m, (s, e), month_rows in zip(months, bounds, per_month, strict=True):
+        if label(m) in known:
+            figures = known[label(m)]
+        else:
+            figures = measures.kpis(month_rows, s, e, 0, None, min(at, e))
         trend.append({"month": label(m), **{name: pick(figures, path) for name, path in TREND}})
-    agents = agent_performance.leaderboard(in_month, start, end, weights)
-    sla_priority = sla_by(in_month, lo, hi, "priority")
-    kinds_by_priority = {entry["priority"]: sla_by_deadline_kind(
-        [r for r in in_month if measures.group_of(r, "priority") == entry["priority"]], lo, hi)
-        for entry in sla_priority}
-    causes = {category: root_causes(in_month, lo, hi, category) for category in by_category}
+    agents = agent_performance.ranked(evaluation_facts(view, start, end), weights)
+    judged = {r.ticket_id: measures.within_sla(r) for r in in_month if measures.within(r.resolved_at, lo, hi)}
+    sla_priority = sla_by(in_month, lo, hi, "priority", judged)
+    per_priority: dict[str, list[TicketRow]] = {}
+    for row in in_month:
+        per_priority.setdefault(measures.group_of(row, "priority"), []).append(row)
+    kinds_by_priority = {priority: sla_by_deadline_kind(group, lo, hi) for priority, group in per_priority.items()}
+    per_category: dict[str, list[TicketRow]] = {}
+    for row in in_month:
+        per_category.setdefault(row.category, []).append(row)
+    causes = {category: root_causes(per_category.get(category, []), lo, hi, category) for category in by_category}
     plans = (planning_figures(view, planning, start, end, shift(month, 1), zone, view.moment.known_at)
              if planning is not None else {"hotspots": None, "forecast": None})
     findings = [*fcr_drop(by_category, before_category, causes), *reopen_outliers(agents),
@@ -358,9 +432,10 @@ def monthly_report(view: ReadView, period: str, *, zone: tzinfo, weights: dict[s
         "targets": targets(policy, by_priority, sla_priority, compliance_target),
         "trend": trend,
         "sla_by_priority": sla_priority,
-        "sla_by_tier": sla_by(in_month, lo, hi, "customer_tier"),
-        "sla_by_deadline_kind": sla_by_deadline_kind(in_month, lo, hi),
+        "sla_by_tier": sla_by(in_month, lo, hi, "customer_tier", judged),
+        "sla_by_deadline_kind": all_kinds(kinds_by_priority.values()),
         "escalations": escalations_by_level(in_month, lo, hi),
+        "escalation_reasons": escalations_by_reason(in_month, lo, hi),
         "complaints": complaints_by(in_month, lo, hi),
         "agents": agents,
         "hotspots": plans["hotspots"], "forecast": plans["forecast"],

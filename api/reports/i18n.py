@@ -72,7 +72,8 @@ class Translator:
         """A change of a rate, in percentage points (signed)."""
         if value is None:
             return "–"
-        return self("{value} pp", value=("+" if value > 0 else "") + self.number(value, 1))
+        t = self  # the keyword pybabel extracts (babel.cfg)
+        return t("{value} pp", value=("+" if value > 0 else "") + self.number(value, 1))
 
     def hours(self, seconds: float | None) -> str:
         if seconds is None:
@@ -94,3 +95,22 @@ class Translator:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
         return format_datetime(moment, "medium", tzinfo=zone, locale=self.locale) + (
             f" ({getattr(zone, 'key', 'UTC')})" if zone is not None else " UTC")
+
+
+# ----------------------------------------------------------------------- the dashboard's page
+def extract_dashboard_html(fileobj: Any, keywords: Any, comment_tags: Any, options: Any):
+    """Babel extractor (``babel.cfg``) for the dashboard page's words: the message id of every
+    ``data-i18n``, ``data-i18n-placeholder`` and ``data-i18n-aria-label`` attribute (the page's script translates them in place)."""
+    from html.parser import HTMLParser
+
+    found: list[tuple[int, str]] = []
+
+    class Page(HTMLParser):
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            for name, value in attrs:
+                if name in ("data-i18n", "data-i18n-placeholder", "data-i18n-aria-label") and value:
+                    found.append((self.getpos()[0], value))
+
+    Page().feed(fileobj.read().decode(options.get("encoding", "utf-8")))
+    for line, message in found:
+        yield line, None, message, []

@@ -93,6 +93,8 @@ def change_kind(kind: str) -> str:
 
 
 def tables(report: dict[str, Any], t: Translator) -> list[Table]:
+    from projections import report as r
+
     names = measure_names(t)
     out = []
     headline_rows = []
@@ -141,6 +143,22 @@ def tables(report: dict[str, Any], t: Translator) -> list[Table]:
         Column("level", t("Level"), "int"), Column("automatic", t("By the SLA watcher"), "int"),
         Column("manual", t("By a person"), "int"), Column("total", t("Total"), "int")], report["escalations"],
         t("Escalations that occurred in the month, by the level they went to.")))
+    triggers = {"automatic": t("By the SLA watcher"), "manual": t("By a person")}
+
+    def reason(entry: dict[str, Any]) -> str:
+        if entry["trigger"] == "manual":
+            return {r.NONE: t("(no reason given)"), r.OTHER_REASONS: t("(other reasons)")}.get(entry["reason"],
+                                                                                             entry["reason"])
+        if entry["deadline_kind"]:
+            return t("{kind} deadline breached", kind=entry["deadline_kind"])
+        return t("complaint routed by its severity")
+
+    out.append(Table("escalation_reasons", t("Escalations per level and reason"), [
+        Column("level", t("Level"), "int"), Column("trigger", t("Trigger")), Column("reason", t("Reason")),
+        Column("escalations", t("Escalations"), "int")],
+        [{**e, "trigger": triggers[e["trigger"]], "reason": reason(e)} for e in report["escalation_reasons"]],
+        t("The SLA watcher's by the deadline kind breached or complaint routing; a person's by the reason as "
+          "written, the {n} most frequent per level and the rest together.", n=r.REASONS_PER_LEVEL)))
     for dimension, title, heading in (
             ("severity", t("Complaints by severity"), t("Severity")),
             ("category", t("Complaints by category"), t("Category")),

@@ -88,9 +88,12 @@ async def staffing(
                                                description="Average handle time (default: measured in the log).")
                            ] = None,
     known_at: KnownAt = None,
+    as_of: Annotated[UtcDatetime | None, Query(description="Plan as of this business time (default now): the "
+                                                           "forecast and AHT from arrivals at or before it.")] = None,
 ) -> dict[str, Any]:
     """Agents needed per interval of a day: hourly contact forecast × AHT, by Erlang C (or Erlang A
     with a patience), with expected service level, ASA, occupancy and abandonment."""
-    return await _report(services, planning.staffing_report, day=date_, now=services.clock(), interval=interval,
+    now = services.clock() if as_of is None else min(as_of, services.clock())
+    return await _report(services, planning.staffing_report, day=date_, now=now, interval=interval,
                          service_level=service_level, answer_seconds=answer_seconds,
                          patience_seconds=patience_seconds, aht_seconds=aht_seconds, known_at=known_at)

@@ -285,7 +285,8 @@ def _resumed(row: TicketRow, e: Event, at: str) -> None:
 def _escalated(row: TicketRow, e: Event, at: str) -> None:
     row.escalation_level = e["to_level"]
     row.escalation_count += 1
-    row.escalations = (*row.escalations, (e["to_level"], at, bool(e.get("automatic")), e["version"]))
+    row.escalations = (*row.escalations, (e["to_level"], at, bool(e.get("automatic")), e["version"], e.get("reason"),
+                                          e.get("deadline")))
 
 
 def _resolved(row: TicketRow, e: Event, at: str) -> None:

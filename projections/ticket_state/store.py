@@ -46,7 +46,7 @@ from projections.ticket_state.facts import SLA_INPUT_COLUMNS, SlaFacts, missed_d
 from projections.ticket_state.fold import OPEN_STATUSES, TicketRow, versions
 
 TABLE = "ticket_state"
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6  # 6: fact rows, policy versions, each escalation's reason and deadline
 # Columns that filters and windows use (the whole row is ``doc``).
 FILTERED = ("status", "assignee_id", "priority", "customer_id", "opened_at", "resolved_at", "activity_at", "breached")
 STATE_COLUMNS = ("ticket_id", "version", *FILTERED, "doc")

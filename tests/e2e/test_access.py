@@ -76,7 +76,7 @@ def call(client: TestClient, method: str, path: str, services, headers: dict) ->
     services.app.assign_ticket(c.AssignTicket(ticket_id=ticket.ticket_id, agent_id="ana"))
     services.app.register_agent(c.RegisterAgent(agent_id="ana", name="Ana", skills=("x",)))
     key_id = services.keys.create(Role.AUDITOR, "victim")[1].key_id
-    url = path.format(ticket_id=ticket.ticket_id, agent_id="ana", customer_id="c", key_id=key_id)
+    url = path.format(ticket_id=ticket.ticket_id, agent_id="ana", customer_id="c", key_id=key_id, name="dashboard.js")
     params = QUERY.get(path, {})
     if path == "/v1/events/stream":
         with client.stream(method, url, params=params, headers=headers) as response:

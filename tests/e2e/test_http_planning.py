@@ -98,6 +98,30 @@ def test_staffing_uses_the_forecast_and_the_measured_handle_time(client, traffic
     assert patient["model"] == "erlang-a" and patient["agent_hours"] <= body["agent_hours"]
 
 
+def test_staffing_as_of_a_moment_ignores_what_arrived_after_it(client, services, traffic):
+    """The dashboard's as-of page plans tomorrow as of its moment: a burst opened later changes
+    the plan made now, not the plan as of the moment."""
+    moment = {"date": "2026-02-20", "interval": "1h", "as_of": "2026-02-19T00:00:00Z"}
+    before = client.get("/v1/staffing", params=moment).json()
+    assert before["as_of"].startswith("2026-02-19T00:00:00")
+    now_before = client.get("/v1/staffing", params={"date": "2026-03-03", "interval": "1h"}).json()
+    burst = []
+    for n in range(300):
+        opened = datetime(2026, 2, 25, 9, tzinfo=timezone.utc) + timedelta(minutes=n)
+        at = Stamp(opened, opened, "test")
+        ticket = Ticket.open(UUID(int=10**6 + n), at, customer_id="c", channel=Channel.EMAIL, category="billing",
+                             subject="s")
+        ticket.record_interaction(at, channel=Channel.EMAIL, direction=Direction.OUTBOUND, author=Author.AGENT,
+                                  agent_id="ana", duration_seconds=900)
+        ticket.resolve(at, code="ok", summary="ok")
+        burst.append(ticket)
+    services.app.save(*burst)
+    for handler in projection_handlers():
+        services.projector(handler, source="embedded").run_until_caught_up()
+    assert client.get("/v1/staffing", params=moment).json() == before
+    assert client.get("/v1/staffing", params={"date": "2026-03-03", "interval": "1h"}).json() != now_before
+
+
 @pytest.mark.parametrize("path, params, field", [
     ("/v1/forecasts", {"group_by": "colour"}, "group_by"),
     ("/v1/forecasts", {"freq": "W"}, "freq"),

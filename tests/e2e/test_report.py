@@ -71,6 +71,37 @@ def test_the_reports_figures_equal_the_apis_for_the_same_period_and_moment(fille
     assert len(report["trend"]) == 12 and report["trend"][-1]["month"] == "2026-03"
 
 
+def test_escalations_per_level_and_reason_are_the_reasons_in_the_log(filled, client):
+    """A person of the hand-worked day escalated to level 3 for "major complaint": the report lists that
+    reason at that level, and every level's reasons add up to its total."""
+    report = figures(client)
+    manual = {(e["level"], e["reason"]): e["escalations"] for e in report["escalation_reasons"] if e["trigger"] == "manual"}
+    assert manual[(3, "major complaint")] >= 1
+    for level in report["escalations"]:
+        assert sum(e["escalations"] for e in report["escalation_reasons"] if e["level"] == level["level"]) == level["total"]
+    html = client.get("/v1/reports/monthly", params={"period": "2026-03", "lang": "zh-CN"}).text
+    assert "按级别和原因统计的升级" in html and "major complaint" in html
+
+
+def test_the_sla_tables_equal_their_definitions_over_the_months_tickets(filled, client):
+    """The report judges each ticket once and sums the per-priority deadline tables: the same tables as
+    the definitions applied to the month's tickets directly."""
+    from datetime import datetime, timezone
+
+    from projections import measures, queries
+    from projections import report as r
+
+    report = figures(client)
+    start, end = datetime(2026, 3, 1, tzinfo=timezone.utc), datetime(2026, 4, 1, tzinfo=timezone.utc)
+    with filled.read() as view:
+        rows = queries.rows_touching(view, start, end)
+    lo, hi = report["from"], report["to"]
+    in_month = [row for row in rows if measures.touches(row, lo, hi)]
+    assert report["sla_by_deadline_kind"] == r.sla_by_deadline_kind(in_month, lo, hi) != []
+    assert report["sla_by_priority"] == r.sla_by(in_month, lo, hi, "priority")
+    assert report["sla_by_tier"] == r.sla_by(in_month, lo, hi, "customer_tier")
+
+
 def test_the_report_tells_how_to_recompute_it_and_recomputing_gives_the_same_figures(filled, client):
     report = figures(client)
     verification = report["verification"]
