@@ -19,7 +19,8 @@ from api.audit_trail import AuditTrail
 from api.consumer_factories import ConsumerFactories, projection_handlers
 from api.keys import KeyService, load_server_secret
 from api.reading import ReadFacade
-from api.settings import Settings, read_policy
+from api.policy_files import read_policy
+from api.settings import Settings
 from api.vault import Vault, adopt_legacy_erasures
 from domain.application import Clock, LifecycleRules, ServiceTrail
 from domain.service_levels import ServicePolicy

@@ -17,7 +17,7 @@ def adopt_policy_text(services: Any, text: str, *, actor: str, effective_from: d
                       reason: str | None = None) -> PolicyVersion:
     """Validates the TOML (an error names the field, ``policy.sla[1].resolution_minutes``) and
     records it as the next version. Nothing is written when it is refused."""
-    from api.settings import parse_policy
+    from api.policy_files import parse_policy
     from domain.service_levels import PolicyError
 
     try:

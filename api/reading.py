@@ -101,7 +101,7 @@ class ReadFacade:
         """Time zone and holiday calendar of hotspots, forecasts and staffing (from settings)."""
         from zoneinfo import ZoneInfo
 
-        from api.settings import holiday_calendar
+        from api.policy_files import holiday_calendar
         from projections.planning import Planning  # numpy and scipy: only for the processes that plan
 
         code = self.settings.holidays

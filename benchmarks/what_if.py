@@ -79,7 +79,7 @@ def prepared(events: int, workdir: Path | None = None):
 
 
 def run(events: int = 1_000_000, repeats: int = 3, workdir: Path | None = None) -> list[Result]:
-    from api.settings import parse_policy
+    from api.policy_files import parse_policy
     from projections.ticket_state.fold import iso
     from projections.what_if import _from_rows, what_if
 
@@ -128,7 +128,7 @@ if __name__ == "__main__":
         import cProfile
         import pstats
 
-        from api.settings import parse_policy
+        from api.policy_files import parse_policy
         from projections.what_if import what_if
 
         services, _, _ = prepared(args.events, args.workdir)

@@ -2,7 +2,7 @@
 extra working days (official make-up days), or 24×7. A calendar may name a public-holiday calendar
 of the ``holidays`` package (``public_holidays = "CN"``, or ``holidays = "CN"`` in a policy file);
 the composition layer resolves that name into ``holidays`` and ``working_days`` when it loads the
-policy (``api.settings.read_policy``), so this module stays pure. Arithmetic is done on real instants, day by day in local time, so DST changes shift the
+policy (``api.policy_files.read_policy``), so this module stays pure. Arithmetic is done on real instants, day by day in local time, so DST changes shift the
 UTC hours of a working day rather than its length in local time."""
 
 from __future__ import annotations

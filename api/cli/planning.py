@@ -106,7 +106,7 @@ def sla_what_if(
     in the window, beside the policy in force. Nothing is written."""
     from pathlib import Path
 
-    from api.settings import parse_policy
+    from api.policy_files import parse_policy
     from domain.service_levels import PolicyError
     from projections.moment import InvalidQuery, required_bound
     from projections.what_if import what_if

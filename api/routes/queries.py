@@ -75,7 +75,7 @@ def sla_what_if(
 ) -> dict[str, Any]:
     """The SLA compliance a proposed policy would have given to the tickets resolved in [from, to),
     per priority, tier and deadline kind, beside the policy in force; nothing is written."""
-    from api.settings import parse_policy
+    from api.policy_files import parse_policy
     from domain.service_levels import PolicyError
     from projections.what_if import what_if
 

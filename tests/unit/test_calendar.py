@@ -107,7 +107,7 @@ resolution_minutes = 540
 
 
 def test_a_china_calendar_works_the_official_make_up_saturday_and_not_national_day(tmp_path):
-    from api.settings import read_policy
+    from api.policy_files import read_policy
 
     policy_file = tmp_path / "policy.toml"
     policy_file.write_text(CHINA)
