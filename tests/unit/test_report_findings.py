@@ -79,7 +79,7 @@ def test_an_abnormal_hotspot_is_a_finding_and_a_normal_slice_is_not():
 @pytest.mark.parametrize("lang", ["en", "zh-CN"])
 def test_every_finding_is_worded_from_the_catalogue_with_its_numbers(lang):
     from api.reports.i18n import Translator
-    from api.reports.monthly import finding_text
+    from api.reports.tables import finding_text
 
     t = Translator(lang)
     findings = [
