@@ -78,6 +78,7 @@ def test_a_live_p1_after_a_large_import_is_still_escalated_within_seconds(tmp_pa
         tickets = sum(1 for e in services.log_events() if e["type"] == "ticket.opened")
     finally:
         services.close()
-    assert tickets > min(IMPORTED_ROWS, 500), "a large import"
+    # The excerpt in tests/data (used where the shared data sets are absent, as in CI) has 500 cases.
+    assert tickets >= min(IMPORTED_ROWS, 500), "a large import"
     assert not [kind for (live, kind) in actions if not live], f"the imported history got actions: {actions}"
     print(f"{tickets:,} tickets imported; the live P1 escalated {escalated_after:.2f}s after opening")
