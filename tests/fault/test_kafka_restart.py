@@ -36,16 +36,28 @@ class Server:
         self.log = tmp_path / "serve.log"
 
     def start(self) -> None:
-        self.process = subprocess.Popen([*SERVICETRAIL, "serve", "--port", str(self.port)], cwd=self.tmp_path,
-                                        env=self.env, stdout=self.log.open("a"), stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/health", timeout=2):
+        """Starts ``serve`` and returns once *it* answers: a port taken meanwhile by another process
+        of the suite would answer the health check while ours exits, so ours must still run and its
+        log must say it serves; otherwise it starts again on another port."""
+        for _attempt in range(3):
+            self.process = subprocess.Popen([*SERVICETRAIL, "serve", "--port", str(self.port)], cwd=self.tmp_path,
+                                            env=self.env, stdout=self.log.open("a"), stderr=subprocess.STDOUT)
+            deadline = time.monotonic() + 60
+            while self.process.poll() is None and time.monotonic() < deadline:
+                try:
+                    with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/health", timeout=2):
+                        pass
+                except OSError:
+                    time.sleep(0.1)
+                    continue
+                time.sleep(0.3)
+                if self.process.poll() is None and f":{self.port}" in self.log.read_text():
                     return
-            except OSError:
-                assert self.process.poll() is None and time.monotonic() < deadline, self.log.read_text()
-                time.sleep(0.1)
+            if self.process.poll() is None:
+                self.process.kill()
+                self.process.wait()
+            self.port = free_port()
+        raise AssertionError(f"serve did not start: {self.log.read_text()[-3000:]}")
 
     def signal(self, signum: int) -> float:
         """Sends ``signum``; returns the seconds until the process exited."""
@@ -78,7 +90,8 @@ def inbound_ticket(kafka_settings: dict) -> str:
     return message_id
 
 
-def seconds_until_applied(kafka_settings: dict, message_id: str, limit: float = 90) -> float:
+def seconds_until_applied(kafka_settings: dict, message_id: str, limit: float = 90,
+                          server: Server | None = None) -> float:
     started = time.monotonic()
     reader = bootstrap(Settings(store_url=kafka_settings["store_url"],
                                 state_store_url=kafka_settings["state_store_url"]))
@@ -88,7 +101,9 @@ def seconds_until_applied(kafka_settings: dict, message_id: str, limit: float = 
                 reader.app.repository.get(idempotency_record_id(f"inbound:{message_id}"))
                 return time.monotonic() - started
             except AggregateNotFoundError:
-                assert time.monotonic() - started < limit, f"{message_id} not applied in {limit}s"
+                assert time.monotonic() - started < limit, (
+                    f"{message_id} not applied in {limit}s; server log: "
+                    + (server.log.read_text()[-4000:] if server is not None else "(none)"))
                 time.sleep(0.05)
     finally:
         reader.close()
@@ -98,7 +113,7 @@ def crash_and_restart(server: Server, kafka_settings: dict) -> float:
     """Starts the server, waits until its ingestor works, kills it and starts it again; returns
     when (monotonic) the new incarnation was started."""
     server.start()
-    seconds_until_applied(kafka_settings, inbound_ticket(kafka_settings))
+    seconds_until_applied(kafka_settings, inbound_ticket(kafka_settings), server=server)
     server.signal(signal.SIGKILL)
     restarted = time.monotonic()
     server.start()
@@ -118,7 +133,7 @@ def test_a_restarted_ingestor_applies_a_new_inbound_message_within_5_seconds(kaf
     with running_server(kafka_settings, tmp_path) as server:
         restarted = crash_and_restart(server, kafka_settings)
         up = time.monotonic() - restarted
-        applied_after = seconds_until_applied(kafka_settings, inbound_ticket(kafka_settings))
+        applied_after = seconds_until_applied(kafka_settings, inbound_ticket(kafka_settings), server=server)
         since_restart = time.monotonic() - restarted
         stopped_after = server.signal(signal.SIGTERM)
     print(f"server answered {up:.1f}s after the restart; new message applied {applied_after:.1f}s after "
