@@ -55,6 +55,8 @@ def month_of(period: str) -> date:
         raise InvalidQuery("period", "the monthly report's period must be a month, YYYY-MM")
     period_bounds(period)  # validates
     year, month = (int(p) for p in period.split("-"))
+    if not 1971 <= year <= 9998:  # the trend's twelve months and the next month's forecast must be dates
+        raise InvalidQuery("period", "the monthly report's period must lie between 1971-01 and 9998-12")
     return date(year, month, 1)
 
 

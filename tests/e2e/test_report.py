@@ -173,6 +173,10 @@ def test_a_month_that_is_not_one_is_a_problem_not_a_report(client):
     assert client.get("/v1/reports/monthly", params={"period": "2026-13"}).status_code == 422
     assert client.get("/v1/reports/monthly", params={"period": "2026-W10"}).status_code == 422
     assert client.get("/v1/reports/monthly", params={"period": "2026-03", "lang": "fr"}).status_code == 422
+    # a month whose trend or next month is no date (found by the API fuzzer as a 500)
+    for edge in ("0001-01", "9999-12"):
+        answer = client.get("/v1/reports/monthly", params={"period": edge})
+        assert answer.status_code == 422 and "period" in answer.text, answer.text
 
 
 def test_managers_and_auditors_read_the_report_agents_do_not(services, client):
