@@ -6,7 +6,6 @@ within seconds; the imported history itself gets no warning, breach notice or es
 from __future__ import annotations
 
 import os
-import re
 import subprocess
 import time
 from collections import Counter
@@ -17,7 +16,7 @@ import pytest
 from api.bootstrap import bootstrap
 from api.settings import Settings
 from tests.e2e.test_cli import ROOT, SERVICETRAIL
-from tests.e2e.test_sla_e2e import call
+from tests.e2e.test_sla_e2e import admin_key_once_serving, call
 from tests.support.data import data_file
 from tests.support.postgres import free_port
 
@@ -35,18 +34,7 @@ def test_a_live_p1_after_a_large_import_is_still_escalated_within_seconds(tmp_pa
     process = subprocess.Popen([*SERVICETRAIL, "serve", "--port", str(port)], cwd=tmp_path, env=env,
                                stdout=log.open("w"), stderr=subprocess.STDOUT)
     try:
-        deadline = time.monotonic() + 60
-        while not (keys := re.findall(r"st_[0-9a-f]{12}_[A-Za-z0-9_-]+", log.read_text())):
-            assert process.poll() is None and time.monotonic() < deadline, log.read_text()
-            time.sleep(0.2)
-        key = keys[0]
-        while True:
-            try:
-                call(port, key, "/v1/kpis")
-                break
-            except OSError:
-                assert time.monotonic() < deadline, log.read_text()
-                time.sleep(0.2)
+        key = admin_key_once_serving(process, port, log)
 
         imported = subprocess.run([*SERVICETRAIL, "import", str(source), "--format", "nyc-council",
                                    "--limit", str(IMPORTED_ROWS)], cwd=tmp_path, env=env, capture_output=True,

@@ -28,6 +28,21 @@ def call(port: int, key: str, path: str, body: dict | None = None) -> dict:
         return json.load(response)
 
 
+def admin_key_once_serving(process: subprocess.Popen, port: int, log) -> str:
+    """The first-start admin key ``serve`` printed, once the server answers an authorised query."""
+    deadline = time.monotonic() + 60
+    while not (keys := re.findall(r"st_[0-9a-f]{12}_[A-Za-z0-9_-]+", log.read_text())):
+        assert process.poll() is None and time.monotonic() < deadline, log.read_text()
+        time.sleep(0.2)
+    while True:
+        try:
+            call(port, keys[0], "/v1/kpis")
+            return keys[0]
+        except OSError:
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(0.2)
+
+
 def test_a_running_server_escalates_an_overdue_p1_within_seconds(kafka_settings, tmp_path):
     port, log = free_port(), tmp_path / "serve.log"
     env = {**os.environ, "PYTHONPATH": str(ROOT), "SERVICETRAIL_POLL_INTERVAL_MS": "50",
@@ -36,18 +51,7 @@ def test_a_running_server_escalates_an_overdue_p1_within_seconds(kafka_settings,
     process = subprocess.Popen([*SERVICETRAIL, "serve", "--port", str(port)], cwd=tmp_path, env=env,
                                stdout=log.open("w"), stderr=subprocess.STDOUT)
     try:
-        deadline = time.monotonic() + 60
-        while not (keys := re.findall(r"st_[0-9a-f]{12}_[A-Za-z0-9_-]+", log.read_text())):
-            assert process.poll() is None and time.monotonic() < deadline, log.read_text()
-            time.sleep(0.2)
-        key = keys[0]
-        while True:
-            try:
-                call(port, key, "/v1/kpis")
-                break
-            except OSError:
-                assert time.monotonic() < deadline, log.read_text()
-                time.sleep(0.2)
+        key = admin_key_once_serving(process, port, log)
         almost_an_hour_ago = (datetime.now(timezone.utc) - timedelta(minutes=59, seconds=57)).isoformat()
         opened = time.monotonic()
         ticket = call(port, key, "/v1/tickets", {"customer_id": "c1", "channel": "phone", "category": "outage",
