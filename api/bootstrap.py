@@ -79,7 +79,7 @@ def bootstrap(settings: Settings, *, clock: Clock | None = None, policy: Service
                        open_load=lambda: open_load(state))
     adopt_legacy_erasures(app, state)
     with state.transaction() as tx:  # readers find every table even before a projector ran
-        for handler in [*projection_handlers(policy), AuditCheckpointer()]:
+        for handler in [*projection_handlers(policy, settings.timezone), AuditCheckpointer()]:
             handler.setup(tx)
     secret = load_server_secret(
         settings.secret_key.get_secret_value() if settings.secret_key else None,

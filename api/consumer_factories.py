@@ -22,9 +22,10 @@ if TYPE_CHECKING:
     from projections.store import StateStore
 
 
-def projection_handlers(policy: ServicePolicy | None = None) -> list[Handler]:
-    """Every read model the projector maintains (ticket state judges SLA facts with ``policy``)."""
-    return [TicketStateProjection(policy=policy), ArrivalsProjection()]
+def projection_handlers(policy: ServicePolicy | None = None, zone: str = "UTC") -> list[Handler]:
+    """Every read model the projector maintains (ticket state judges SLA facts with ``policy`` and
+    rolls its facts up per day and month of ``zone``)."""
+    return [TicketStateProjection(policy=policy, zone=zone), ArrivalsProjection()]
 
 
 class ConsumerFactories:
@@ -37,7 +38,7 @@ class ConsumerFactories:
     policy: ServicePolicy
 
     def handlers(self) -> list[Handler]:
-        return projection_handlers(self.policy)
+        return projection_handlers(self.policy, self.settings.timezone)
 
     def log_events(self, page: int = 1000) -> Iterator[dict[str, Any]]:
         """Every ticket event of the store (public JSON documents), in global log order."""

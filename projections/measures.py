@@ -34,6 +34,8 @@ from datetime import datetime
 from typing import Any
 
 from domain.ticket_history import Interaction, Reopen, Resolution
+from projections.distribution import Distribution, bin_of
+from projections.fact_totals import totals_of
 from projections.ticket_state.facts import SlaFacts, deadline_kind, missed_deadlines
 from projections.ticket_state.fold import TicketRow, iso
 
@@ -262,81 +264,107 @@ GROUPED = {"channel": 3, "category": 4, "team": 5, "priority": 6, "region": 7}  
 
 
 class KpiTally:
-    """What the KPIs of one group count, gathered from fact rows (``ticket_state.fact_rows``)."""
+    """What the KPIs of one group count, gathered from fact rows (``ticket_state.fact_rows``) and
+    roll-up cells (``ticket_state.rollups``). Durations are ``Distribution`` sketches: counts and
+    means exact, median and p90 within 1 % (README "Measures")."""
 
-    __slots__ = ("volume", "frt", "frt_business", "escalated", "complaints", "bot", "deflected", "resolved",
-                 "ttr", "ttr_business", "fcr", "within_sla", "handle", "csats", "npss", "resolutions",
-                 "reopens", "breaches")
+    __slots__ = ("facts", "volume", "frt", "frt_business", "escalated", "complaints", "bot", "deflected", "resolved",
+                 "ttr", "ttr_business", "fcr", "within_sla", "handle", "csat_n", "csat_good", "csat_sum", "nps_n",
+                 "nps_promoters", "nps_detractors", "resolutions", "reopens", "breaches")
 
     def __init__(self) -> None:
-        self.volume = self.escalated = self.complaints = self.bot = self.deflected = 0
+        self.facts = self.volume = self.escalated = self.complaints = self.bot = self.deflected = 0
         self.resolved = self.fcr = self.within_sla = self.resolutions = self.reopens = 0
-        self.frt: list[float] = []
-        self.frt_business: list[float] = []
-        self.ttr: list[float] = []
-        self.ttr_business: list[float] = []
-        self.handle: list[float] = []
-        self.csats: list[int] = []
-        self.npss: list[int] = []
+        self.csat_n = self.csat_good = self.csat_sum = self.nps_n = self.nps_promoters = self.nps_detractors = 0
+        self.frt, self.frt_business = Distribution(), Distribution()
+        self.ttr, self.ttr_business = Distribution(), Distribution()
+        self.handle = Distribution()
         self.breaches: dict[str, int] = {}
 
-    def add(self, fact: Any, at: str) -> bool:
-        """Counts one fact of the window; False for a running deadline not yet due at ``at``."""
+    def add(self, fact: Any, at: str, sign: int = 1) -> bool:
+        """Counts one fact of the window (``sign`` −1 takes it out again); False for a running
+        deadline not yet due at ``at``."""
         kind = fact.kind
-        if kind == "opened":
-            flags = fact.flags
-            self.volume += 1
-            if fact.seconds is not None:
-                self.frt.append(fact.seconds)
-                if fact.business_seconds is not None:
-                    self.frt_business.append(fact.business_seconds)
-            self.escalated += flags & 1
-            self.complaints += (flags >> 1) & 1
-            self.bot += (flags >> 2) & 1
-            self.deflected += (flags >> 3) & 1
-        elif kind == "resolved":
-            self.resolved += 1
-            self.ttr.append(fact.seconds)
-            if fact.business_seconds is not None:
-                self.ttr_business.append(fact.business_seconds)
-            if fact.handle_seconds is not None:
-                self.handle.append(fact.handle_seconds)
-            self.fcr += fact.flags & 1
-            self.within_sla += (fact.flags >> 1) & 1
-        elif kind == "survey":
-            if fact.csat is not None:
-                self.csats.append(fact.csat)
-            if fact.nps is not None:
-                self.npss.append(fact.nps)
-        elif kind == "resolution":
-            self.resolutions += 1
-        elif kind == "reopen":
-            self.reopens += 1
-        elif kind == "deadline":
+        if kind == "deadline":
             if not (fact.flags & 1 or fact.at <= at):
                 return False
-            self.breaches[fact.detail] = self.breaches.get(fact.detail, 0) + 1
+            self.breaches[fact.detail] = self.breaches.get(fact.detail, 0) + sign
+            self.facts += sign
+            return True
+        totals = totals_of(fact)
+        self.add_totals(kind, fact.detail, [sign * amount for amount in totals])
+        if kind in ("opened", "resolved"):
+            fast, business = (self.frt, self.frt_business) if kind == "opened" else (self.ttr, self.ttr_business)
+            if fact.seconds is not None:
+                fast.bins[bin_of(fact.seconds)] += sign
+            if fact.business_seconds is not None:
+                business.bins[bin_of(fact.business_seconds)] += sign
         return True
+
+    def add_totals(self, kind: str, detail: str | None, totals: Sequence[int]) -> None:
+        """Adds a roll-up cell's totals (``rollups.TOTALS``) of one kind."""
+        (n, bit0, bit1, bit2, bit3, s_n, s_us, bs_n, bs_us, h_n, h_us,
+         c_n, c_good, c_sum, p_n, p_pro, p_det) = totals
+        if not n:
+            return
+        self.facts += n
+        if kind == "opened":
+            self.volume += n
+            self.escalated += bit0
+            self.complaints += bit1
+            self.bot += bit2
+            self.deflected += bit3
+            self.frt.add_totals(s_n, s_us)
+            self.frt_business.add_totals(bs_n, bs_us)
+        elif kind == "resolved":
+            self.resolved += n
+            self.fcr += bit0
+            self.within_sla += bit1
+            self.ttr.add_totals(s_n, s_us)
+            self.ttr_business.add_totals(bs_n, bs_us)
+            self.handle.add_totals(h_n, h_us)
+        elif kind == "survey":
+            self.csat_n += c_n
+            self.csat_good += c_good
+            self.csat_sum += c_sum
+            self.nps_n += p_n
+            self.nps_promoters += p_pro
+            self.nps_detractors += p_det
+        elif kind == "resolution":
+            self.resolutions += n
+        elif kind == "reopen":
+            self.reopens += n
+        elif kind == "deadline":
+            self.breaches[detail or ""] = self.breaches.get(detail or "", 0) + n
+
+    def add_bin(self, kind: str, measure: str, bin_: int, count: int) -> None:
+        if kind == "opened":
+            (self.frt if measure == "s" else self.frt_business).add_bin(bin_, count)
+        elif kind == "resolved":
+            (self.ttr if measure == "s" else self.ttr_business).add_bin(bin_, count)
 
     def kpis(self, backlog: int) -> dict[str, Any]:
         return {
             "volume": self.volume,
             "backlog": backlog,
-            "first_response_seconds": distribution(self.frt),
-            "first_response_business_seconds": distribution(self.frt_business),
-            "resolution_seconds": distribution(self.ttr),
-            "resolution_business_seconds": distribution(self.ttr_business),
+            "first_response_seconds": self.frt.summary(),
+            "first_response_business_seconds": self.frt_business.summary(),
+            "resolution_seconds": self.ttr.summary(),
+            "resolution_business_seconds": self.ttr_business.summary(),
             "resolved": self.resolved,
             "fcr_rate": ratio(self.fcr, self.resolved),
-            "csat": csat(self.csats),
-            "nps": nps(self.npss),
+            "csat": {"responses": self.csat_n,
+                     "percent": 100 * self.csat_good / self.csat_n if self.csat_n else None,
+                     "mean": self.csat_sum / self.csat_n if self.csat_n else None},
+            "nps": {"responses": self.nps_n,
+                    "score": 100 * (self.nps_promoters - self.nps_detractors) / self.nps_n if self.nps_n else None},
             "sla_compliance": ratio(self.within_sla, self.resolved),
-            "sla_breaches": dict(sorted(self.breaches.items())),
+            "sla_breaches": {kind: n for kind, n in sorted(self.breaches.items()) if n},
             "escalation_rate": ratio(self.escalated, self.volume),
             "reopen_rate": ratio(self.reopens, self.resolutions),
             "complaint_rate": ratio(self.complaints, self.volume),
             "bot_deflection_rate": ratio(self.deflected, self.bot),
-            "average_handle_seconds": math.fsum(self.handle) / len(self.handle) if self.handle else None,
+            "average_handle_seconds": self.handle.mean(),
         }
 
 
@@ -349,25 +377,35 @@ def check_group_by(group_by: str | None) -> None:
         raise ValueError(f"group_by must be one of {', '.join(sorted(DIMENSIONS))}")
 
 
-def count_facts(tallies: dict[str, KpiTally], facts: Iterable[Any], group_by: str | None, at: str) -> None:
-    """Adds facts one by one (a group appears with its first counted fact)."""
+def count_facts(tallies: dict[str, KpiTally], facts: Iterable[Any], group_by: str | None, at: str,
+                sign: int = 1) -> None:
+    """Adds facts one by one (``sign`` −1: takes them out)."""
     position = GROUPED.get(group_by or "")
     for fact in facts:
         key = group_key(None if position is None else fact[position], group_by)
         tally = tallies.get(key)
         if tally is None:
-            tally = KpiTally()
-            if tally.add(fact, at):
-                tallies[key] = tally
-        else:
-            tally.add(fact, at)
+            tally = tallies[key] = KpiTally()
+        tally.add(fact, at, sign)
+
+
+def count_cells(tallies: dict[str, KpiTally], totals: Iterable[tuple], bins: Iterable[tuple],
+                group_by: str | None) -> None:
+    """Adds roll-up cells: ``totals`` rows (slice value, kind, detail, *``rollups.TOTALS``) and
+    ``bins`` rows (slice value, kind, measure, bin, count)."""
+    for value, kind, detail, *sums in totals:
+        tally = tallies.get(key := group_key(value, group_by)) or tallies.setdefault(key, KpiTally())
+        tally.add_totals(kind, detail, sums)
+    for value, kind, measure, bin_, count in bins:
+        tally = tallies.get(key := group_key(value, group_by)) or tallies.setdefault(key, KpiTally())
+        tally.add_bin(kind, measure, bin_, count)
 
 
 def count_totals(tallies: dict[str, KpiTally], counted: Iterable[tuple], valued: Iterable[tuple],
                  group_by: str | None) -> None:
-    """Adds what the database counted: ``counted`` rows (group, kind, detail, facts counted, and
-    the sums of the four flag bits) and ``valued`` rows (group, kind, seconds, business seconds,
-    handle seconds, csat, nps) of the opened, resolved and survey facts carrying a value."""
+    """Adds what the database counted over fact rows: ``counted`` rows (group, kind, detail, facts
+    counted, and the sums of the four flag bits) and ``valued`` rows (group, kind, seconds,
+    business seconds, handle seconds, csat, nps) of the opened, resolved and survey facts."""
     def tally_of(group: Any) -> KpiTally:
         key = group_key(group, group_by)
         found = tallies.get(key)
@@ -380,40 +418,38 @@ def count_totals(tallies: dict[str, KpiTally], counted: Iterable[tuple], valued:
             continue
         tally = tally_of(group)
         if kind == "opened":
-            tally.volume += number
-            tally.escalated += bit0
-            tally.complaints += bit1
-            tally.bot += bit2
-            tally.deflected += bit3
+            tally.add_totals(kind, detail, [number, bit0, bit1, bit2, bit3] + [0] * 12)
         elif kind == "resolved":
-            tally.resolved += number
-            tally.fcr += bit0
-            tally.within_sla += bit1
-        elif kind == "resolution":
-            tally.resolutions += number
-        elif kind == "reopen":
-            tally.reopens += number
-        elif kind == "deadline":
-            tally.breaches[detail] = tally.breaches.get(detail, 0) + number
+            tally.add_totals(kind, detail, [number, bit0, bit1] + [0] * 14)
+        elif kind in ("resolution", "reopen", "deadline", "survey"):
+            tally.add_totals(kind, detail, [number] + [0] * 16)
     for group, kind, seconds, business_seconds, handle_seconds, csat_score, nps_score in valued:
         tally = tally_of(group)
         if kind == "opened":
-            tally.frt.append(seconds)
-            if business_seconds is not None:
-                tally.frt_business.append(business_seconds)
+            _add_value(tally.frt, seconds)
+            _add_value(tally.frt_business, business_seconds)
         elif kind == "resolved":
-            tally.ttr.append(seconds)
-            if business_seconds is not None:
-                tally.ttr_business.append(business_seconds)
-            if handle_seconds is not None:
-                tally.handle.append(handle_seconds)
+            _add_value(tally.ttr, seconds)
+            _add_value(tally.ttr_business, business_seconds)
+            _add_value(tally.handle, handle_seconds)
         elif kind == "survey":
             if csat_score is not None:
-                tally.csats.append(csat_score)
+                tally.csat_n += 1
+                tally.csat_good += int(csat_score >= 4)
+                tally.csat_sum += csat_score
             if nps_score is not None:
-                tally.npss.append(nps_score)
+                tally.nps_n += 1
+                tally.nps_promoters += int(nps_score >= 9)
+                tally.nps_detractors += int(nps_score <= 6)
 
 
-def finish(tallies: dict[str, KpiTally], open_count: dict[str, int]) -> dict[str, Any]:
-    return {key: tallies.get(key, KpiTally()).kpis(open_count.get(key, 0))
-            for key in sorted(set(tallies) | set(open_count))}
+def _add_value(distribution: Distribution, value: float | None) -> None:
+    if value is not None:
+        distribution.add(value)
+
+
+def finish(tallies: dict[str, KpiTally], open_count: dict[str, int], keep: str | None = None) -> dict[str, Any]:
+    """The KPIs of every group that counts a fact of the window or has a backlog (``keep``: a
+    group listed whatever it counts)."""
+    listed = {key for key, tally in tallies.items() if tally.facts > 0 or key == keep} | set(open_count)
+    return {key: tallies.get(key, KpiTally()).kpis(open_count.get(key, 0)) for key in sorted(listed)}

@@ -8,7 +8,7 @@ import json
 from datetime import datetime, timezone, tzinfo
 from typing import Any
 
-from projections import agent_performance, customer_history, measures
+from projections import agent_performance, customer_history, measures, rollup_reader
 from projections.moment import InvalidQuery, period_bounds
 from projections.read_side import ReadView, RowFilter
 from projections.ticket_state.fold import STATUSES, TicketRow, iso
@@ -77,28 +77,42 @@ def backlog_counts(view: ReadView, end: datetime, group_by: str | None) -> dict[
 
 def kpi_report(view: ReadView, start: datetime, end: datetime, group_by: str | None,
                now: datetime | None = None) -> dict[str, Any]:
-    """KPIs over ``[start, end)`` at the view's moment (``now``: the instant a live view describes)."""
+    """KPIs over ``[start, end)`` at the view's moment (``now``: the instant a live view describes).
+
+    The local days and months wholly inside the window that no change after the moment touched
+    come from the roll-ups; the rest is counted from fact rows (``rollup_reader``); the tickets
+    with late events are folded at the moment instead of either."""
     if end <= start:
         raise InvalidQuery("to", "to must be after from")
     if group_by and group_by not in measures.DIMENSIONS:
         raise InvalidQuery("group_by", f"group_by must be one of {', '.join(sorted(measures.DIMENSIONS))}")
     lo, hi = iso(start), iso(end)
-    described = iso(min(end, view.moment.instant(now or end)))
+    described_at = min(end, view.moment.instant(now or end))
+    described = iso(described_at)
     column = group_by or "NULL"  # a name from measures.DIMENSIONS (checked above), never user text
-    counted = view.select_facts(
-        f"{column}, kind, detail, sum(CASE WHEN kind <> 'deadline' OR (flags & 1) = 1 OR at <= ? THEN 1 ELSE 0 END),"
-        " sum(flags & 1), sum((flags >> 1) & 1), sum((flags >> 2) & 1), sum((flags >> 3) & 1)",
-        measures.KPI_FACTS, lo, hi, select_params=(described,),
-        group_by=f"{group_by + ', ' if group_by else ''}kind, detail")
-    valued = view.select_facts(
-        f"{column}, kind, seconds, business_seconds, handle_seconds, csat, nps", ("opened", "resolved", "survey"),
-        lo, hi, select_params=())
-    tallies: dict[str, measures.KpiTally] = {} if group_by else {"all": measures.KpiTally()}
-    measures.count_totals(tallies, counted.rows,
-                          (r for r in valued.rows if r[2] is not None or r[5] is not None or r[6] is not None),
-                          group_by)
-    measures.count_facts(tallies, (fact for _ticket, fact in counted.folded), group_by, described)
-    groups = measures.finish(tallies, backlog_counts(view, end, group_by))
+    coverage = rollup_reader.cover(view, start, end, described_at)
+    tallies: dict[str, measures.KpiTally] = {}
+    if coverage.cells:
+        scope = group_by or "all"
+        measures.count_cells(tallies, rollup_reader.cell_totals(view, coverage, scope, measures.KPI_FACTS),
+                             rollup_reader.cell_bins(view, coverage, scope, ("opened", "resolved")), group_by)
+        measures.count_facts(tallies, (fact for _ticket, fact in rollup_reader.late_facts_in_cells(
+            view, coverage, measures.KPI_FACTS)), group_by, described, sign=-1)
+    if coverage.ranges:
+        counted = view.select_facts(
+            f"{column}, kind, detail, sum(CASE WHEN kind <> 'deadline' OR (flags & 1) = 1 OR at <= ? THEN 1 ELSE 0 END),"
+            " sum(flags & 1), sum((flags >> 1) & 1), sum((flags >> 2) & 1), sum((flags >> 3) & 1)",
+            measures.KPI_FACTS, select_params=(described,), ranges=coverage.ranges, fold_late=False,
+            group_by=f"{group_by + ', ' if group_by else ''}kind, detail")
+        valued = view.select_facts(
+            f"{column}, kind, seconds, business_seconds, handle_seconds, csat, nps", ("opened", "resolved", "survey"),
+            ranges=coverage.ranges, fold_late=False)
+        measures.count_totals(tallies, counted.rows,
+                              (r for r in valued.rows if r[2] is not None or r[5] is not None or r[6] is not None),
+                              group_by)
+    measures.count_facts(tallies, (fact for _ticket, fact in view.folded_facts(measures.KPI_FACTS, lo, hi)),
+                         group_by, described)
+    groups = measures.finish(tallies, backlog_counts(view, end, group_by), keep=None if group_by else "all")
     return {"from": iso(start), "to": iso(end), "group_by": group_by, "groups": groups}
 
 

@@ -17,8 +17,12 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from zoneinfo import ZoneInfo
+
+from projections.local_periods import Calendar
 from projections.moment import Moment
 from projections.store import Transaction
+from projections.ticket_state.fact_rows import COLUMNS as FACT_COLUMNS
 from projections.ticket_state.fact_rows import Fact, facts_of
 from projections.ticket_state.fold import OPEN_STATUSES, Judge, TicketRow
 from projections.ticket_state.store import is_breached
@@ -109,6 +113,9 @@ class ReadView:
     def __init__(self, tx: Transaction, moment: Moment = Moment(), events_of: EventsOf | None = None,
                  judge: Judge | None = None):
         self.tx, self.moment, self.events_of, self.judge = tx, moment, events_of, judge
+        self._calendar: Calendar | None = None
+        self._late: list[str] | None = None
+        self._sees_everything: bool | None = None
 
     def at(self, moment: Moment) -> ReadView:
         return ReadView(self.tx, moment, self.events_of, self.judge)
@@ -125,7 +132,7 @@ class ReadView:
             return [TicketRow.from_json(doc) for (doc,) in self.tx.fetchall(sql, (*params, *tail_params))]
         as_of = self.moment.as_of_text or FOREVER
         known_at = self.moment.known_at_text or FOREVER
-        late = self._late_tickets(known_at)
+        late = self.late_tickets()
         sql = (f"SELECT doc FROM ticket_versions v WHERE occurred_at <= ? AND recorded_at <= ? "
                f"AND (next_recorded_at IS NULL OR next_occurred_at > ? OR next_recorded_at > ?) AND {clause}")
         values: list[Any] = [as_of, known_at, as_of, known_at, *params]
@@ -153,20 +160,25 @@ class ReadView:
         return found
 
     def select_facts(self, select: str, kinds: tuple[str, ...], since: str | None = None, until: str | None = None,
-                     *, select_params: tuple[Any, ...] = (), group_by: str = "") -> FactSelection:
+                     *, select_params: tuple[Any, ...] = (), group_by: str = "",
+                     ranges: list[tuple[str, str]] | None = None, fold_late: bool = True) -> FactSelection:
         """``SELECT {select}`` (its placeholders bound to ``select_params``) over the stored facts of
-        these kinds visible at this moment with ``at`` in ``[since, until)`` (``GROUP BY group_by``),
-        so that counting happens in the
-        database; the facts of tickets whose visible events are not a prefix of their versions are
-        left out of the SQL and returned folded, for the caller to count the same way."""
+        these kinds visible at this moment with ``at`` in ``[since, until)`` (or in any of ``ranges``)
+        (``GROUP BY group_by``), so that counting happens in the database; the facts of tickets whose
+        visible events are not a prefix of their versions are left out of the SQL and returned
+        folded (unless ``fold_late`` is false), for the caller to count the same way."""
         clauses = [f"kind IN ({','.join('?' * len(kinds))})"]
         values: list[Any] = [*select_params, *kinds]
-        if since is not None:
-            clauses.append("at >= ?")
-            values.append(since)
-        if until is not None:
-            clauses.append("at < ?")
-            values.append(until)
+        spans = ranges if ranges is not None else [(since, until)]
+        if not spans:
+            return FactSelection([], [])
+        if spans != [(None, None)]:
+            alternatives = []
+            for lo, hi in spans:
+                parts = [part for part, bound in (("at >= ?", lo), ("at < ?", hi)) if bound is not None]
+                alternatives.append(" AND ".join(parts) or "1 = 1")
+                values.extend(bound for bound in (lo, hi) if bound is not None)
+            clauses.append("(" + " OR ".join(f"({a})" for a in alternatives) + ")")
         late: list[str] = []
         if self.moment.is_live or self._as_of_sees_everything():
             clauses.append("to_recorded IS NULL")
@@ -176,7 +188,12 @@ class ReadView:
             clauses.append("from_occurred <= ? AND from_recorded <= ? "
                            "AND (to_recorded IS NULL OR to_occurred > ? OR to_recorded > ?)")
             values.extend([as_of, known_at, as_of, known_at])
-            late = self._late_tickets(known_at)
+            if self.moment.as_of is not None and "deadline" not in kinds and "open" not in kinds:
+                # A fact other than a deadline or the open state lies at or before the occurrence of
+                # the version that gave it: nothing later than ``as_of`` can be visible then.
+                clauses.append("at <= ?")
+                values.append(as_of)
+            late = self.late_tickets()
             if len(late) <= 500:
                 if late:
                     clauses.append(f"ticket_id NOT IN ({','.join('?' * len(late))})")
@@ -190,19 +207,49 @@ class ReadView:
             sql += f" GROUP BY {group_by}"
         rows = self.tx.fetchall(sql, values)
         folded: list[tuple[str, Fact]] = []
-        for row in map(self._fold, late):
+        if fold_late:
+            for lo, hi in spans:
+                folded.extend(self.folded_facts(kinds, lo, hi))
+        return FactSelection(rows, folded)
+
+    def folded_facts(self, kinds: tuple[str, ...], since: str | None, until: str | None) -> list[tuple[str, Fact]]:
+        """The facts in ``[since, until)`` of the tickets with late events, folded at this moment."""
+        folded: list[tuple[str, Fact]] = []
+        if self.moment.is_live or self._as_of_sees_everything():
+            return folded
+        for row in map(self._fold, self.late_tickets()):
             if row is not None:
-                folded.extend((row.ticket_id, fact) for fact in facts_of(row, self.judge).values()
+                folded.extend((row.ticket_id, fact) for fact in facts_of(row, self.judge, self.calendar).values()
                               if fact.kind in kinds and (since is None or fact.at >= since)
                               and (until is None or fact.at < until))
-        return FactSelection(rows, folded)
+        return folded
+
+    def current_facts_of(self, tickets: list[str], kinds: tuple[str, ...]) -> list[tuple[str, Fact]]:
+        """The stored facts holding now of these tickets (what the roll-ups sum for them)."""
+        if not tickets:
+            return []
+        columns = ", ".join(FACT_COLUMNS)
+        found = self.tx.fetch_in(f"SELECT ticket_id, {columns} FROM ticket_facts WHERE to_recorded IS NULL "
+                                 f"AND kind IN ({','.join('?' * len(kinds))}) AND ticket_id IN ({{}})",
+                                 tickets, *kinds)
+        return [(row[0], Fact(*row[1:])) for row in found]
+
+    @property
+    def calendar(self) -> Calendar:
+        """The local days and months the projector rolled facts up in (its time zone)."""
+        if self._calendar is None:
+            found = self.tx.fetchall("SELECT zone FROM ticket_rollup_zone")
+            self._calendar = Calendar(ZoneInfo(found[0][0] if found else "UTC"))
+        return self._calendar
 
     def _as_of_sees_everything(self) -> bool:
         """As of T, known now, when no event occurred after T: the current rows are the answer."""
         if self.moment.known_at is not None or self.moment.as_of is None:
             return False
-        latest = self.tx.fetchall("SELECT max(activity_at) FROM ticket_state")[0][0]
-        return latest is None or latest <= self.moment.as_of_text
+        if self._sees_everything is None:
+            latest = self.tx.fetchall("SELECT max(activity_at) FROM ticket_state")[0][0]
+            self._sees_everything = latest is None or latest <= self.moment.as_of_text
+        return self._sees_everything
 
     # ------------------------------------------------------------------------ late events
     def _anomaly_clause(self) -> str:
@@ -216,9 +263,15 @@ class ReadView:
     def _anomaly_params(self, known_at: str) -> list[Any]:
         return [] if self.moment.as_of is None else [known_at]
 
-    def _late_tickets(self, known_at: str) -> list[str]:
-        sql = f"SELECT DISTINCT ticket_id FROM ticket_anomalies a WHERE {self._anomaly_clause()}"
-        return sorted(ticket for (ticket,) in self.tx.fetchall(sql, self._anomaly_params(known_at)))
+    def late_tickets(self) -> list[str]:
+        """The tickets whose visible events at this moment need not be a prefix of their versions."""
+        if self.moment.is_live:
+            return []
+        if self._late is None:
+            known_at = self.moment.known_at_text or FOREVER
+            sql = f"SELECT DISTINCT ticket_id FROM ticket_anomalies a WHERE {self._anomaly_clause()}"
+            self._late = sorted(ticket for (ticket,) in self.tx.fetchall(sql, self._anomaly_params(known_at)))
+        return self._late
 
     def _fold(self, ticket_id: str) -> TicketRow | None:
         if self.events_of is None:

@@ -128,11 +128,9 @@ def instant(name: str, value: str | None) -> datetime | None:
 
 def catch_up(services: Services) -> None:
     """Brings the read models up to the log before a one-off report (the server keeps them live)."""
-    from api.bootstrap import projection_handlers
-
     if services.settings.uses_kafka_source:
         return  # the projectors of a Kafka deployment own the read models
-    for handler in projection_handlers():
+    for handler in services.handlers():
         runtime = services.projector(handler, source="embedded")
         while runtime.run_once():
             pass

@@ -42,8 +42,9 @@ def project(
     from api.bootstrap import projection_handlers
 
     settings = settings_or_exit(store_url=store_url, kafka_bootstrap=kafka_bootstrap, projector_source=source)
-    handlers = chosen(projection_handlers(), names)
+    chosen(projection_handlers(), names)  # an unknown name fails before anything opens
     with opened(settings) as services:
+        handlers = chosen(services.handlers(), names)  # with the settings' policy and time zone
         typer.echo(f"servicetrail: projecting {', '.join(h.name for h in handlers)} "
                    f"from {'kafka' if settings.uses_kafka_source else 'the embedded log'}")
         run_until_signalled([*(services.projector(handler) for handler in handlers), services.checkpointer()])

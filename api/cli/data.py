@@ -159,8 +159,9 @@ def rebuild(
     from consumers.rebuild import rebuild as rebuild_aside
 
     settings = settings_or_exit(store_url=store_url, kafka_bootstrap=kafka_bootstrap)
-    handlers = chosen(projection_handlers(), names)
+    chosen(projection_handlers(), names)  # an unknown name fails before anything opens
     with opened(settings, existing=True) as services:
+        handlers = chosen(services.handlers(), names)  # with the settings' policy and time zone
         head = services.app.event_count()
         for handler in handlers:
             started, done = time.perf_counter(), 0

@@ -20,6 +20,7 @@ from typing import NamedTuple
 
 from domain.ticket_history import Assignment, Escalation, Reopen, Resolution
 from projections import measures as m
+from projections.local_periods import UTC, Calendar
 from projections.ticket_state.facts import SlaFacts, deadline_kind
 from projections.ticket_state.fold import TicketRow
 
@@ -31,8 +32,8 @@ FCR, WITHIN_SLA = 1, 2
 # and counts as missed once it falls due before the instant the answer describes
 MISSED = 1
 
-KINDS = ("opened", "resolved", "survey", "resolution", "reopen", "assigned", "first_response", "escalation",
-         "complaint", "deadline", "open")
+KINDS = ("opened", "resolved", "survey", "resolution", "reopen", "assigned", "handled", "first_response",
+         "escalation", "complaint", "deadline", "open")
 
 
 class Fact(NamedTuple):
@@ -59,8 +60,10 @@ class Fact(NamedTuple):
 COLUMNS = Fact._fields
 
 
-def facts_of(row: TicketRow, judge: SlaFacts | None) -> dict[str, Fact]:
-    """Every fact of this version of the ticket, by key."""
+def facts_of(row: TicketRow, judge: SlaFacts | None, calendar: Calendar = UTC) -> dict[str, Fact]:
+    """Every fact of this version of the ticket, by key. ``calendar`` places the ``handled``
+    facts: one per agent and local month the ticket was assigned to that agent in (at the first
+    such assignment), so that a month's "tickets handled" is a count, not a distinct count."""
     dims = (row.channel, row.category, row.team, row.priority, row.region)
 
     def fact(kind: str, at: str, agent: str | None = None, **values) -> Fact:
@@ -92,6 +95,15 @@ def facts_of(row: TicketRow, judge: SlaFacts | None) -> dict[str, Fact]:
         found[f"reopen#{number}"] = fact("reopen", reopen.at, reopen.undone_resolver)
     for number, assignment in enumerate(map(Assignment._make, row.assignments)):
         found[f"assigned#{number}"] = fact("assigned", assignment.at, assignment.agent_id)
+    handled: dict[tuple[str, str], str] = {}
+    for assignment in map(Assignment._make, row.assignments):
+        if not assignment.agent_id:
+            continue
+        month = (assignment.agent_id, calendar.periods(assignment.at)[1])
+        if month not in handled or assignment.at < handled[month]:
+            handled[month] = assignment.at
+    for (agent, month), at in handled.items():
+        found[f"handled:{agent}:{month}"] = fact("handled", at, agent, detail=month)
     for number, escalation in enumerate(map(Escalation._make, row.escalations)):
         found[f"escalation#{number}"] = fact("escalation", escalation.at,
                                              m.assignee_at(row, escalation.at, escalation.version))

@@ -39,14 +39,16 @@ import orjson
 
 from domain.service_levels import ServicePolicy
 from domain.sla_policies import PolicyBook, PolicyVersion
+from projections.local_periods import Calendar
 from projections.store import StateStore, Transaction
 from projections.ticket_state.fact_rows import COLUMNS as FACT_COLUMNS
 from projections.ticket_state.fact_rows import Fact, facts_of
 from projections.ticket_state.facts import SLA_INPUT_COLUMNS, SlaFacts, missed_deadlines, sla_inputs
 from projections.ticket_state.fold import OPEN_STATUSES, TicketRow, versions
+from projections.ticket_state.rollups import RollupChanges, RollupTables
 
 TABLE = "ticket_state"
-SCHEMA_VERSION = 6  # 6: fact rows, policy versions, each escalation's reason and deadline
+SCHEMA_VERSION = 7  # 7: roll-ups per local day and month × slice, "handled" facts
 # Columns that filters and windows use (the whole row is ``doc``).
 FILTERED = ("status", "assignee_id", "priority", "customer_id", "opened_at", "resolved_at", "activity_at", "breached")
 STATE_COLUMNS = ("ticket_id", "version", *FILTERED, "doc")
@@ -86,13 +88,19 @@ def policy_fingerprint(policy: ServicePolicy) -> str:
 class TicketStateProjection:
     """The projector's handler for ticket state (a ``consumers.runtime.Handler``)."""
 
-    def __init__(self, table: str = TABLE, *, policy: ServicePolicy | None = None, indexed: bool = True):
+    def __init__(self, table: str = TABLE, *, policy: ServicePolicy | None = None, indexed: bool = True,
+                 zone: str = "UTC"):
+        from zoneinfo import ZoneInfo
+
         self.table = self.name = table
+        self.zone = zone
+        self.calendar = Calendar(ZoneInfo(zone))
         self.versions_table = table.replace(TABLE, "ticket_versions", 1)
         self.anomalies_table = table.replace(TABLE, "ticket_anomalies", 1)
         self.facts_table = table.replace(TABLE, "ticket_facts", 1)
         self.policies_table = table.replace(TABLE, "sla_policies", 1)
         self.sla_inputs_table = table.replace(TABLE, "ticket_sla_inputs", 1)
+        self.rollups = RollupTables(self.facts_table)
         self.policy = policy or ServicePolicy()
         self.book = PolicyBook(self.policy)
         self.judge = SlaFacts(self.book)
@@ -101,11 +109,11 @@ class TicketStateProjection:
     @property
     def tables(self) -> tuple[str, ...]:
         return (self.table, self.versions_table, self.anomalies_table, self.facts_table, self.policies_table,
-                self.sla_inputs_table)
+                self.sla_inputs_table, *self.rollups.all)
 
     @property
     def schema(self) -> str:
-        return f"{SCHEMA_VERSION}:{policy_fingerprint(self.policy)}"
+        return f"{SCHEMA_VERSION}:{policy_fingerprint(self.policy)}:{self.zone}"
 
     def setup(self, tx: Transaction) -> None:
         tx.execute("CREATE TABLE IF NOT EXISTS projection_schemas (name TEXT PRIMARY KEY, schema TEXT NOT NULL)")
@@ -145,6 +153,7 @@ class TicketStateProjection:
                        category TEXT, channel TEXT, policy_version INTEGER NOT NULL, opened_us BIGINT NOT NULL,
                        first_response_us BIGINT, resolution_start_us BIGINT NOT NULL, resolved_us BIGINT NOT NULL,
                        waiting_us BIGINT, missed TEXT NOT NULL, pauses TEXT, waits TEXT, transfers TEXT)""")
+        self.rollups.create(tx, self.zone)
         if self.indexed:
             tx.execute(f"CREATE INDEX IF NOT EXISTS {self.sla_inputs_table}_resolved "
                        f"ON {self.sla_inputs_table} (resolved_at)")
@@ -178,7 +187,7 @@ class TicketStateProjection:
         version_rows: list[tuple[Any, ...]] = []
         superseded: list[tuple[Any, ...]] = []
         anomalies: list[tuple[str, str, str]] = []
-        facts = FactChanges()
+        facts = FactChanges(RollupChanges(self.calendar))
         for ticket_id, ticket_events in by_ticket.items():
             before = current.get(ticket_id)
             if before is None and ticket_events[0]["version"] != 1:
@@ -192,7 +201,7 @@ class TicketStateProjection:
                     anomalies.append((ticket_id, "occurred", first.last_recorded_at))
                 if first.last_recorded_at < before.last_recorded_at:
                     anomalies.append((ticket_id, "recorded", first.last_recorded_at))
-            facts.follow(ticket_id, before, rows, self.judge)
+            facts.follow(ticket_id, before, rows, self.judge, self.calendar)
             for row, following in zip(rows, [*rows[1:], None]):
                 version_rows.append((
                     ticket_id, row.version, row.last_occurred_at, row.last_recorded_at,
@@ -211,7 +220,7 @@ class TicketStateProjection:
             version_rows)
         tx.executemany(f"INSERT INTO {self.anomalies_table} (ticket_id, kind, recorded_at) VALUES (?, ?, ?) "
                        "ON CONFLICT (ticket_id, kind) DO NOTHING", anomalies)
-        facts.write(tx, self.facts_table)
+        facts.write(tx, self.facts_table, self.rollups)
         write_rows(tx, self.table, latest)
         write_sla_inputs(tx, self.sla_inputs_table, latest)
 
@@ -228,12 +237,13 @@ class TicketStateProjection:
     def reset(self, tx: Transaction) -> None:
         for table in self.tables:
             tx.execute(f"DELETE FROM {table}")
+        self.rollups.create(tx, self.zone)
         self.book = PolicyBook(self.policy)
         self.judge = SlaFacts(self.book)
 
     def aside(self) -> TicketStateProjection:
         """The same projection into other tables, for a rebuild that does not disturb readers."""
-        return TicketStateProjection(f"{self.table}__rebuild", policy=self.policy, indexed=False)
+        return TicketStateProjection(f"{self.table}__rebuild", policy=self.policy, indexed=False, zone=self.zone)
 
     def adopt(self, tx: Transaction, rebuilt: TicketStateProjection) -> None:
         """Replaces this projection's tables by the rebuilt ones, atomically with the caller's tx."""
@@ -247,20 +257,24 @@ class TicketStateProjection:
 
 class FactChanges:
     """The fact rows one batch opens and closes. A fact that a version changes or drops is closed
-    at that version's instants; one opened and closed within the batch is written closed."""
+    at that version's instants; one opened and closed within the batch is written closed. Each
+    opening and closing is also added to (subtracted from) the roll-ups (``rollups``)."""
 
-    def __init__(self) -> None:
+    def __init__(self, rollups: RollupChanges) -> None:
         self.opened: list[list[Any]] = []
         self.closed: list[tuple[str, str, str, str]] = []
+        self.rollups = rollups
 
-    def follow(self, ticket_id: str, before: TicketRow | None, rows: list[TicketRow], judge: SlaFacts) -> None:
+    def follow(self, ticket_id: str, before: TicketRow | None, rows: list[TicketRow], judge: SlaFacts,
+               calendar: Calendar) -> None:
         live: dict[str, tuple[Fact, list[Any] | None]] = (
-            {} if before is None else {key: (fact, None) for key, fact in facts_of(before, judge).items()})
+            {} if before is None else {key: (fact, None) for key, fact in facts_of(before, judge, calendar).items()})
         for row in rows:
-            now = facts_of(row, judge)
+            now = facts_of(row, judge, calendar)
             for key, (fact, pending) in list(live.items()):
                 if now.get(key) != fact:
                     del live[key]
+                    self.rollups.add(fact, -1, row.last_occurred_at, row.last_recorded_at)
                     if pending is None:
                         self.closed.append((row.last_occurred_at, row.last_recorded_at, ticket_id, key))
                     else:
@@ -271,8 +285,10 @@ class FactChanges:
                                *fact]
                     self.opened.append(pending)
                     live[key] = (fact, pending)
+                    self.rollups.add(fact, 1, row.last_occurred_at, row.last_recorded_at)
 
-    def write(self, tx: Transaction, table: str) -> None:
+    def write(self, tx: Transaction, table: str, rollups: RollupTables) -> None:
+        self.rollups.write(tx, rollups)
         tx.executemany(f"UPDATE {table} SET to_occurred = ?, to_recorded = ? "
                        "WHERE ticket_id = ? AND key = ? AND to_recorded IS NULL", self.closed)
         tx.executemany(f"INSERT INTO {table} ({', '.join(FACT_ROW_COLUMNS)}) "

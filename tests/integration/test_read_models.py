@@ -26,8 +26,11 @@ def test_kpis_from_the_projection_equal_the_hand_computed_figures(projected):
     with projected.read() as view:
         k = queries.kpi_report(view, *MONTH, None)["groups"]["all"]
     assert (k["volume"], k["backlog"], k["resolved"]) == (7, 2, 5)
-    assert k["first_response_seconds"] == {"count": 5, "mean": 1620.0, "median": 1200.0, "p90": 2520.0}
-    assert k["resolution_seconds"] == {"count": 5, "mean": 5460.0, "median": 3600.0, "p90": 10800.0}
+    # medians and p90s are DDSketch estimates: within 1 % of the exact figure (README "Measures")
+    assert k["first_response_seconds"] == {"count": 5, "mean": 1620.0, "median": pytest.approx(1200.0, rel=0.01),
+                                           "p90": pytest.approx(2520.0, rel=0.01)}
+    assert k["resolution_seconds"] == {"count": 5, "mean": 5460.0, "median": pytest.approx(3600.0, rel=0.01),
+                                       "p90": pytest.approx(10800.0, rel=0.01)}
     assert k["fcr_rate"] == pytest.approx(0.4)
     assert k["csat"]["percent"] == pytest.approx(200 / 3) and k["nps"]["score"] == 0.0
     assert k["reopen_rate"] == pytest.approx(1 / 6) and k["bot_deflection_rate"] == 0.5

@@ -22,6 +22,11 @@ from projections.store import StateStore
 from projections.ticket_state.store import FACT_ROW_COLUMNS, TicketStateProjection, read_all, read_history
 from projections.time_travel import replay
 from tests.fakes import FakeClock
+from projections.fact_totals import TOTALS
+from projections.local_periods import Calendar
+from projections.ticket_state.fact_rows import COLUMNS as FACT_COLUMNS
+from projections.ticket_state.fact_rows import Fact
+from projections.ticket_state.rollups import RollupChanges
 from tests.property.logs import T0, build_events, logs, logs_with_policies
 
 def new_app() -> ServiceTrail:
@@ -41,7 +46,25 @@ def history(runtime: ConsumerRuntime) -> dict:
                 "anomalies": sorted(tx.fetchall("SELECT ticket_id, kind, recorded_at FROM ticket_anomalies")),
                 "facts": sorted(map(tuple, tx.fetchall(f"SELECT {', '.join(FACT_ROW_COLUMNS)} FROM ticket_facts")),
                                 key=repr),
-                "policies": sorted(tx.fetchall("SELECT number, doc FROM sla_policies"))}
+                "policies": sorted(tx.fetchall("SELECT number, doc FROM sla_policies")),
+                "rollups": stored_rollups(tx)}
+
+
+def stored_rollups(tx) -> dict:
+    """The roll-up cells and sketch bins that count something, and the periods' change stamps."""
+    totals = " OR ".join(f"{column} <> 0" for column in TOTALS)
+    return {"cells": sorted(tx.fetchall(f"SELECT * FROM ticket_rollups WHERE {totals}")),
+            "bins": sorted(tx.fetchall("SELECT * FROM ticket_rollup_bins WHERE n <> 0")),
+            "periods": sorted(tx.fetchall("SELECT * FROM ticket_rollup_periods"))}
+
+
+def recounted_rollups(tx) -> dict:
+    """The roll-ups recounted from the facts holding now (what every cell must sum)."""
+    changes = RollupChanges(Calendar())
+    for row in tx.fetchall(f"SELECT {', '.join(FACT_COLUMNS)} FROM ticket_facts WHERE to_recorded IS NULL"):
+        changes.add(Fact(*row), 1, "", "")
+    return {"cells": sorted((*key, *values) for key, values in changes.cells.items() if any(values)),
+            "bins": sorted((*key, n) for key, n in changes.bins.items() if n)}
 
 
 def fresh_runtime(app: ServiceTrail, batch_size: int = 1000, handler=None) -> ConsumerRuntime:
@@ -105,6 +128,9 @@ def test_incremental_with_any_chunking_and_crashes_equals_a_rebuild(log, chunks,
     with runtime.store.transaction() as tx:
         live = read_all(tx)
     assert (live, history(runtime)) == rebuilt(events, with_history=True)
+    with runtime.store.transaction() as tx:
+        stored = stored_rollups(tx)
+        assert {"cells": stored["cells"], "bins": stored["bins"]} == recounted_rollups(tx)
 
 
 @common

@@ -1,0 +1,142 @@
+"""Which parts of a window the roll-ups answer at a moment, and reading them.
+
+A window ``[start, end)`` is covered by the local months and days that lie wholly inside it
+(``ticket_state.rollups``); what is left (the window's ragged ends) is counted fact by fact.
+At a moment other than now, a period's cell is the answer only if no fact of that period was
+opened or closed after the moment on either time axis (its ``…_periods`` stamps); otherwise its
+days are tried, and a day changed after the moment is counted fact by fact too. A KPI window
+also needs its cells to end by the instant the answer describes, since a deadline still running
+counts as missed only once it falls due before that instant.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from datetime import date, datetime, timedelta
+from typing import Any, NamedTuple
+
+from projections.read_side import ReadView
+from projections.ticket_state.fold import iso
+from projections.fact_totals import TOTALS
+
+
+class Cell(NamedTuple):
+    grain: str
+    period: str
+    start: str
+    end: str
+
+
+class Coverage(NamedTuple):
+    cells: list[Cell]
+    ranges: list[tuple[str, str]]  # [lo, hi) counted fact by fact
+
+    def covers(self, at: str) -> bool:
+        """Whether a fact at ``at`` is counted by one of the cells."""
+        starts = [cell.start for cell in self.cells]
+        index = bisect_right(starts, at) - 1
+        return index >= 0 and at < self.cells[index].end
+
+
+def cover(view: ReadView, start: datetime, end: datetime, described: datetime | None = None) -> Coverage:
+    """The cells (sorted by start) and the fact-by-fact ranges that make up ``[start, end)``."""
+    calendar = view.calendar
+    limit = end if described is None else min(end, described)
+    first = start.astimezone(calendar.zone).date().replace(day=1)
+    last = (end - timedelta(microseconds=1)).astimezone(calendar.zone).date()
+    candidates: list[Cell] = []
+    month = first
+    while month <= last:
+        label = month.strftime("%Y-%m")
+        month_start, month_end = calendar.bounds("month", label)
+        if month_start >= start and month_end <= limit:
+            candidates.append(Cell("month", label, iso(month_start), iso(month_end)))
+        else:
+            candidates.extend(_days(calendar, month, start, limit))
+        month = date(month.year + month.month // 12, month.month % 12 + 1, 1)
+    cells = candidates if view.moment.is_live else _stable(view, candidates, start, limit)
+    cells.sort(key=lambda cell: cell.start)
+    ranges: list[tuple[str, str]] = []
+    cursor = iso(start)
+    for cell in cells:
+        if cell.start > cursor:
+            ranges.append((cursor, cell.start))
+        cursor = cell.end
+    if cursor < iso(end):
+        ranges.append((cursor, iso(end)))
+    return Coverage(cells, ranges)
+
+
+def _days(calendar: Any, month: date, start: datetime, limit: datetime) -> list[Cell]:
+    found = []
+    day = month
+    while day.month == month.month:
+        label = day.isoformat()
+        day_start, day_end = calendar.bounds("day", label)
+        if day_start >= start and day_end <= limit:
+            found.append(Cell("day", label, iso(day_start), iso(day_end)))
+        day += timedelta(days=1)
+    return found
+
+
+def _stable(view: ReadView, candidates: list[Cell], start: datetime, limit: datetime) -> list[Cell]:
+    """The candidates no fact of which changed after the view's moment (a month that did is
+    replaced by its days that did not)."""
+    if not candidates:
+        return []
+    as_of = view.moment.as_of_text
+    known_at = view.moment.known_at_text
+    stamps = {(grain, period): (occurred, recorded) for grain, period, occurred, recorded in view.tx.fetchall(
+        "SELECT grain, period, last_occurred, last_recorded FROM ticket_rollup_periods "
+        "WHERE period >= ? AND period <= ?", (candidates[0].period[:7], candidates[-1].period + "~"))}
+
+    def unchanged(cell: Cell) -> bool:
+        stamp = stamps.get((cell.grain, cell.period))
+        return stamp is None or ((as_of is None or stamp[0] <= as_of) and (known_at is None or stamp[1] <= known_at))
+
+    found: list[Cell] = []
+    for cell in candidates:
+        if unchanged(cell):
+            found.append(cell)
+        elif cell.grain == "month":
+            found.extend(day for day in _days(view.calendar, date.fromisoformat(cell.period + "-01"), start, limit)
+                         if unchanged(day))
+    return found
+
+
+def _where(coverage: Coverage) -> tuple[str, list[Any]]:
+    clauses, values = [], []
+    for grain in ("month", "day"):
+        periods = [cell.period for cell in coverage.cells if cell.grain == grain]
+        if periods:
+            clauses.append(f"(grain = ? AND period IN ({','.join('?' * len(periods))}))")
+            values.extend([grain, *periods])
+    return "(" + " OR ".join(clauses) + ")", values
+
+
+def cell_totals(view: ReadView, coverage: Coverage, scope: str, kinds: tuple[str, ...]) -> list[tuple]:
+    """Per slice value, kind and detail: the summed totals (``rollups.TOTALS``) of the cells."""
+    where, values = _where(coverage)
+    sums = ", ".join(f"CAST(sum({column}) AS BIGINT)" for column in TOTALS)  # PostgreSQL sums to NUMERIC
+    return view.tx.fetchall(
+        f"SELECT value, kind, detail, {sums} FROM ticket_rollups WHERE scope = ? "
+        f"AND kind IN ({','.join('?' * len(kinds))}) AND {where} GROUP BY value, kind, detail",
+        (scope, *kinds, *values))
+
+
+def cell_bins(view: ReadView, coverage: Coverage, scope: str, kinds: tuple[str, ...]) -> list[tuple]:
+    """Per slice value, kind and measure (``s`` seconds, ``b`` business seconds): the merged sketch bins."""
+    where, values = _where(coverage)
+    return view.tx.fetchall(
+        f"SELECT value, kind, measure, bin, CAST(sum(n) AS BIGINT) FROM ticket_rollup_bins WHERE scope = ? "
+        f"AND kind IN ({','.join('?' * len(kinds))}) AND {where} GROUP BY value, kind, measure, bin",
+        (scope, *kinds, *values))
+
+
+def late_facts_in_cells(view: ReadView, coverage: Coverage, kinds: tuple[str, ...]) -> list[tuple[str, Any]]:
+    """The facts holding now of the tickets with late events, that the cells counted: at a moment,
+    those tickets count as folded instead, so their current facts are taken out again."""
+    if not coverage.cells:
+        return []
+    return [(ticket, fact) for ticket, fact in view.current_facts_of(view.late_tickets(), kinds)
+            if coverage.covers(fact.at)]

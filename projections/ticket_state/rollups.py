@@ -1,0 +1,144 @@
+"""Roll-ups: what the KPIs and the agent evaluation count, summed per local day and month × slice.
+
+A month's KPIs over ``ticket_facts`` still read one row per fact (100,000 tickets: hundreds of
+thousands of rows). The projector therefore also keeps, in the same transaction as the facts
+and the tracking position, one row per **cell**: a period of the organisation's calendar (a
+local day, a local month) × a slice (everything, one channel, category, team, priority or
+region, or one agent) × a fact kind, holding the facts' count, the sums of their flag bits and
+values (durations in integer microseconds) and survey tallies; and per cell and duration a
+DDSketch (``projections.distribution``) in ``…_bins``. Facts are added when they start to hold
+and subtracted when a version changes or drops them, so a cell always sums the facts holding now.
+
+That is the answer for any moment after every change to the cell: ``…_periods`` keeps, per
+period, the latest business and record instant of any fact opened or closed in it. A query for
+a moment at or after both reads the cell; otherwise it counts that period's facts one by one
+(``projections.rollup_reader``). Which fact counts in which slice is said once, here, from the
+queries' definitions (``measures.KpiTally`` and ``agent_performance``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from projections.distribution import bin_of
+from projections.fact_totals import TOTALS, totals_of
+from projections.local_periods import Calendar
+from projections.store import Transaction
+from projections.ticket_state.fact_rows import Fact
+
+KPI_SLICES = ("channel", "category", "team", "priority", "region")  # a Fact's fields, as in measures.DIMENSIONS
+KPI_KINDS = frozenset({"opened", "resolved", "survey", "resolution", "reopen", "deadline"})
+AGENT_KINDS = frozenset({"resolved", "first_response", "survey", "escalation", "reopen", "complaint", "handled"})
+SKETCHED_KINDS = frozenset({"opened", "resolved", "first_response"})  # seconds and business seconds
+GRAINS = ("day", "month")
+EVERYTHING = ("all", "all")
+
+CELL_KEY = ("grain", "period", "scope", "value", "kind", "detail")
+BIN_KEY = ("grain", "period", "scope", "value", "kind", "measure", "bin")
+
+
+def slice_value(value: str | None) -> str:
+    """A slice's name as the KPIs group it (``measures.group_key``)."""
+    return str(value or "(none)")
+
+
+def slices_of(fact: Fact) -> list[tuple[str, str]]:
+    """The (scope, value) cells a fact counts in."""
+    found: list[tuple[str, str]] = []
+    if fact.kind in KPI_KINDS:
+        found.append(EVERYTHING)
+        found.extend((scope, slice_value(getattr(fact, scope))) for scope in KPI_SLICES)
+    if fact.kind in AGENT_KINDS and fact.agent:
+        found.append(("agent", fact.agent))
+    return found
+
+
+class RollupChanges:
+    """The changes one batch makes to the roll-ups: per cell, the sum of the facts it opened
+    (+1) and closed (−1), and per period the latest instants of those changes."""
+
+    def __init__(self, calendar: Calendar) -> None:
+        self.calendar = calendar
+        self.cells: dict[tuple[str, ...], list[int]] = {}
+        self.bins: dict[tuple[Any, ...], int] = {}
+        self.stamps: dict[tuple[str, str], list[str]] = {}
+
+    def add(self, fact: Fact, sign: int, occurred: str, recorded: str) -> None:
+        if fact.kind not in KPI_KINDS and fact.kind not in AGENT_KINDS:
+            return
+        slices = slices_of(fact)
+        day, month = self.calendar.periods(fact.at)
+        totals = totals_of(fact)
+        detail = fact.detail or ""
+        sketched = fact.kind in SKETCHED_KINDS
+        for grain, period in (("day", day), ("month", month)):
+            stamp = self.stamps.get((grain, period))
+            if stamp is None:
+                self.stamps[(grain, period)] = [occurred, recorded]
+            else:
+                stamp[0], stamp[1] = max(stamp[0], occurred), max(stamp[1], recorded)
+            for scope, value in slices:
+                key = (grain, period, scope, value, fact.kind, detail)
+                cell = self.cells.get(key)
+                if cell is None:
+                    cell = self.cells[key] = [0] * len(TOTALS)
+                for index, amount in enumerate(totals):
+                    if amount:
+                        cell[index] += sign * amount
+                if sketched:
+                    for measure, seconds in (("s", fact.seconds), ("b", fact.business_seconds)):
+                        if seconds is not None:
+                            bin_key = (grain, period, scope, value, fact.kind, measure, bin_of(seconds))
+                            self.bins[bin_key] = self.bins.get(bin_key, 0) + sign
+
+    def write(self, tx: Transaction, tables: RollupTables) -> None:
+        """Adds the batch's sums to the stored cells, in key order (two projectors sharing a
+        PostgreSQL read side then lock cells in the same order)."""
+        cells = [(*key, *totals) for key, totals in sorted(self.cells.items()) if any(totals)]
+        bins = [(*key, count) for key, count in sorted(self.bins.items()) if count]
+        stamps = [(grain, period, occurred, recorded)
+                  for (grain, period), (occurred, recorded) in sorted(self.stamps.items())]
+        added = ", ".join(f"{c} = {tables.cells}.{c} + excluded.{c}" for c in TOTALS)
+        tx.executemany(f"INSERT INTO {tables.cells} ({', '.join((*CELL_KEY, *TOTALS))}) "
+                       f"VALUES ({', '.join('?' * (len(CELL_KEY) + len(TOTALS)))}) "
+                       f"ON CONFLICT ({', '.join(CELL_KEY)}) DO UPDATE SET {added}", cells)
+        tx.executemany(f"INSERT INTO {tables.bins} ({', '.join(BIN_KEY)}, n) "
+                       f"VALUES ({', '.join('?' * (len(BIN_KEY) + 1))}) "
+                       f"ON CONFLICT ({', '.join(BIN_KEY)}) DO UPDATE SET n = {tables.bins}.n + excluded.n", bins)
+        greatest = "max" if tx.dialect == "sqlite" else "GREATEST"
+        tx.executemany(f"INSERT INTO {tables.periods} (grain, period, last_occurred, last_recorded) "
+                       "VALUES (?, ?, ?, ?) ON CONFLICT (grain, period) DO UPDATE SET "
+                       f"last_occurred = {greatest}({tables.periods}.last_occurred, excluded.last_occurred), "
+                       f"last_recorded = {greatest}({tables.periods}.last_recorded, excluded.last_recorded)",
+                       stamps)
+
+
+class RollupTables:
+    """The three roll-up tables of one ticket-state projection (names follow its ``ticket_facts``)."""
+
+    def __init__(self, facts_table: str) -> None:
+        self.cells = facts_table.replace("ticket_facts", "ticket_rollups", 1)
+        self.bins = facts_table.replace("ticket_facts", "ticket_rollup_bins", 1)
+        self.periods = facts_table.replace("ticket_facts", "ticket_rollup_periods", 1)
+        self.zone = facts_table.replace("ticket_facts", "ticket_rollup_zone", 1)
+
+    @property
+    def all(self) -> tuple[str, ...]:
+        return (self.cells, self.bins, self.periods, self.zone)
+
+    def create(self, tx: Transaction, zone_name: str) -> None:
+        totals = ", ".join(f"{c} BIGINT NOT NULL" for c in TOTALS)
+        tx.execute(f"""CREATE TABLE IF NOT EXISTS {self.cells} (
+                       grain TEXT NOT NULL, period TEXT NOT NULL, scope TEXT NOT NULL, value TEXT NOT NULL,
+                       kind TEXT NOT NULL, detail TEXT NOT NULL, {totals},
+                       PRIMARY KEY ({', '.join(CELL_KEY)}))""")
+        tx.execute(f"""CREATE TABLE IF NOT EXISTS {self.bins} (
+                       grain TEXT NOT NULL, period TEXT NOT NULL, scope TEXT NOT NULL, value TEXT NOT NULL,
+                       kind TEXT NOT NULL, measure TEXT NOT NULL, bin INTEGER NOT NULL, n BIGINT NOT NULL,
+                       PRIMARY KEY ({', '.join(BIN_KEY)}))""")
+        tx.execute(f"""CREATE TABLE IF NOT EXISTS {self.periods} (
+                       grain TEXT NOT NULL, period TEXT NOT NULL, last_occurred TEXT NOT NULL,
+                       last_recorded TEXT NOT NULL, PRIMARY KEY (grain, period))""")
+        tx.execute(f"CREATE TABLE IF NOT EXISTS {self.zone} (zone TEXT NOT NULL)")
+        if not tx.fetchall(f"SELECT zone FROM {self.zone}"):
+            tx.execute(f"INSERT INTO {self.zone} (zone) VALUES (?)", (zone_name,))
