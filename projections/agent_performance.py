@@ -23,10 +23,9 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from typing import NamedTuple
-
 from domain.ticket_history import Assignment, Escalation, Reopen
 from projections import measures as m
+from projections.distribution import Distribution
 from projections.ticket_state.fact_rows import FCR, WITHIN_SLA, Fact
 from projections.ticket_state.fold import TicketRow, iso
 
@@ -34,140 +33,158 @@ DEFAULT_WEIGHTS = {"fcr": 0.25, "csat": 0.25, "nps": 0.1, "speed": 0.2, "escalat
 SPEED_REFERENCE_HOURS = 24.0  # a median TTR of one day scores 0.5 on speed
 
 
-def no_facts() -> dict[str, Any]:
-    return {"handled": set(), "handled_elsewhere": 0, "resolved": [], "frt": [], "frt_business": [], "csat": [], "nps": [],
-            "escalations": 0, "reopens": 0, "complaints": 0}
+class AgentTally:
+    """What one agent did in a period, as the evaluation counts it. Filled from whole rows by
+    ``collect`` (with exact distributions: the definition) or from fact rows and roll-up cells by
+    ``add`` and ``add_totals`` (durations sketched: ``projections.distribution``)."""
+
+    __slots__ = ("handled", "handled_tickets", "resolved", "fcr", "within_sla", "ttr", "ttr_business", "frt",
+                 "frt_business", "csat_n", "csat_good", "csat_sum", "nps_n", "nps_promoters", "nps_detractors",
+                 "escalations", "reopens", "complaints")
+
+    def __init__(self, exact: bool = False) -> None:
+        self.handled = self.resolved = self.fcr = self.within_sla = 0
+        self.csat_n = self.csat_good = self.csat_sum = self.nps_n = self.nps_promoters = self.nps_detractors = 0
+        self.escalations = self.reopens = self.complaints = 0
+        self.handled_tickets: set[str] = set()
+        self.ttr, self.ttr_business = Distribution(exact), Distribution(exact)
+        self.frt, self.frt_business = Distribution(exact), Distribution(exact)
+
+    @property
+    def counts_anything(self) -> bool:
+        return bool(self.handled or self.handled_tickets or self.resolved or self.frt.count or self.csat_n
+                    or self.nps_n or self.escalations or self.reopens or self.complaints)
+
+    def survey(self, csat: int | None, nps: int | None, sign: int = 1) -> None:
+        if csat is not None:
+            self.csat_n += sign
+            self.csat_good += sign * int(csat >= 4)
+            self.csat_sum += sign * csat
+        if nps is not None:
+            self.nps_n += sign
+            self.nps_promoters += sign * int(nps >= 9)
+            self.nps_detractors += sign * int(nps <= 6)
+
+    def add(self, ticket_id: str, fact: Fact, sign: int = 1) -> None:
+        """One fact naming this agent (``sign`` −1 takes it out again)."""
+        kind = fact.kind
+        if kind == "assigned":
+            self.handled_tickets.add(ticket_id)
+        elif kind == "handled":
+            self.handled += sign
+        elif kind == "resolved":
+            self.resolved += sign
+            self.fcr += sign * int(bool(fact.flags & FCR))
+            self.within_sla += sign * int(bool(fact.flags & WITHIN_SLA))
+            self.ttr.add(fact.seconds, sign)
+            if fact.business_seconds is not None:
+                self.ttr_business.add(fact.business_seconds, sign)
+        elif kind == "first_response":
+            self.frt.add(fact.seconds, sign)
+            if fact.business_seconds is not None:
+                self.frt_business.add(fact.business_seconds, sign)
+        elif kind == "survey":
+            self.survey(fact.csat, fact.nps, sign)
+        elif kind == "escalation":
+            self.escalations += sign
+        elif kind == "reopen":
+            self.reopens += sign
+        elif kind == "complaint":
+            self.complaints += sign
+
+    def add_totals(self, kind: str, totals: list[int]) -> None:
+        """A roll-up cell's totals (``fact_totals.TOTALS``) of one kind of this agent's facts."""
+        (n, bit0, bit1, _bit2, _bit3, s_n, s_us, bs_n, bs_us, _h_n, _h_us,
+         c_n, c_good, c_sum, p_n, p_pro, p_det) = totals
+        if kind == "handled":
+            self.handled += n
+        elif kind == "resolved":
+            self.resolved += n
+            self.fcr += bit0
+            self.within_sla += bit1
+            self.ttr.add_totals(s_n, s_us)
+            self.ttr_business.add_totals(bs_n, bs_us)
+        elif kind == "first_response":
+            self.frt.add_totals(s_n, s_us)
+            self.frt_business.add_totals(bs_n, bs_us)
+        elif kind == "survey":
+            self.csat_n += c_n
+            self.csat_good += c_good
+            self.csat_sum += c_sum
+            self.nps_n += p_n
+            self.nps_promoters += p_pro
+            self.nps_detractors += p_det
+        elif kind == "escalation":
+            self.escalations += n
+        elif kind == "reopen":
+            self.reopens += n
+        elif kind == "complaint":
+            self.complaints += n
+
+    def sketch(self, kind: str, measure: str) -> Distribution | None:
+        """The distribution a roll-up's bins of this kind and measure (``s``, ``b``) add to."""
+        if kind == "resolved":
+            return self.ttr if measure == "s" else self.ttr_business
+        if kind == "first_response":
+            return self.frt if measure == "s" else self.frt_business
+        return None
 
 
-def collect(rows: Iterable[TicketRow], start: datetime, end: datetime) -> dict[str, dict[str, Any]]:
+def collect(rows: Iterable[TicketRow], start: datetime, end: datetime) -> dict[str, AgentTally]:
+    """What each agent did in ``[start, end)``, from whole rows: the definition."""
     lo, hi = iso(start), iso(end)
-    facts: dict[str, dict[str, Any]] = {}
+    facts: dict[str, AgentTally] = {}
 
-    def of(agent: str) -> dict[str, Any]:
-        return facts.setdefault(agent, no_facts())
+    def of(agent: str) -> AgentTally:
+        return facts.setdefault(agent, AgentTally(exact=True))
 
     for row in rows:
         for assignment in map(Assignment._make, row.assignments):
             if m.within(assignment.at, lo, hi):
-                of(assignment.agent_id)["handled"].add(row.ticket_id)
+                of(assignment.agent_id).handled_tickets.add(row.ticket_id)
         if row.resolved_by and m.within(row.resolved_at, lo, hi):
-            of(row.resolved_by)["resolved"].append(Resolved(
-                m.resolution_seconds(row), row.resolution_business_seconds, m.is_fcr(row), m.within_sla(row)))
+            tally = of(row.resolved_by)
+            tally.resolved += 1
+            tally.fcr += int(m.is_fcr(row))
+            tally.within_sla += int(m.within_sla(row))
+            tally.ttr.add(m.resolution_seconds(row))
+            if row.resolution_business_seconds is not None:
+                tally.ttr_business.add(row.resolution_business_seconds)
         if row.first_responder and m.within(row.first_response_at, lo, hi):
-            of(row.first_responder)["frt"].append(m.first_response_seconds(row))
+            of(row.first_responder).frt.add(m.first_response_seconds(row))
             if row.first_response_business_seconds is not None:
-                of(row.first_responder)["frt_business"].append(row.first_response_business_seconds)
-        if row.evaluated_agent_id and m.within(row.surveyed_at, lo, hi):
-            if row.csat is not None:
-                of(row.evaluated_agent_id)["csat"].append(row.csat)
-            if row.nps is not None:
-                of(row.evaluated_agent_id)["nps"].append(row.nps)
+                of(row.first_responder).frt_business.add(row.first_response_business_seconds)
+        if row.evaluated_agent_id and m.within(row.surveyed_at, lo, hi) and (row.csat, row.nps) != (None, None):
+            of(row.evaluated_agent_id).survey(row.csat, row.nps)
         for escalation in map(Escalation._make, row.escalations):
             if m.within(escalation.at, lo, hi) and (assignee := m.assignee_at(row, escalation.at, escalation.version)):
-                of(assignee)["escalations"] += 1
+                of(assignee).escalations += 1
         for reopen in map(Reopen._make, row.reopens):
             if reopen.undone_resolver and m.within(reopen.at, lo, hi):
-                of(reopen.undone_resolver)["reopens"] += 1
+                of(reopen.undone_resolver).reopens += 1
         if m.within(row.complaint_at, lo, hi) and (
                 against := m.assignee_at(row, row.complaint_at, row.complaint_version or 1)):
-            of(against)["complaints"] += 1
+            of(against).complaints += 1
     return facts
-
-
-class Resolved(NamedTuple):
-    """A resolution credited to an agent, as the evaluation uses it."""
-
-    seconds: float
-    business_seconds: float | None
-    fcr: bool
-    within_sla: bool
-
-
-def collect_facts(facts: Iterable[tuple[str, Fact]]) -> dict[str, dict[str, Any]]:
-    """``collect`` from the period's fact rows (``ticket_state.fact_rows``) instead of whole rows."""
-    found: dict[str, dict[str, Any]] = {}
-
-    def of(agent: str) -> dict[str, Any]:
-        return found.setdefault(agent, no_facts())
-
-    for ticket_id, fact in facts:
-        kind, agent = fact.kind, fact.agent
-        if not agent:
-            continue
-        if kind == "assigned":
-            of(agent)["handled"].add(ticket_id)
-        elif kind == "resolved":
-            of(agent)["resolved"].append(Resolved(fact.seconds, fact.business_seconds, bool(fact.flags & FCR),
-                                                  bool(fact.flags & WITHIN_SLA)))
-        elif kind == "first_response":
-            of(agent)["frt"].append(fact.seconds)
-            if fact.business_seconds is not None:
-                of(agent)["frt_business"].append(fact.business_seconds)
-        elif kind == "survey":
-            if fact.csat is not None:
-                of(agent)["csat"].append(fact.csat)
-            if fact.nps is not None:
-                of(agent)["nps"].append(fact.nps)
-        elif kind == "escalation":
-            of(agent)["escalations"] += 1
-        elif kind == "reopen":
-            of(agent)["reopens"] += 1
-        elif kind == "complaint":
-            of(agent)["complaints"] += 1
-    return found
-
-
-def collect_totals(collected: dict[str, dict[str, Any]], handled: Iterable[tuple], counted: Iterable[tuple],
-                   valued: Iterable[tuple]) -> dict[str, dict[str, Any]]:
-    """Adds what the database counted to ``collected``: ``handled`` rows (agent, distinct tickets
-    assigned), ``counted`` rows (agent, kind, facts) of escalations, reopens and complaints, and
-    ``valued`` rows (agent, kind, seconds, business seconds, flags, csat, nps) of resolutions,
-    first responses and surveys."""
-    def of(agent: str) -> dict[str, Any]:
-        found = collected.get(agent)
-        if found is None:
-            found = collected[agent] = no_facts()
-        return found
-
-    for agent, number in handled:
-        of(agent)["handled_elsewhere"] += number
-    names = {"escalation": "escalations", "reopen": "reopens", "complaint": "complaints"}
-    for agent, kind, number in counted:
-        of(agent)[names[kind]] += number
-    for agent, kind, seconds, business_seconds, flags, csat_score, nps_score in valued:
-        facts = of(agent)
-        if kind == "resolved":
-            facts["resolved"].append(Resolved(seconds, business_seconds, bool(flags & FCR), bool(flags & WITHIN_SLA)))
-        elif kind == "first_response":
-            facts["frt"].append(seconds)
-            if business_seconds is not None:
-                facts["frt_business"].append(business_seconds)
-        elif kind == "survey":
-            if csat_score is not None:
-                facts["csat"].append(csat_score)
-            if nps_score is not None:
-                facts["nps"].append(nps_score)
-    return collected
 
 
 EVALUATION_FACTS = ("assigned", "resolved", "first_response", "survey", "escalation", "reopen", "complaint")
 
 
-def evaluate(agent: str, facts: dict[str, Any], weights: dict[str, float]) -> dict[str, Any]:
-    resolved: list[Resolved] = facts["resolved"]
-    ttr = [r.seconds for r in resolved]
-    csat, nps = m.csat(facts["csat"]), m.nps(facts["nps"])
-    fcr_rate = m.ratio(sum(1 for r in resolved if r.fcr), len(resolved))
-    handled = len(facts["handled"]) + facts["handled_elsewhere"]
-    ttr_stats = m.distribution(ttr)
+def evaluate(agent: str, facts: AgentTally, weights: dict[str, float]) -> dict[str, Any]:
+    csat = m.csat_of(facts.csat_n, facts.csat_good, facts.csat_sum)
+    nps = m.nps_of(facts.nps_n, facts.nps_promoters, facts.nps_detractors)
+    fcr_rate = m.ratio(facts.fcr, facts.resolved)
+    handled = facts.handled + len(facts.handled_tickets)
+    ttr_stats = facts.ttr.summary()
     parts = {
         "fcr": fcr_rate,
         "csat": None if csat["percent"] is None else csat["percent"] / 100,
         "nps": None if nps["score"] is None else (nps["score"] + 100) / 200,
         "speed": None if ttr_stats["median"] is None
         else 1 / (1 + max(ttr_stats["median"], 0) / 3600 / SPEED_REFERENCE_HOURS),
-        "escalations": None if not handled else 1 - min(1.0, facts["escalations"] / handled),
-        "reopens": None if not resolved else 1 - min(1.0, facts["reopens"] / len(resolved)),
+        "escalations": None if not handled else 1 - min(1.0, facts.escalations / handled),
+        "reopens": None if not facts.resolved else 1 - min(1.0, facts.reopens / facts.resolved),
     }
     weighted = [(weights.get(name, 0.0), value) for name, value in parts.items() if value is not None]
     total_weight = sum(w for w, _ in weighted)
@@ -175,19 +192,18 @@ def evaluate(agent: str, facts: dict[str, Any], weights: dict[str, float]) -> di
     return {
         "agent_id": agent,
         "tickets_handled": handled,
-        "tickets_resolved": len(resolved),
+        "tickets_resolved": facts.resolved,
         "fcr_rate": fcr_rate,
-        "first_response_seconds": m.distribution(facts["frt"]),
-        "first_response_business_seconds": m.distribution(facts["frt_business"]),
+        "first_response_seconds": facts.frt.summary(),
+        "first_response_business_seconds": facts.frt_business.summary(),
         "resolution_seconds": ttr_stats,
-        "resolution_business_seconds": m.distribution(
-            [r.business_seconds for r in resolved if r.business_seconds is not None]),
+        "resolution_business_seconds": facts.ttr_business.summary(),
         "csat": csat,
         "nps": nps,
-        "sla_compliance": m.ratio(sum(1 for r in resolved if r.within_sla), len(resolved)),
-        "escalations_caused": facts["escalations"],
-        "reopens_caused": facts["reopens"],
-        "complaints_against": facts["complaints"],
+        "sla_compliance": m.ratio(facts.within_sla, facts.resolved),
+        "escalations_caused": facts.escalations,
+        "reopens_caused": facts.reopens,
+        "complaints_against": facts.complaints,
         "score": None if score is None or math.isnan(score) else round(score, 2),
         "score_parts": parts,
     }
@@ -195,7 +211,7 @@ def evaluate(agent: str, facts: dict[str, Any], weights: dict[str, float]) -> di
 
 def performance(rows: Iterable[TicketRow], agent: str, start: datetime, end: datetime,
                 weights: dict[str, float] = DEFAULT_WEIGHTS) -> dict[str, Any]:
-    facts = collect(rows, start, end).get(agent, no_facts())
+    facts = collect(rows, start, end).get(agent, AgentTally(exact=True))
     return evaluate(agent, facts, weights)
 
 
@@ -205,6 +221,6 @@ def leaderboard(rows: Iterable[TicketRow], start: datetime, end: datetime,
     return ranked(collect(rows, start, end), weights)
 
 
-def ranked(collected: dict[str, dict[str, Any]], weights: dict[str, float]) -> list[dict[str, Any]]:
-    board = [evaluate(agent, facts, weights) for agent, facts in collected.items()]
+def ranked(collected: dict[str, AgentTally], weights: dict[str, float]) -> list[dict[str, Any]]:
+    board = [evaluate(agent, facts, weights) for agent, facts in collected.items() if facts.counts_anything]
     return sorted(board, key=lambda e: (e["score"] is None, -(e["score"] or 0), e["agent_id"]))

@@ -74,40 +74,49 @@ class Distribution:
             self.bins[bin_of(value)] += sign
 
     def add_totals(self, count: int, total_us: int) -> None:
-        """Adds what a roll-up cell counted (its bins come separately, ``add_bin``)."""
+        """Adds what a roll-up cell counted (its bins come separately, ``add_bins``)."""
         self.count += count
         self.total_us += total_us
 
-    def add_bin(self, bin_: int, count: int) -> None:
-        self.bins[bin_] += count
+    def add_bins(self, bins: dict[int, int]) -> None:
+        if self.bins:
+            self.bins.update(bins)  # Counter.update adds counts
+        else:
+            self.bins = Counter(bins)
 
     def mean(self) -> float | None:
+        if self.values is not None:
+            return math.fsum(self.values) / len(self.values) if self.values else None
         return self.total_us / self.count / 1_000_000 if self.count > 0 else None
 
     def summary(self) -> dict[str, float | int | None]:
         if self.count <= 0:
             return {"count": 0, "mean": None, "median": None, "p90": None}
-        return {"count": self.count, "mean": self.mean(), "median": self.quantile(50), "p90": self.quantile(90)}
+        median, p90 = self.quantiles((50, 90))
+        return {"count": self.count, "mean": self.mean(), "median": median, "p90": p90}
 
     def quantile(self, q: float) -> float | None:
         """Percentile ``q`` (0–100), interpolated between the two closest ranks."""
+        return self.quantiles((q,))[0] if self.count > 0 else None
+
+    def quantiles(self, qs: tuple[float, ...]) -> list[float]:
         if self.values is not None:
             from projections.measures import percentile
-            return percentile(self.values, q)
-        rank = (self.count - 1) * q / 100
-        low, high = math.floor(rank), math.ceil(rank)
-        at_low, at_high = self._at_ranks((low, high))
-        return at_low + (at_high - at_low) * (rank - low)
+            return [percentile(self.values, q) for q in qs]
+        ranks = [(self.count - 1) * q / 100 for q in qs]
+        wanted = sorted({r for rank in ranks for r in (math.floor(rank), math.ceil(rank))})
+        at = dict(zip(wanted, self._at_ranks(wanted)))
+        return [at[math.floor(rank)] + (at[math.ceil(rank)] - at[math.floor(rank)]) * (rank - math.floor(rank))
+                for rank in ranks]
 
-    def _at_ranks(self, ranks: Iterable[int]) -> list[float]:
-        wanted = sorted(ranks)
+    def _at_ranks(self, wanted: list[int]) -> list[float]:
+        """The values at these ranks (ascending), read off the bins in value order."""
         found: list[float] = []
-        seen = 0
         ordered = sorted((b, n) for b, n in self.bins.items() if n)
-        index = 0
+        seen, index = 0, 0
         for rank in wanted:
-            while index < len(ordered) and seen + ordered[index][1] <= rank:
+            while index < len(ordered) - 1 and seen + ordered[index][1] <= rank:
                 seen += ordered[index][1]
                 index += 1
-            found.append(value_of(ordered[min(index, len(ordered) - 1)][0]))
+            found.append(value_of(ordered[index][0]))
         return found

@@ -201,20 +201,24 @@ def breaches_by_kind(rows: Iterable[TicketRow], lo: str, hi: str, judge: SlaFact
 
 def csat(scores: Sequence[int]) -> dict[str, Any]:
     """CSAT: share of answers scoring 4 or 5 (percent), and the mean score."""
-    return {
-        "responses": len(scores),
-        "percent": 100 * sum(1 for s in scores if s >= 4) / len(scores) if scores else None,
-        "mean": sum(scores) / len(scores) if scores else None,
-    }
+    return csat_of(len(scores), sum(1 for s in scores if s >= 4), sum(scores))
+
+
+def csat_of(answers: int, good: int, total: int) -> dict[str, Any]:
+    """CSAT from its tallies: answers, answers scoring 4 or 5, and the sum of the scores."""
+    return {"responses": answers, "percent": 100 * good / answers if answers else None,
+            "mean": total / answers if answers else None}
 
 
 def nps(scores: Sequence[int]) -> dict[str, Any]:
     """NPS: percent of promoters (9–10) minus percent of detractors (0–6)."""
-    if not scores:
+    return nps_of(len(scores), sum(1 for s in scores if s >= 9), sum(1 for s in scores if s <= 6))
+
+
+def nps_of(answers: int, promoters: int, detractors: int) -> dict[str, Any]:
+    if not answers:
         return {"responses": 0, "score": None}
-    promoters = sum(1 for s in scores if s >= 9)
-    detractors = sum(1 for s in scores if s <= 6)
-    return {"responses": len(scores), "score": 100 * (promoters - detractors) / len(scores)}
+    return {"responses": answers, "score": 100 * (promoters - detractors) / answers}
 
 
 DIMENSIONS = {"channel", "category", "team", "priority", "region"}
@@ -337,11 +341,13 @@ class KpiTally:
         elif kind == "deadline":
             self.breaches[detail or ""] = self.breaches.get(detail or "", 0) + n
 
-    def add_bin(self, kind: str, measure: str, bin_: int, count: int) -> None:
+    def sketch(self, kind: str, measure: str) -> Distribution | None:
+        """The distribution a roll-up's bins of this kind and measure (``s``, ``b``) add to."""
         if kind == "opened":
-            (self.frt if measure == "s" else self.frt_business).add_bin(bin_, count)
-        elif kind == "resolved":
-            (self.ttr if measure == "s" else self.ttr_business).add_bin(bin_, count)
+            return self.frt if measure == "s" else self.frt_business
+        if kind == "resolved":
+            return self.ttr if measure == "s" else self.ttr_business
+        return None
 
     def kpis(self, backlog: int) -> dict[str, Any]:
         return {
@@ -353,11 +359,8 @@ class KpiTally:
             "resolution_business_seconds": self.ttr_business.summary(),
             "resolved": self.resolved,
             "fcr_rate": ratio(self.fcr, self.resolved),
-            "csat": {"responses": self.csat_n,
-                     "percent": 100 * self.csat_good / self.csat_n if self.csat_n else None,
-                     "mean": self.csat_sum / self.csat_n if self.csat_n else None},
-            "nps": {"responses": self.nps_n,
-                    "score": 100 * (self.nps_promoters - self.nps_detractors) / self.nps_n if self.nps_n else None},
+            "csat": csat_of(self.csat_n, self.csat_good, self.csat_sum),
+            "nps": nps_of(self.nps_n, self.nps_promoters, self.nps_detractors),
             "sla_compliance": ratio(self.within_sla, self.resolved),
             "sla_breaches": {kind: n for kind, n in sorted(self.breaches.items()) if n},
             "escalation_rate": ratio(self.escalated, self.volume),
@@ -392,13 +395,19 @@ def count_facts(tallies: dict[str, KpiTally], facts: Iterable[Any], group_by: st
 def count_cells(tallies: dict[str, KpiTally], totals: Iterable[tuple], bins: Iterable[tuple],
                 group_by: str | None) -> None:
     """Adds roll-up cells: ``totals`` rows (slice value, kind, detail, *``rollups.TOTALS``) and
-    ``bins`` rows (slice value, kind, measure, bin, count)."""
+    ``bins``: merged sketches (slice value, kind, measure, bins)."""
     for value, kind, detail, *sums in totals:
         tally = tallies.get(key := group_key(value, group_by)) or tallies.setdefault(key, KpiTally())
         tally.add_totals(kind, detail, sums)
-    for value, kind, measure, bin_, count in bins:
-        tally = tallies.get(key := group_key(value, group_by)) or tallies.setdefault(key, KpiTally())
-        tally.add_bin(kind, measure, bin_, count)
+    add_sketches(bins, lambda value: tallies.get(key := group_key(value, group_by)) or tallies.setdefault(key, KpiTally()))
+
+
+def add_sketches(sketches: Iterable[tuple], tally_of: Any) -> None:
+    """Adds merged sketch bins (slice value, kind, measure, bins) to ``tally_of(value).sketch(kind, measure)``."""
+    for value, kind, measure, bins in sketches:
+        target = tally_of(value).sketch(kind, measure)
+        if target is not None:
+            target.add_bins(bins)
 
 
 def count_totals(tallies: dict[str, KpiTally], counted: Iterable[tuple], valued: Iterable[tuple],

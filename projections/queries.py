@@ -11,6 +11,7 @@ from typing import Any
 from projections import agent_performance, customer_history, measures, rollup_reader
 from projections.moment import InvalidQuery, period_bounds
 from projections.read_side import ReadView, RowFilter
+from projections.ticket_state.fact_rows import Fact
 from projections.ticket_state.fold import STATUSES, TicketRow, iso
 
 MAX_PAGE = 500
@@ -95,7 +96,7 @@ def kpi_report(view: ReadView, start: datetime, end: datetime, group_by: str | N
     if coverage.cells:
         scope = group_by or "all"
         measures.count_cells(tallies, rollup_reader.cell_totals(view, coverage, scope, measures.KPI_FACTS),
-                             rollup_reader.cell_bins(view, coverage, scope, ("opened", "resolved")), group_by)
+                             rollup_reader.cell_sketches(view, coverage, scope), group_by)
         measures.count_facts(tallies, (fact for _ticket, fact in rollup_reader.late_facts_in_cells(
             view, coverage, measures.KPI_FACTS)), group_by, described, sign=-1)
     if coverage.ranges:
@@ -120,7 +121,7 @@ def agent_report(view: ReadView, agent_id: str, period: str, weights: dict[str, 
                  zone: tzinfo = timezone.utc) -> dict[str, Any]:
     start, end = period_bounds(period, zone)
     collected = evaluation_facts(view, start, end)
-    report = agent_performance.evaluate(agent_id, collected.get(agent_id, agent_performance.no_facts()), weights)
+    report = agent_performance.evaluate(agent_id, collected.get(agent_id, agent_performance.AgentTally()), weights)
     return {"period": period, "from": iso(start), "to": iso(end), **report}
 
 
@@ -131,19 +132,64 @@ def leaderboard(view: ReadView, period: str, weights: dict[str, float], limit: i
     return {"period": period, "from": iso(start), "to": iso(end), "agents": board[:limit]}
 
 
-def evaluation_facts(view: ReadView, start: datetime, end: datetime) -> dict[str, dict[str, Any]]:
-    """What each agent did in ``[start, end)`` at the view's moment, counted by the database
-    where it can (``agent_performance.collect_totals``) and fact by fact for late tickets."""
+AGENT_COUNTED = ("escalation", "reopen", "complaint")
+AGENT_VALUED = ("resolved", "first_response", "survey")
+
+
+def evaluation_facts(view: ReadView, start: datetime, end: datetime) -> dict[str, agent_performance.AgentTally]:
+    """What each agent did in ``[start, end)`` at the view's moment: from the roll-ups where a
+    local day or month of the window is unchanged since the moment, fact by fact elsewhere, and
+    folded for the tickets with late events (``rollup_reader``).
+
+    "Tickets handled" is a distinct count: for a window that is one local month it counts the
+    ``handled`` facts (one per ticket, agent and month); for any other window, the distinct
+    tickets of the assignments in it."""
     lo, hi = iso(start), iso(end)
-    handled = view.select_facts("agent, count(DISTINCT ticket_id)", ("assigned",), lo, hi, group_by="agent")
-    counted = view.select_facts("agent, kind, count(*)", ("escalation", "reopen", "complaint"), lo, hi,
-                                group_by="agent, kind")
-    valued = view.select_facts("agent, kind, seconds, business_seconds, flags, csat, nps",
-                               ("resolved", "first_response", "survey"), lo, hi)
-    collected = agent_performance.collect_facts([*handled.folded, *counted.folded, *valued.folded])
-    return agent_performance.collect_totals(
-        collected, (r for r in handled.rows if r[0]), (r for r in counted.rows if r[0]),
-        (r for r in valued.rows if r[0]))
+    calendar = view.calendar
+    month = calendar.periods(lo)[1]
+    whole_month = calendar.bounds("month", month) == (start, end)
+    counted_kinds = (*AGENT_COUNTED, "handled") if whole_month else AGENT_COUNTED
+    kinds = (*counted_kinds, *AGENT_VALUED)
+    tallies: dict[str, agent_performance.AgentTally] = {}
+
+    def of(agent: str) -> agent_performance.AgentTally:
+        found = tallies.get(agent)
+        if found is None:
+            found = tallies[agent] = agent_performance.AgentTally()
+        return found
+
+    coverage = rollup_reader.cover(view, start, end)
+    if coverage.cells:
+        for agent, kind, _detail, *totals in rollup_reader.cell_totals(view, coverage, "agent", kinds):
+            of(agent).add_totals(kind, totals)
+        measures.add_sketches(rollup_reader.cell_sketches(view, coverage, "agent"), of)
+        for ticket, fact in rollup_reader.late_facts_in_cells(view, coverage, kinds):
+            if fact.agent:
+                of(fact.agent).add(ticket, fact, -1)
+    if coverage.ranges:
+        counted = view.select_facts("agent, kind, count(*)", counted_kinds, ranges=coverage.ranges,
+                                    fold_late=False, group_by="agent, kind")
+        for agent, kind, number in counted.rows:
+            if agent:
+                of(agent).add_totals(kind, [number] + [0] * 16)
+        valued = view.select_facts("kind, agent, seconds, business_seconds, flags, csat, nps", AGENT_VALUED,
+                                   ranges=coverage.ranges, fold_late=False)
+        for kind, agent, seconds, business_seconds, flags, csat, nps in valued.rows:
+            if agent:
+                of(agent).add("", Fact(kind, "", agent, None, None, None, None, None, seconds, business_seconds,
+                                       None, flags, csat, nps))
+    for ticket, fact in view.folded_facts(kinds, lo, hi):
+        if fact.agent:
+            of(fact.agent).add(ticket, fact)
+    if not whole_month:
+        handled = view.select_facts("agent, count(DISTINCT ticket_id)", ("assigned",), lo, hi, group_by="agent")
+        for agent, number in handled.rows:
+            if agent:
+                of(agent).handled += number
+        for ticket, fact in handled.folded:
+            if fact.agent:
+                of(fact.agent).add(ticket, fact)
+    return tallies
 
 
 def customer_report(view: ReadView, customer_id: str) -> dict[str, Any] | None:

@@ -18,6 +18,7 @@ from typing import Any, NamedTuple
 from projections.read_side import ReadView
 from projections.ticket_state.fold import iso
 from projections.fact_totals import TOTALS
+from projections.ticket_state.rollups import decode_bins
 
 
 class Cell(NamedTuple):
@@ -124,13 +125,23 @@ def cell_totals(view: ReadView, coverage: Coverage, scope: str, kinds: tuple[str
         (scope, *kinds, *values))
 
 
-def cell_bins(view: ReadView, coverage: Coverage, scope: str, kinds: tuple[str, ...]) -> list[tuple]:
-    """Per slice value, kind and measure (``s`` seconds, ``b`` business seconds): the merged sketch bins."""
+def cell_sketches(view: ReadView, coverage: Coverage, scope: str) -> list[tuple[str, str, str, dict[int, int]]]:
+    """Per slice value, kind and measure (``s`` seconds, ``b`` business seconds): the sketch bins of
+    the cells merged (every sketched kind of the scope: ``opened`` and ``resolved`` for the KPI
+    slices, ``resolved`` and ``first_response`` for agents)."""
     where, values = _where(coverage)
-    return view.tx.fetchall(
-        f"SELECT value, kind, measure, bin, CAST(sum(n) AS BIGINT) FROM ticket_rollup_bins WHERE scope = ? "
-        f"AND kind IN ({','.join('?' * len(kinds))}) AND {where} GROUP BY value, kind, measure, bin",
-        (scope, *kinds, *values))
+    merged: dict[tuple[str, str, str], dict[int, int]] = {}
+    for value, kind, measure, text in view.tx.fetchall(
+            f"SELECT value, kind, measure, bins FROM ticket_rollup_bins WHERE scope = ? AND {where}",
+            (scope, *values)):
+        bins = decode_bins(text)
+        found = merged.get((value, kind, measure))
+        if found is None:
+            merged[(value, kind, measure)] = bins
+        else:
+            for bin_, count in bins.items():
+                found[bin_] = found.get(bin_, 0) + count
+    return [(*key, bins) for key, bins in merged.items()]
 
 
 def late_facts_in_cells(view: ReadView, coverage: Coverage, kinds: tuple[str, ...]) -> list[tuple[str, Any]]:

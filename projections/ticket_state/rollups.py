@@ -18,7 +18,7 @@ queries' definitions (``measures.KpiTally`` and ``agent_performance``).
 
 from __future__ import annotations
 
-from typing import Any
+import orjson
 
 from projections.distribution import bin_of
 from projections.fact_totals import TOTALS, totals_of
@@ -34,7 +34,7 @@ GRAINS = ("day", "month")
 EVERYTHING = ("all", "all")
 
 CELL_KEY = ("grain", "period", "scope", "value", "kind", "detail")
-BIN_KEY = ("grain", "period", "scope", "value", "kind", "measure", "bin")
+SKETCH_KEY = ("grain", "period", "scope", "value", "kind", "measure")
 
 
 def slice_value(value: str | None) -> str:
@@ -60,7 +60,7 @@ class RollupChanges:
     def __init__(self, calendar: Calendar) -> None:
         self.calendar = calendar
         self.cells: dict[tuple[str, ...], list[int]] = {}
-        self.bins: dict[tuple[Any, ...], int] = {}
+        self.bins: dict[tuple[str, ...], dict[int, int]] = {}
         self.stamps: dict[tuple[str, str], list[str]] = {}
 
     def add(self, fact: Fact, sign: int, occurred: str, recorded: str) -> None:
@@ -88,29 +88,65 @@ class RollupChanges:
                 if sketched:
                     for measure, seconds in (("s", fact.seconds), ("b", fact.business_seconds)):
                         if seconds is not None:
-                            bin_key = (grain, period, scope, value, fact.kind, measure, bin_of(seconds))
-                            self.bins[bin_key] = self.bins.get(bin_key, 0) + sign
+                            sketch = self.bins.setdefault((grain, period, scope, value, fact.kind, measure), {})
+                            bin_ = bin_of(seconds)
+                            sketch[bin_] = sketch.get(bin_, 0) + sign
 
     def write(self, tx: Transaction, tables: RollupTables) -> None:
         """Adds the batch's sums to the stored cells, in key order (two projectors sharing a
         PostgreSQL read side then lock cells in the same order)."""
         cells = [(*key, *totals) for key, totals in sorted(self.cells.items()) if any(totals)]
-        bins = [(*key, count) for key, count in sorted(self.bins.items()) if count]
         stamps = [(grain, period, occurred, recorded)
                   for (grain, period), (occurred, recorded) in sorted(self.stamps.items())]
         added = ", ".join(f"{c} = {tables.cells}.{c} + excluded.{c}" for c in TOTALS)
         tx.executemany(f"INSERT INTO {tables.cells} ({', '.join((*CELL_KEY, *TOTALS))}) "
                        f"VALUES ({', '.join('?' * (len(CELL_KEY) + len(TOTALS)))}) "
                        f"ON CONFLICT ({', '.join(CELL_KEY)}) DO UPDATE SET {added}", cells)
-        tx.executemany(f"INSERT INTO {tables.bins} ({', '.join(BIN_KEY)}, n) "
-                       f"VALUES ({', '.join('?' * (len(BIN_KEY) + 1))}) "
-                       f"ON CONFLICT ({', '.join(BIN_KEY)}) DO UPDATE SET n = {tables.bins}.n + excluded.n", bins)
+        self._write_sketches(tx, tables)
         greatest = "max" if tx.dialect == "sqlite" else "GREATEST"
         tx.executemany(f"INSERT INTO {tables.periods} (grain, period, last_occurred, last_recorded) "
                        "VALUES (?, ?, ?, ?) ON CONFLICT (grain, period) DO UPDATE SET "
                        f"last_occurred = {greatest}({tables.periods}.last_occurred, excluded.last_occurred), "
                        f"last_recorded = {greatest}({tables.periods}.last_recorded, excluded.last_recorded)",
                        stamps)
+
+    def _write_sketches(self, tx: Transaction, tables: RollupTables) -> None:
+        """Merges the batch's bins into the stored sketches (one row per cell, kind and measure:
+        a month of an agent is one row to read, not hundreds). The rows are created first and then
+        read locked (``FOR UPDATE`` on PostgreSQL), so concurrent projectors merge in turn."""
+        changed = {key: bins for key, bins in sorted(self.bins.items()) if any(bins.values())}
+        if not changed:
+            return
+        columns = ", ".join(SKETCH_KEY)
+        tx.executemany(f"INSERT INTO {tables.bins} ({columns}, bins) VALUES ({', '.join('?' * len(SKETCH_KEY))}, '[]') "
+                       f"ON CONFLICT ({columns}) DO NOTHING", list(changed))
+        lock = " FOR UPDATE" if tx.dialect == "postgres" else ""
+        keys = list(changed)
+        stored: dict[tuple[str, ...], str] = {}
+        for start in range(0, len(keys), 100):
+            part = keys[start:start + 100]
+            rows = tx.fetchall(f"SELECT {columns}, bins FROM {tables.bins} WHERE ({columns}) IN "
+                               f"(VALUES {', '.join(['(' + ', '.join('?' * len(SKETCH_KEY)) + ')'] * len(part))}) "
+                               f"ORDER BY {columns}{lock}", [value for key in part for value in key])
+            stored.update((tuple(row[:-1]), row[-1]) for row in rows)
+        merged = []
+        for key, delta in changed.items():
+            bins = decode_bins(stored.get(key, "[]"))
+            for bin_, count in delta.items():
+                bins[bin_] = bins.get(bin_, 0) + count
+            merged.append((encode_bins(bins), *key))
+        tx.executemany(f"UPDATE {tables.bins} SET bins = ? WHERE {' AND '.join(f'{c} = ?' for c in SKETCH_KEY)}",
+                       merged)
+
+
+def encode_bins(bins: dict[int, int]) -> str:
+    """A sketch as stored: ``[bin, count, bin, count, …]`` in bin order, empty bins left out."""
+    return orjson.dumps([part for bin_ in sorted(bins) if bins[bin_] for part in (bin_, bins[bin_])]).decode()
+
+
+def decode_bins(text: str | bytes) -> dict[int, int]:
+    flat = orjson.loads(text)
+    return dict(zip(flat[0::2], flat[1::2]))
 
 
 class RollupTables:
@@ -134,8 +170,8 @@ class RollupTables:
                        PRIMARY KEY ({', '.join(CELL_KEY)}))""")
         tx.execute(f"""CREATE TABLE IF NOT EXISTS {self.bins} (
                        grain TEXT NOT NULL, period TEXT NOT NULL, scope TEXT NOT NULL, value TEXT NOT NULL,
-                       kind TEXT NOT NULL, measure TEXT NOT NULL, bin INTEGER NOT NULL, n BIGINT NOT NULL,
-                       PRIMARY KEY ({', '.join(BIN_KEY)}))""")
+                       kind TEXT NOT NULL, measure TEXT NOT NULL, bins TEXT NOT NULL,
+                       PRIMARY KEY ({', '.join(SKETCH_KEY)}))""")
         tx.execute(f"""CREATE TABLE IF NOT EXISTS {self.periods} (
                        grain TEXT NOT NULL, period TEXT NOT NULL, last_occurred TEXT NOT NULL,
                        last_recorded TEXT NOT NULL, PRIMARY KEY (grain, period))""")

@@ -67,7 +67,7 @@ FACT_ROW_COLUMNS = ("ticket_id", "key", "version", "from_occurred", "from_record
 FACT_KEYS = {"sqlite": "PRIMARY KEY (kind, at, ticket_id, key, version), UNIQUE (ticket_id, key, version)) "
                        "WITHOUT ROWID",
              "postgres": "PRIMARY KEY (ticket_id, key, version))"}
-FACT_INDEXES = {"sqlite": {},
+FACT_INDEXES = {"sqlite": {"open_now": "(at) WHERE kind = 'open' AND to_recorded IS NULL"},
                 "postgres": {"window": "(kind, at)", "live": "(kind, at) WHERE to_recorded IS NULL"}}
 
 

@@ -26,7 +26,7 @@ from projections.fact_totals import TOTALS
 from projections.local_periods import Calendar
 from projections.ticket_state.fact_rows import COLUMNS as FACT_COLUMNS
 from projections.ticket_state.fact_rows import Fact
-from projections.ticket_state.rollups import RollupChanges
+from projections.ticket_state.rollups import RollupChanges, decode_bins
 from tests.property.logs import T0, build_events, logs, logs_with_policies
 
 def new_app() -> ServiceTrail:
@@ -54,7 +54,9 @@ def stored_rollups(tx) -> dict:
     """The roll-up cells and sketch bins that count something, and the periods' change stamps."""
     totals = " OR ".join(f"{column} <> 0" for column in TOTALS)
     return {"cells": sorted(tx.fetchall(f"SELECT * FROM ticket_rollups WHERE {totals}")),
-            "bins": sorted(tx.fetchall("SELECT * FROM ticket_rollup_bins WHERE n <> 0")),
+            "bins": sorted((*key, sorted(decode_bins(text).items()))
+                           for *key, text in tx.fetchall("SELECT * FROM ticket_rollup_bins")
+                           if any(decode_bins(text).values())),
             "periods": sorted(tx.fetchall("SELECT * FROM ticket_rollup_periods"))}
 
 
@@ -64,7 +66,8 @@ def recounted_rollups(tx) -> dict:
     for row in tx.fetchall(f"SELECT {', '.join(FACT_COLUMNS)} FROM ticket_facts WHERE to_recorded IS NULL"):
         changes.add(Fact(*row), 1, "", "")
     return {"cells": sorted((*key, *values) for key, values in changes.cells.items() if any(values)),
-            "bins": sorted((*key, n) for key, n in changes.bins.items() if n)}
+            "bins": sorted((*key, sorted((b, n) for b, n in bins.items() if n))
+                           for key, bins in changes.bins.items() if any(bins.values()))}
 
 
 def fresh_runtime(app: ServiceTrail, batch_size: int = 1000, handler=None) -> ConsumerRuntime:
