@@ -30,7 +30,7 @@ from collections.abc import Iterable
 from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
 
-from domain.ticket_history import DeadlineFact, Escalation
+from domain.ticket_history import Escalation
 from projections import agent_performance, measures
 from projections.moment import InvalidQuery, period_bounds
 from projections.queries import evaluation_facts, kpi_report, rows_touching
@@ -170,15 +170,24 @@ def sla_by_priority(view: ReadView, lo: str, hi: str) -> list[dict[str, Any]]:
 
 def sla_by_deadline_kind(rows: Iterable[TicketRow], lo: str, hi: str) -> list[dict[str, Any]]:
     """Per deadline kind, over the tickets resolved in ``[lo, hi)``: deadlines that had a due time,
-    those met after it (missed), and the share met in time."""
-    due, missed = Counter(), Counter()
+    those met after it (missed), and the share met in time. Deadlines are gathered by key
+    (``first_response#0`` …, few distinct) and the keys' counts summed per kind at the end."""
+    due_keys: list[str] = []
+    missed_keys: list[str] = []
     for row in rows:
-        if not measures.within(row.resolved_at, lo, hi):
-            continue
-        due.update(deadline_kind(fact.deadline) for fact in map(DeadlineFact._make, row.deadline_facts)
-                   if fact.due_at is not None)
-        missed.update(deadline_kind(key) for key, _ in met_late(row.deadline_facts))
-    return kind_table(due, missed)
+        if row.deadline_facts and measures.within(row.resolved_at, lo, hi):
+            # each fact is a DeadlineFact (deadline, due_at, met_at)
+            due_keys += [deadline for deadline, due_at, _met_at in row.deadline_facts if due_at is not None]
+            missed_keys += [key for key, _ in met_late(row.deadline_facts)]
+    return kind_table(per_kind(Counter(due_keys)), per_kind(Counter(missed_keys)))
+
+
+def per_kind(by_key: Counter) -> Counter:
+    """Counts per deadline key summed per deadline kind (``deadline_kind``)."""
+    kinds: Counter = Counter()
+    for key, number in by_key.items():
+        kinds[deadline_kind(key)] += number
+    return kinds
 
 
 def kind_table(due: Counter, missed: Counter) -> list[dict[str, Any]]:
