@@ -17,7 +17,8 @@ thing that carries it:
   business time they occurred, and per level and reason (``escalations_by_reason``); complaints:
   tickets that became complaints in the month, by severity, category, remedy and root cause (the
   last two known once a ticket is resolved);
-- hotspots of the month and the next month's forecast: ``projections.planning`` as of the month's end;
+- hotspots of the month and the next month's forecast (all contacts, and per category, from one read
+  of the arrivals): ``projections.planning`` as of the month's end;
 - findings: the rules below (``FINDING_RULES``), each a pure function of the figures, each finding
   with the numbers that triggered it. No text is invented: a finding is a rule name and numbers,
   and the renderer words it from the message catalogue.
@@ -369,12 +370,10 @@ def planning_figures(view: ReadView, planning: Any, start: datetime, end: dateti
     except InvalidQuery:
         pass  # no complaints before the month's end: no hotspots to show
     try:
-        total = plans.forecast_report(view, planning, group_by=None, horizon=next_days, freq="D", as_of=end,
-                                      known_at=known_at, measure="contacts", top=1)
         per = plans.forecast_report(view, planning, group_by="category", horizon=next_days, freq="D", as_of=end,
-                                    known_at=known_at, measure="contacts", top=10)
+                                    known_at=known_at, measure="contacts", top=10, total=True)
         out["forecast"] = {"month": label(following), "days": next_days,
-                           "slices": [_forecast_sum(s) for s in total["slices"] + per["slices"]]}
+                           "slices": [_forecast_sum(s) for s in per["total"] + per["slices"]]}
     except InvalidQuery:
         pass
     return out

@@ -89,6 +89,13 @@ def test_every_month_of_the_trend_is_the_apis_kpis_of_that_month(filled, client,
     assert [m["volume"] > 0 for m in report["trend"]] == [False] * 10 + [True, True]
 
 
+def test_the_forecast_gives_all_contacts_then_each_category_once(filled, client):
+    forecast = figures(client)["forecast"]
+    names = [entry["slice"] for entry in forecast["slices"]]
+    assert forecast["month"] == "2026-04" and names[0] == "all"
+    assert len(names) > 2 and len(set(names)) == len(names)  # no category twice
+
+
 def test_escalations_per_level_and_reason_are_the_reasons_in_the_log(filled, client):
     """A person of the hand-worked day escalated to level 3 for "major complaint": the report lists that
     reason at that level, and every level's reasons add up to its total."""
