@@ -422,16 +422,18 @@ def monthly_report(view: ReadView, period: str, *, zone: tzinfo, weights: dict[s
     in_month = rows_touching(view, start, end)
     resolved = [row for row in in_month if measures.within(row.resolved_at, lo, hi)]
     per_priority: dict[str, list[TicketRow]] = {}
-    per_category: dict[str, list[TicketRow]] = {}
     for row in resolved:
         per_priority.setdefault(measures.group_of(row, "priority"), []).append(row)
-        per_category.setdefault(row.category, []).append(row)
     kinds_by_priority = {priority: sla_by_deadline_kind(group, lo, hi) for priority, group in per_priority.items()}
-    causes = {category: root_causes(per_category.get(category, []), lo, hi, category) for category in by_category}
+    # The FCR rule finds at most one category and shows its root causes: only that one's are counted.
+    drops = fcr_drop(by_category, before_category, {})
+    if drops:
+        subject = drops[0]["subject"]
+        drops = fcr_drop(by_category, before_category, {subject: root_causes(resolved, lo, hi, subject)})
     escalated = [row for row in in_month if row.escalations]
     plans = (planning_figures(view, planning, start, end, shift(month, 1), zone, view.moment.known_at)
              if planning is not None else {"hotspots": None, "forecast": None})
-    findings = [*fcr_drop(by_category, before_category, causes), *reopen_outliers(agents),
+    findings = [*drops, *reopen_outliers(agents),
                 *sla_below_target(sla_priority, compliance_target, kinds_by_priority),
                 *abnormal_hotspots(plans["hotspots"])]
     return {
