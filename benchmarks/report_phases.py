@@ -1,8 +1,10 @@
 """Where the monthly report's time goes: ``python -m benchmarks.report_phases DIR`` on the store that
 ``SERVICETRAIL_REPORT_BENCH_DIR=DIR python -m benchmarks report`` generated and kept (100,000 tickets
 in 2026-02). Wall time per phase of one report (figures and zh-CN HTML) after a warm-up, by wrapping
-the functions the report calls (a nested call counts once, in the outermost phase); prints a
-Markdown table."""
+the functions the report calls; a phase's time is its own (the time of a wrapped function it calls
+counts in that function's phase: the backlog in the KPI queries, the forecasts in planning), with
+the number of calls. Prints a Markdown table, so the lead can re-time each phase after a change of
+the read side."""
 
 from __future__ import annotations
 
@@ -13,48 +15,63 @@ from datetime import datetime, timezone
 
 
 def main(workdir: str) -> None:
+    import api.reports.charts as charts
     from api.bootstrap import bootstrap
     from api.reports.monthly import compute, render
     from api.settings import Settings
-    from projections import measures, report
+    from projections import planning, queries, report
 
     spent: dict[str, float] = defaultdict(float)
-    depth = [0]
+    calls: dict[str, int] = defaultdict(int)
+    children: list[float] = []  # per open wrapped call: the time spent in wrapped calls inside it
 
     def timed(name, function):
         def wrapper(*args, **kwargs):
-            if depth[0]:
-                return function(*args, **kwargs)
-            depth[0] += 1
+            children.append(0.0)
             started = time.perf_counter()
             try:
                 return function(*args, **kwargs)
             finally:
-                spent[name] += time.perf_counter() - started
-                depth[0] -= 1
+                elapsed = time.perf_counter() - started
+                spent[name] += elapsed - children.pop()
+                calls[name] += 1
+                if children:
+                    children[-1] += elapsed
         return wrapper
 
-    report.rows_touching = timed("read: the rows of the 12 months", report.rows_touching)
-    report.kpi_report = timed("KPIs of the month and the previous one, with groups (fact rows)", report.kpi_report)
-    measures.kpis = timed("trend KPIs of the ten earlier months (measures.kpis over rows)", measures.kpis)
-    report.evaluation_facts = timed("agent evaluation (fact rows)", report.evaluation_facts)
-    report.planning_figures = timed("hotspots and forecast (projections.planning)", report.planning_figures)
+    report.kpi_report = timed("KPIs of periods: month, previous, groups, trend (queries.kpi_report)",
+                              report.kpi_report)
+    queries.backlog_counts = timed("… the backlog at each period's end (queries.backlog_counts)",
+                                   queries.backlog_counts)
+    report.evaluation_facts = timed("agent evaluation (queries.evaluation_facts)", report.evaluation_facts)
+    report.sla_by_priority = timed("SLA per priority (resolved fact rows)", report.sla_by_priority)
+    report.rows_touching = timed("read: the month's ticket rows (queries.rows_touching)", report.rows_touching)
+    for function in ("sla_by", "sla_by_deadline_kind", "escalations_by_level", "escalations_by_reason",
+                     "complaints_by", "root_causes"):
+        setattr(report, function, timed(f"tables over the rows: report.{function}", getattr(report, function)))
+    report.planning_figures = timed("hotspots and forecast: the rest (projections.planning)", report.planning_figures)
+    planning.hotspot_report = timed("… hotspots (planning.hotspot_report)", planning.hotspot_report)
+    planning.forecast_report = timed("… forecasts, all and per category (planning.forecast_report)",
+                                     planning.forecast_report)
+    charts.trend_svg = timed("rendering: trend charts (matplotlib SVG)", charts.trend_svg)
     services = bootstrap(Settings(store_url=f"sqlite:///{workdir}/events.db",
                                   state_store_url=f"sqlite:///{workdir}/state.db"),
                          clock=lambda: datetime(2026, 3, 20, tzinfo=timezone.utc))
     render(compute(services, "2026-02"), "zh-CN", "html")  # warm-up: imports, caches
     spent.clear()
+    calls.clear()
     started = time.perf_counter()
     figures = compute(services, "2026-02")
-    rendered = time.perf_counter()
+    computed = time.perf_counter()
     render(figures, "zh-CN", "html")
     total = time.perf_counter() - started
-    spent["rendering (Jinja2, matplotlib SVG)"] = time.perf_counter() - rendered
-    spent["the report's own tables, findings, verification"] = total - sum(spent.values())
-    print("| phase | time | share |\n| --- | --- | --- |")
+    charted = spent["rendering: trend charts (matplotlib SVG)"]
+    spent["rendering: the rest (Jinja2, tables)"] = time.perf_counter() - computed - charted
+    spent["the rest: grouping the rows, findings, verification, freeing the rows"] = total - sum(spent.values())
+    print("| phase | calls | time | share |\n| --- | --- | --- | --- |")
     for name, seconds in sorted(spent.items(), key=lambda item: -item[1]):
-        print(f"| {name} | {seconds:.1f} s | {100 * seconds / total:.0f} % |")
-    print(f"| total | {total:.1f} s | 100 % |")
+        print(f"| {name} | {calls.get(name, '')} | {seconds:.2f} s | {100 * seconds / total:.0f} % |")
+    print(f"| total | | {total:.2f} s | 100 % |")
     services.close()
 
 

@@ -52,8 +52,10 @@ def _query(group_by: str | None, measure: str, as_of: datetime, known_at: dateti
 
 def forecast_report(view: ReadView, planning: Planning, *, group_by: str | None, horizon: int, freq: str,
                     as_of: datetime, known_at: datetime | None = None, measure: str = "contacts",
-                    top: int = 20, only: str | None = None) -> dict[str, Any]:
-    """``only``: one slice, its values in ``group_by`` order (``billing`` or ``billing,north``)."""
+                    top: int = 20, only: str | None = None, total: bool = False) -> dict[str, Any]:
+    """``only``: one slice, its values in ``group_by`` order (``billing`` or ``billing,north``);
+    ``total``: also the forecast of every arrival together (``"total"``, one slice of no dimension),
+    counted from the same read of the arrivals (the sum of every slice's counts)."""
     if freq not in FREQUENCIES:
         raise InvalidQuery("freq", "freq must be D (daily) or H (hourly)")
     limit = 90 if freq == "D" else 24 * 14
@@ -63,14 +65,15 @@ def forecast_report(view: ReadView, planning: Planning, *, group_by: str | None,
     wanted = tuple(v.strip() for v in only.split(",")) if only else None
     if wanted is not None and len(wanted) != len(query.group_by):
         raise InvalidQuery("slice", f"slice must give {len(query.group_by)} value(s), one per group_by dimension")
-    series = demand.count_series(arrivals(view.tx, query), freq=freq, end=as_of, zone=planning.zone,
-                                 top=None if wanted else top)
-    if wanted is not None:
-        keep = [i for i, key in enumerate(series.slices) if key == wanted]
+    counted = demand.count_series(arrivals(view.tx, query), freq=freq, end=as_of, zone=planning.zone)
+    if wanted is None:  # the slices with the most arrivals
+        series = demand.Series(counted.slices[:top], counted.counts[:top], counted.start, counted.freq)
+    else:
+        keep = [i for i, key in enumerate(counted.slices) if key == wanted]
         if not keep:
             raise InvalidQuery("slice", f"no arrivals in slice {only!r} by {as_of.isoformat()}")
-        series = demand.Series([series.slices[i] for i in keep], series.counts[keep], series.start, series.freq)
-    return {
+        series = demand.Series([counted.slices[i] for i in keep], counted.counts[keep], counted.start, counted.freq)
+    report = {
         "as_of": as_of.isoformat(), "known_at": known_at.isoformat() if known_at else None,
         "group_by": list(query.group_by), "measure": measure, "freq": freq, "horizon": horizon,
         "timezone": planning.zone.key, "history_start": series.start.isoformat(),
@@ -79,6 +82,10 @@ def forecast_report(view: ReadView, planning: Planning, *, group_by: str | None,
         "slices": demand.forecasts(series, horizon=horizon, holidays=planning.calendar(series, horizon),
                                    group_by=query.group_by),
     }
+    if total:
+        every = demand.Series([()], counted.counts.sum(axis=0, keepdims=True), counted.start, counted.freq)
+        report["total"] = demand.forecasts(every, horizon=horizon, holidays=planning.calendar(every, horizon))
+    return report
 
 
 def counts_report(view: ReadView, planning: Planning, *, group_by: str | None, freq: str, periods: int,

@@ -1,20 +1,24 @@
 """The service manager's monthly report (数据报告): every figure of one period from the read side.
 
 One read view (one moment: now, or as of T as known at K) answers the whole report, so its figures
-agree with each other and with the API's for the same moment:
-- the month's and the previous month's KPIs, and those per category and priority, are the KPI
-  query's (``queries.kpi_report``: fact rows at the view's moment); the agent table is the
-  leaderboard's (``queries.evaluation_facts``);
-- the 12-month trend is ``measures.kpis`` per month over one read of the twelve months' rows (the
-  trend leaves the backlog out: it is a count at one instant, not a measure of a month);
-- SLA compliance per priority and per customer tier is ``measures.within_sla`` over the tickets
-  resolved in the month (the KPIs' definition, grouped); per deadline kind, the deadlines of those
-  tickets (SLA facts) that were due, and those met after they were due;
+agree with each other and with the API's for the same moment. Each figure reads the narrowest
+thing that carries it:
+- every KPI of a period is the KPI query's (``queries.kpi_report``: fact rows at the view's
+  moment): the month's and the previous month's, those per category and priority, and each of the
+  12 months of the trend (the trend leaves the backlog out: it is a count at one instant, not a
+  measure of a month); the agent table is the leaderboard's (``queries.evaluation_facts``);
+- SLA compliance per priority: the ``resolved`` fact rows of the month counted by the database
+  (their within-SLA flag is ``measures.within_sla``; ``sla_by`` over rows is the definition);
+- what no fact row carries is read from the rows of the month's tickets (``queries.rows_touching``
+  over the month): SLA compliance per customer tier (``measures.within_sla`` over the tickets
+  resolved in the month); per deadline kind, the deadlines of those tickets (SLA facts) that were
+  due, and those met after they were due;
 - escalations per level and trigger (the SLA watcher's, ``automatic``, or a person's), by the
   business time they occurred, and per level and reason (``escalations_by_reason``); complaints:
   tickets that became complaints in the month, by severity, category, remedy and root cause (the
   last two known once a ticket is resolved);
-- hotspots of the month and the next month's forecast: ``projections.planning`` as of the month's end;
+- hotspots of the month and the next month's forecast (all contacts, and per category, from one read
+  of the arrivals): ``projections.planning`` as of the month's end;
 - findings: the rules below (``FINDING_RULES``), each a pure function of the figures, each finding
   with the numbers that triggered it. No text is invented: a finding is a rule name and numbers,
   and the renderer words it from the message catalogue.
@@ -27,11 +31,12 @@ from collections.abc import Iterable
 from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
 
-from domain.ticket_history import DeadlineFact, Escalation
+from domain.ticket_history import Escalation
 from projections import agent_performance, measures
 from projections.moment import InvalidQuery, period_bounds
 from projections.queries import evaluation_facts, kpi_report, rows_touching
 from projections.read_side import ReadView
+from projections.ticket_state.fact_rows import WITHIN_SLA
 from projections.ticket_state.facts import deadline_kind, met_late
 from projections.ticket_state.fold import TicketRow, iso
 
@@ -71,22 +76,6 @@ def month_bounds(month: date, zone: tzinfo) -> tuple[datetime, datetime]:
 
 def label(month: date) -> str:
     return f"{month.year:04d}-{month.month:02d}"
-
-
-def rows_per_month(rows: Iterable[TicketRow], windows: list[tuple[str, str]]) -> list[list[TicketRow]]:
-    """The rows that touch (``measures.touches``) each of consecutive windows ``[lo, hi)`` (canonical
-    instants), in one pass: a row touches the windows from the one its opening falls before the end
-    of, to the last one starting at or before its latest activity."""
-    from bisect import bisect_right
-
-    starts, ends = [lo for lo, _ in windows], [hi for _, hi in windows]
-    out: list[list[TicketRow]] = [[] for _ in windows]
-    for row in rows:
-        first = bisect_right(ends, row.opened_at)             # first window whose end is after the opening
-        last = bisect_right(starts, row.activity_at or row.opened_at) - 1  # last window started by then
-        for index in range(first, last + 1):
-            out[index].append(row)
-    return out
 
 
 # ------------------------------------------------------------------------- small tables
@@ -147,33 +136,59 @@ def complaints_by(rows: Iterable[TicketRow], lo: str, hi: str) -> dict[str, list
     return out
 
 
-def sla_by(rows: Iterable[TicketRow], lo: str, hi: str, dimension: str,
-           judged: dict[str, bool] | None = None) -> list[dict[str, Any]]:
-    """SLA compliance (``measures.within_sla``) of the tickets resolved in ``[lo, hi)`` per value of
-    ``dimension``; ``judged`` (ticket id → within SLA) spares judging a ticket again per dimension."""
+def sla_by(rows: Iterable[TicketRow], lo: str, hi: str, dimension: str) -> list[dict[str, Any]]:
+    """SLA compliance (``measures.within_sla``) of the tickets resolved in ``[lo, hi)`` per value of ``dimension``."""
     groups: dict[str, list[TicketRow]] = {}
     for row in rows:
         if measures.within(row.resolved_at, lo, hi):
             groups.setdefault(measures.group_of(row, dimension), []).append(row)
-    out = []
-    for value, resolved in sorted(groups.items()):
-        within = sum(1 for r in resolved if (judged[r.ticket_id] if judged is not None else measures.within_sla(r)))
-        out.append({dimension: value, "resolved": len(resolved), "within_sla": within,
-                    "sla_compliance": measures.ratio(within, len(resolved))})
-    return out
+    return [compliance_entry(dimension, value, len(resolved), sum(1 for r in resolved if measures.within_sla(r)))
+            for value, resolved in sorted(groups.items())]
+
+
+def compliance_entry(dimension: str, value: str, resolved: int, within: int) -> dict[str, Any]:
+    return {dimension: value, "resolved": resolved, "within_sla": within,
+            "sla_compliance": measures.ratio(within, resolved)}
+
+
+def sla_by_priority(view: ReadView, lo: str, hi: str) -> list[dict[str, Any]]:
+    """``sla_by(rows, lo, hi, "priority")`` counted by the database: the ``resolved`` fact rows of
+    ``[lo, hi)`` at the view's moment, whose WITHIN_SLA flag is ``measures.within_sla`` of the
+    ticket (``projections.ticket_state.fact_rows``), per priority."""
+    selection = view.select_facts(
+        f"priority, count(*), sum(CASE WHEN (flags & {WITHIN_SLA}) <> 0 THEN 1 ELSE 0 END)", ("resolved",), lo, hi,
+        group_by="priority")
+    resolved: Counter = Counter()
+    within: Counter = Counter()
+    for priority, number, met in selection.rows:
+        resolved[str(priority or NONE)] += number
+        within[str(priority or NONE)] += met
+    for _ticket, fact in selection.folded:
+        resolved[str(fact.priority or NONE)] += 1
+        within[str(fact.priority or NONE)] += bool(fact.flags & WITHIN_SLA)
+    return [compliance_entry("priority", value, number, within[value]) for value, number in sorted(resolved.items())]
 
 
 def sla_by_deadline_kind(rows: Iterable[TicketRow], lo: str, hi: str) -> list[dict[str, Any]]:
     """Per deadline kind, over the tickets resolved in ``[lo, hi)``: deadlines that had a due time,
-    those met after it (missed), and the share met in time."""
-    due, missed = Counter(), Counter()
+    those met after it (missed), and the share met in time. Deadlines are gathered by key
+    (``first_response#0`` …, few distinct) and the keys' counts summed per kind at the end."""
+    due_keys: list[str] = []
+    missed_keys: list[str] = []
     for row in rows:
-        if not measures.within(row.resolved_at, lo, hi):
-            continue
-        due.update(deadline_kind(fact.deadline) for fact in map(DeadlineFact._make, row.deadline_facts)
-                   if fact.due_at is not None)
-        missed.update(deadline_kind(key) for key, _ in met_late(row.deadline_facts))
-    return kind_table(due, missed)
+        if row.deadline_facts and measures.within(row.resolved_at, lo, hi):
+            # each fact is a DeadlineFact (deadline, due_at, met_at)
+            due_keys += [deadline for deadline, due_at, _met_at in row.deadline_facts if due_at is not None]
+            missed_keys += [key for key, _ in met_late(row.deadline_facts)]
+    return kind_table(per_kind(Counter(due_keys)), per_kind(Counter(missed_keys)))
+
+
+def per_kind(by_key: Counter) -> Counter:
+    """Counts per deadline key summed per deadline kind (``deadline_kind``)."""
+    kinds: Counter = Counter()
+    for key, number in by_key.items():
+        kinds[deadline_kind(key)] += number
+    return kinds
 
 
 def kind_table(due: Counter, missed: Counter) -> list[dict[str, Any]]:
@@ -355,12 +370,10 @@ def planning_figures(view: ReadView, planning: Any, start: datetime, end: dateti
     except InvalidQuery:
         pass  # no complaints before the month's end: no hotspots to show
     try:
-        total = plans.forecast_report(view, planning, group_by=None, horizon=next_days, freq="D", as_of=end,
-                                      known_at=known_at, measure="contacts", top=1)
         per = plans.forecast_report(view, planning, group_by="category", horizon=next_days, freq="D", as_of=end,
-                                    known_at=known_at, measure="contacts", top=10)
+                                    known_at=known_at, measure="contacts", top=10, total=True)
         out["forecast"] = {"month": label(following), "days": next_days,
-                           "slices": [_forecast_sum(s) for s in total["slices"] + per["slices"]]}
+                           "slices": [_forecast_sum(s) for s in per["total"] + per["slices"]]}
     except InvalidQuery:
         pass
     return out
@@ -383,47 +396,44 @@ def monthly_report(view: ReadView, period: str, *, zone: tzinfo, weights: dict[s
     previous = shift(month, -1)
     p_start, p_end = month_bounds(previous, zone)
     first = shift(month, 1 - TREND_MONTHS)
-    t_start = month_bounds(first, zone)[0]
     at = view.moment.instant(now)
-    rows = rows_touching(view, t_start, end)  # one read for every month of the trend
     lo, hi = iso(start), iso(end)
-    months = [shift(first, offset) for offset in range(TREND_MONTHS)]
-    bounds = [month_bounds(m, zone) for m in months]
-    per_month = rows_per_month(rows, [(iso(s), iso(e)) for s, e in bounds])
-    in_month, in_previous = per_month[-1], per_month[-2]
 
     def grouped(s: datetime, e: datetime, by: str | None) -> dict[str, Any]:
         return kpi_report(view, s, e, by, now)["groups"]
 
-    # The month's and the previous month's KPIs, and those per category and priority, are the
-    # API's (``queries.kpi_report``: the fact rows at the view's moment).
+    # Every KPI of a period is the API's (``queries.kpi_report``: the fact rows at the view's
+    # moment): the month's, the previous month's, those per category and priority, and each
+    # month of the trend.
     kpis = grouped(start, end, None)["all"]
     previous_kpis = grouped(p_start, p_end, None)["all"]
     by_category = grouped(start, end, "category")
     before_category = grouped(p_start, p_end, "category")
     by_priority = grouped(start, end, "priority")
-    known = {label(month): kpis, label(previous): previous_kpis}  # the trend's last two months
+    known = {label(month): kpis, label(previous): previous_kpis}
     trend = []
-    for m, (s, e), month_rows in zip(months, bounds, per_month, strict=True):
-        if label(m) in known:
-            figures = known[label(m)]
-        else:
-            figures = measures.kpis(month_rows, s, e, 0, None, min(at, e))
+    for m in (shift(first, offset) for offset in range(TREND_MONTHS)):
+        figures = known.get(label(m)) or grouped(*month_bounds(m, zone), None)["all"]
         trend.append({"month": label(m), **{name: pick(figures, path) for name, path in TREND}})
     agents = agent_performance.ranked(evaluation_facts(view, start, end), weights)
-    judged = {r.ticket_id: measures.within_sla(r) for r in in_month if measures.within(r.resolved_at, lo, hi)}
-    sla_priority = sla_by(in_month, lo, hi, "priority", judged)
+    sla_priority = sla_by_priority(view, lo, hi)
+    # What no fact row carries (tiers, deadlines due, escalation levels and reasons, complaint
+    # severities, remedies and root causes) is read from the rows of the month's tickets.
+    in_month = rows_touching(view, start, end)
+    resolved = [row for row in in_month if measures.within(row.resolved_at, lo, hi)]
     per_priority: dict[str, list[TicketRow]] = {}
-    for row in in_month:
+    for row in resolved:
         per_priority.setdefault(measures.group_of(row, "priority"), []).append(row)
     kinds_by_priority = {priority: sla_by_deadline_kind(group, lo, hi) for priority, group in per_priority.items()}
-    per_category: dict[str, list[TicketRow]] = {}
-    for row in in_month:
-        per_category.setdefault(row.category, []).append(row)
-    causes = {category: root_causes(per_category.get(category, []), lo, hi, category) for category in by_category}
+    # The FCR rule finds at most one category and shows its root causes: only that one's are counted.
+    drops = fcr_drop(by_category, before_category, {})
+    if drops:
+        subject = drops[0]["subject"]
+        drops = fcr_drop(by_category, before_category, {subject: root_causes(resolved, lo, hi, subject)})
+    escalated = [row for row in in_month if row.escalations]
     plans = (planning_figures(view, planning, start, end, shift(month, 1), zone, view.moment.known_at)
              if planning is not None else {"hotspots": None, "forecast": None})
-    findings = [*fcr_drop(by_category, before_category, causes), *reopen_outliers(agents),
+    findings = [*drops, *reopen_outliers(agents),
                 *sla_below_target(sla_priority, compliance_target, kinds_by_priority),
                 *abnormal_hotspots(plans["hotspots"])]
     return {
@@ -434,11 +444,11 @@ def monthly_report(view: ReadView, period: str, *, zone: tzinfo, weights: dict[s
         "targets": targets(policy, by_priority, sla_priority, compliance_target),
         "trend": trend,
         "sla_by_priority": sla_priority,
-        "sla_by_tier": sla_by(in_month, lo, hi, "customer_tier", judged),
+        "sla_by_tier": sla_by(resolved, lo, hi, "customer_tier"),
         "sla_by_deadline_kind": all_kinds(kinds_by_priority.values()),
-        "escalations": escalations_by_level(in_month, lo, hi),
-        "escalation_reasons": escalations_by_reason(in_month, lo, hi),
-        "complaints": complaints_by(in_month, lo, hi),
+        "escalations": escalations_by_level(escalated, lo, hi),
+        "escalation_reasons": escalations_by_reason(escalated, lo, hi),
+        "complaints": complaints_by((row for row in in_month if row.complaint_at is not None), lo, hi),
         "agents": agents,
         "hotspots": plans["hotspots"], "forecast": plans["forecast"],
         "findings": findings,

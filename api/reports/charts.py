@@ -39,8 +39,11 @@ def trend_svg(trend: list[dict[str, Any]], names: dict[str, str]) -> str:
                               ha="center", fontsize=7)
             axis.set_title(names[key], fontsize=8)
             axis.yaxis.set_major_formatter(FuncFormatter(lambda v, _p, fmt=fmt: fmt.format(v)))
-            axis.set_xticks(range(len(months)), months, rotation=60, fontsize=6)
             axis.grid(axis="y", color="#e5e7eb", linewidth=0.6)
+        # the months are shared by every axis (``sharex``): set once, shown under the bottom row
+        axes[-1][0].set_xticks(range(len(months)), months, rotation=60, fontsize=6)
+        for axis in axes[-1][1:]:
+            axis.tick_params(axis="x", labelrotation=60, labelsize=6)
         figure.subplots_adjust(left=0.07, right=0.99, top=0.95, bottom=0.08, wspace=0.28, hspace=0.35)
         out = io.StringIO()
         figure.savefig(out, format="svg", metadata={"Date": None})

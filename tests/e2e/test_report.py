@@ -71,6 +71,31 @@ def test_the_reports_figures_equal_the_apis_for_the_same_period_and_moment(fille
     assert len(report["trend"]) == 12 and report["trend"][-1]["month"] == "2026-03"
 
 
+@pytest.mark.parametrize("moment", [{}, {"as_of": "2026-03-20T00:00:00Z"}])
+def test_every_month_of_the_trend_is_the_apis_kpis_of_that_month(filled, client, moment):
+    """The trend's twelve months, the two with tickets and the ten before without, each equal the
+    KPI query of that month at the same moment, measure by measure."""
+    from projections import report as r
+
+    report = figures(client, **moment)
+    months = [f"2025-{k:02d}" for k in range(4, 13)] + ["2026-01", "2026-02", "2026-03"]
+    assert [m["month"] for m in report["trend"]] == months
+    for month in report["trend"]:
+        year, number = (int(p) for p in month["month"].split("-"))
+        following = f"{year + number // 12}-{number % 12 + 1:02d}-01"
+        kpis = client.get("/v1/kpis", params={"from": f"{month['month']}-01", "to": following, **moment}).json()
+        expected = kpis["groups"]["all"]
+        assert month == {"month": month["month"], **{name: r.pick(expected, path) for name, path in r.TREND}}
+    assert [m["volume"] > 0 for m in report["trend"]] == [False] * 10 + [True, True]
+
+
+def test_the_forecast_gives_all_contacts_then_each_category_once(filled, client):
+    forecast = figures(client)["forecast"]
+    names = [entry["slice"] for entry in forecast["slices"]]
+    assert forecast["month"] == "2026-04" and names[0] == "all"
+    assert len(names) > 2 and len(set(names)) == len(names)  # no category twice
+
+
 def test_escalations_per_level_and_reason_are_the_reasons_in_the_log(filled, client):
     """A person of the hand-worked day escalated to level 3 for "major complaint": the report lists that
     reason at that level, and every level's reasons add up to its total."""

@@ -77,3 +77,21 @@ def test_known_at_equals_what_the_store_held_then(tmp_path_factory, seed, known_
     everything = store(folder, "all.db", events)
     then = store(folder, "then.db", [e for e in events if instant(e["recorded_at"]) <= instant(known_at.isoformat())])
     assert reports(everything, as_of, known_at) == reports(then, as_of, None)
+
+
+def test_the_total_forecast_counts_every_arrival_of_every_slice_from_the_same_read(tmp_path):
+    """``total=True`` adds the forecast of all arrivals together: its history is every slice's
+    counts summed (not the top slices only), day by day in the planning zone."""
+    rng = random.Random(5)
+    events = [opened(n, rng) for n in range(600)]
+    state = store(tmp_path, "total.db", events)
+    as_of = START + timedelta(days=60)
+    with state.transaction() as tx:
+        report = forecast_report(ReadView(tx), PLANNING, group_by="category", horizon=7, freq="D", as_of=as_of,
+                                 top=1, total=True)
+    (total,) = report["total"]
+    today = as_of.astimezone(PLANNING.zone).replace(hour=0, minute=0, second=0, microsecond=0)
+    before = [e for e in events if datetime.fromisoformat(e["occurred_at"]) < today]
+    assert total["slice"] == [] and len(report["slices"]) == 1
+    assert total["history_total"] == len(before) > report["slices"][0]["history_total"]
+    assert len(total["periods"]) == 7
