@@ -92,6 +92,12 @@ class BatchingApplication(Application):
         for aggregate_id in wanted:
             work.known.setdefault(aggregate_id, None)
 
+    def known_absent(self, aggregate_id: UUID) -> bool:
+        """Inside a batch: whether the aggregate was read in bulk and is not in the store (nor added
+        by the batch since). Lets a caller skip asking for it (and the not-found exception)."""
+        work: _UnitOfWork | None = getattr(self._local, "work", None)
+        return work is not None and aggregate_id not in work.pending and work.known.get(aggregate_id, False) is None
+
     def _read_events_one_by_one(self, aggregate_ids: list[UUID]) -> dict[UUID, list[Any]]:
         found = {}
         for aggregate_id in aggregate_ids:

@@ -290,6 +290,8 @@ def _prefetch(app: ServiceTrail, rows: list[SourceRow]) -> dict[int, list[Step]]
 
 
 def _find(app: ServiceTrail, ticket_id: UUID) -> Ticket | None:
+    if app.known_absent(ticket_id):  # the usual case of a first import: no exception raised and caught
+        return None
     try:
         return app.get_ticket(ticket_id)
     except TicketNotFoundError:
