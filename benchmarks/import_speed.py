@@ -30,15 +30,20 @@ from typing import Any
 
 from benchmarks.common import Result
 
+# CPU seconds of this process per timed part of the last measurement (the machine is shared: wall
+# time includes waiting for a core, CPU time does not).
+CPU: dict[str, float] = {}
+
 
 def _import(app, path: Path, rows: int | None) -> tuple[int, float, int]:
     from consumers.importers import FORMATS
     from consumers.importers.base import run_import
 
     source = FORMATS["nyc-council"](path)
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     report = run_import(app, itertools.islice(source, rows) if rows else source, actor="import:nyc-council")
     seconds = time.perf_counter() - started
+    CPU["import"] = time.process_time() - cpu
     return report.events, seconds, report.rows
 
 
@@ -69,22 +74,26 @@ def _bare(source_app, target_app, events_per_chunk: int) -> tuple[int, float]:
     """The same events appended by the store's bulk path, chunk by chunk; (events, seconds)."""
     from consumers.importers.bulk_write import append_events
 
-    seconds = 0.0
+    seconds = cpu = 0.0
     for aggregates in _chunks(source_app, events_per_chunk):
         events = [event for aggregate in aggregates for event in aggregate.collect_events()]
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         append_events(target_app, events)
         seconds += time.perf_counter() - started
+        cpu += time.process_time() - cpu_started
+    CPU["bare bulk append"] = cpu
     return target_app.event_count(), seconds
 
 
 def _bare_save(source_app, target_app, events_per_chunk: int) -> tuple[int, float]:
     """The same events saved with ``app.save`` of their aggregates, chunk by chunk; (events, seconds)."""
-    seconds = 0.0
+    seconds = cpu = 0.0
     for aggregates in _chunks(source_app, events_per_chunk):
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         target_app.save(*aggregates)
         seconds += time.perf_counter() - started
+        cpu += time.process_time() - cpu_started
+    CPU["bare app.save"] = cpu
     return target_app.event_count(), seconds
 
 
@@ -113,12 +122,13 @@ def _measure(store: str, new_url: Callable[[], str], rows: int | None) -> list[R
     ours, baseline, by_save = events / seconds, events / bare_seconds, events / save_seconds
     print(f"   {store}: {read:,} rows → {events:,} events; import {seconds:.1f} s ({ours:,.0f} events/s, "
           f"{read / seconds:,.0f} rows/s); bare bulk append {bare_seconds:.1f} s ({baseline:,.0f} events/s); "
-          f"bare app.save {save_seconds:.1f} s ({by_save:,.0f} events/s, import ratio {ours / by_save:.2f})",
-          flush=True)
+          f"bare app.save {save_seconds:.1f} s ({by_save:,.0f} events/s, import ratio {ours / by_save:.2f}); "
+          f"CPU s of this process: {', '.join(f'{part} {cpu:.1f}' for part, cpu in CPU.items())}", flush=True)
     results = [Result(f"import, {store}: {read:,} NYC rows ({events:,} events)", ours, baseline, "events/s",
                       "≥ 0.5 of a bare bulk append", ours >= 0.5 * baseline,
                       f"import {seconds:.1f} s, bare bulk append {bare_seconds:.1f} s; bare app.save "
-                      f"{save_seconds:.1f} s ({by_save:,.0f} events/s, ratio {ours / by_save:.2f})")]
+                      f"{save_seconds:.1f} s ({by_save:,.0f} events/s, ratio {ours / by_save:.2f}); CPU s: "
+                      + ", ".join(f"{part} {cpu:.1f}" for part, cpu in CPU.items()))]
     if rows is None:
         results.append(Result(f"import, {store}: the whole NYC file, seconds", seconds, 60.0, "s", "< 60 s",
                               seconds < 60))

@@ -179,7 +179,7 @@ def step_error(error: Exception) -> tuple[str, str]:
     return getattr(error, "field", None) or "lifecycle", str(error)
 
 
-BATCH_ROWS = 5000  # rows per transaction: ~26,000 events of the NYC file per commit
+BATCH_ROWS = 2000  # rows per transaction: ~10,000 events of the NYC file per commit
 
 
 @contextmanager
