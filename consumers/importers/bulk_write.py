@@ -13,8 +13,10 @@ store at once, with the recorder's own table and SQL, in one transaction:
   last is read back after the insert (``SELECT max(rowid)``) and the others follow from it.
 - **PostgreSQL**: ``COPY … FROM STDIN`` into the events table after the recorder's own
   ``LOCK TABLE … IN EXCLUSIVE MODE`` and ``NOTIFY`` (the lock is what makes notification ids
-  commit in order, as the library's insert does); the ids come from the table's sequence, in the
-  order of the rows, and are read back (``RETURNING`` is not available to ``COPY``).
+  commit in order, as the library's insert does); the ids come from the table's sequence, one
+  after another in the order of the rows while the lock keeps other writers out, and the last is
+  read back (``RETURNING`` is not available to ``COPY``). A failed batch still uses up its ids (a
+  sequence is not rolled back): the log then has a gap, as after a failed insert of the library.
 - any other store (POPO), or an application that takes snapshots, caches aggregates or reacts to
   its own saves: the ordinary ``save``.
 
@@ -88,18 +90,14 @@ def _postgres(recorder: Any, stored: Sequence[Any]) -> list[int]:
     table = SQL("{schema}.{table}").format(schema=Identifier(recorder.datastore.schema),
                                            table=Identifier(recorder.events_table_name))
     copy = SQL("COPY {table} (originator_id, originator_version, topic, state) FROM STDIN").format(table=table)
-    last_id = SQL("SELECT currval(pg_get_serial_sequence({name}, 'notification_id'))").format(
-        name=SQL("%s"))
-    qualified = f'"{recorder.datastore.schema}"."{recorder.events_table_name}"'
     # The datastore's connection turns psycopg's errors into the library's (a conflict: IntegrityError).
     with recorder.datastore.get_connection() as connection, connection.transaction(), \
             connection.cursor() as cursor:
-        recorder._lock_table(cursor)
+        recorder._lock_table(cursor)  # held to the commit: nobody else takes ids meanwhile
         recorder._notify_channel(cursor)
         with cursor.copy(copy) as writer:
             for s in stored:
                 writer.write_row((s.originator_id, s.originator_version, s.topic, s.state))
-        cursor.execute(last_id, (qualified,))
-        last = cursor.fetchone()
-        last = last[0] if isinstance(last, tuple) else next(iter(last.values()))
+        cursor.execute(recorder.max_notification_id_statement)
+        last = cursor.fetchone()["max"]
     return list(range(last - len(stored) + 1, last + 1))
