@@ -62,8 +62,10 @@ class Command(BaseModel):
 
     def digest(self) -> str:
         """Identifies the request for idempotency: same command, same content, same digest."""
-        text = f"{type(self).__name__}:{self.model_dump_json()}"
-        return hashlib.sha256(text.encode("utf-8")).hexdigest()
+        # sha256 of ``f"{name}:{self.model_dump_json()}"`` in UTF-8, fed as bytes (no decode and encode again)
+        digest = hashlib.sha256(type(self).__name__.encode("utf-8") + b":")
+        digest.update(self.__pydantic_serializer__.to_json(self))
+        return digest.hexdigest()
 
 
 class TicketCommand(Command):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from functools import lru_cache
 from typing import Any
 
 from eventsourcing.persistence import Mapper, StoredEvent
@@ -20,7 +21,9 @@ class PydanticMapper(Mapper):
     def to_stored_event(self, domain_event: Any) -> StoredEvent:
         if not isinstance(domain_event, BaseModel):
             raise TypeError(f"{type(domain_event).__name__} is not an event of ours (every one is a pydantic model)")
-        state = domain_event.model_dump_json().encode("utf-8")
+        # ``model_dump_json()`` as bytes, without its decode and our encode (an import stores every
+        # event through here).
+        state = domain_event.__pydantic_serializer__.to_json(domain_event)
         if self.compressor:
             state = self.compressor.compress(state)
         if self.cipher:
@@ -28,7 +31,7 @@ class PydanticMapper(Mapper):
         return StoredEvent(
             originator_id=domain_event.originator_id,
             originator_version=domain_event.originator_version,
-            topic=get_topic(type(domain_event)),
+            topic=_topic(type(domain_event)),
             state=state,
         )
 
@@ -41,6 +44,11 @@ class PydanticMapper(Mapper):
         if self.compressor:
             state = self.compressor.decompress(state)
         return state
+
+
+@lru_cache(maxsize=None)  # a handful of event classes, asked for once per stored event
+def _topic(event_class: type) -> str:
+    return get_topic(event_class)
 
 
 def decode_event(topic: str, state: bytes) -> Any:

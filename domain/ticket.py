@@ -546,7 +546,9 @@ class Ticket(BaseAggregate[UUID]):
             raise InvalidCommandError(field, f"{field}: {error['msg']}") from None
         # The event was built here and nobody holds it yet: set its hash in place (``model_copy``
         # would copy every field to change one).
-        unhashed.__dict__["hash"] = chain_hash(unhashed.public_dict())
+        # (``unhashed.public_dict()``, straight from the serializer: one call less per event.)
+        public = unhashed.__pydantic_serializer__.to_python(unhashed, mode="json", by_alias=True)
+        unhashed.__dict__["hash"] = chain_hash(public)
         return unhashed
 
 

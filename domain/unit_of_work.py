@@ -22,6 +22,7 @@ from eventsourcing.application import AggregateNotFoundError, Application, Proce
 from domain.group_commit import GroupCommit
 
 ReadEvents = Callable[[list[UUID]], dict[UUID, list[Any]]]  # ids → their stored events, in version order
+SaveAll = Callable[[list[Any]], Any]  # saves the pending events of these aggregates in one transaction
 
 
 class _UnitOfWork:
@@ -48,8 +49,10 @@ class BatchingApplication(Application):
         return getattr(self._local, "work", None)
 
     @contextmanager
-    def batch(self) -> Iterator[None]:
-        """Runs the commands inside it as usual but saves their aggregates together on exit."""
+    def batch(self, save: SaveAll | None = None) -> Iterator[None]:
+        """Runs the commands inside it as usual but saves their aggregates together on exit, in one
+        transaction: with ``save`` when given (an importer's bulk append of the store), else as
+        ``save`` of them all would."""
         if getattr(self._local, "work", None) is not None:
             raise RuntimeError("batches do not nest")
         work = self._local.work = _UnitOfWork()
@@ -59,7 +62,10 @@ class BatchingApplication(Application):
         finally:
             self._local.work = None
         if aggregates:
-            self._save_together(tuple(aggregates), {})
+            if save is not None:
+                save(aggregates)
+            else:
+                self._save_together(tuple(aggregates), {})
 
     def prefetch(self, aggregate_ids: Iterable[UUID], read_events: ReadEvents | None = None) -> None:
         """Inside a batch: reads the given aggregates at once, so that the batch's commands find them
@@ -85,6 +91,12 @@ class BatchingApplication(Application):
             work.known[aggregate_id] = aggregate
         for aggregate_id in wanted:
             work.known.setdefault(aggregate_id, None)
+
+    def known_absent(self, aggregate_id: UUID) -> bool:
+        """Inside a batch: whether the aggregate was read in bulk and is not in the store (nor added
+        by the batch since). Lets a caller skip asking for it (and the not-found exception)."""
+        work: _UnitOfWork | None = getattr(self._local, "work", None)
+        return work is not None and aggregate_id not in work.pending and work.known.get(aggregate_id, False) is None
 
     def _read_events_one_by_one(self, aggregate_ids: list[UUID]) -> dict[UUID, list[Any]]:
         found = {}

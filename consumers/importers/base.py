@@ -28,6 +28,7 @@ from uuid import UUID
 from pydantic import ValidationError
 
 from consumers.importers.bulk_read import stored_events_of
+from consumers.importers.bulk_write import append_aggregates
 from domain import commands
 from domain.application import ServiceTrail, ticket_id_for_key
 from domain.errors import DomainError, IdempotencyKeyReusedError, TicketNotFoundError
@@ -226,7 +227,7 @@ def _apply(app: ServiceTrail, rows: list[SourceRow], actor: str, report: ImportR
     """One batch: its aggregates read in bulk, each row's commands run through the service layer in
     memory (a refused row is dropped whole by its savepoint), everything saved in one transaction."""
     before = app.event_count()
-    with app.batch():
+    with app.batch(save=lambda aggregates: append_aggregates(app, aggregates)):
         planned = _prefetch(app, rows)
         for index, row in enumerate(rows):
             assert row.plan is not None and row.ticket_id is not None and row.occurred_at is not None
@@ -289,6 +290,8 @@ def _prefetch(app: ServiceTrail, rows: list[SourceRow]) -> dict[int, list[Step]]
 
 
 def _find(app: ServiceTrail, ticket_id: UUID) -> Ticket | None:
+    if app.known_absent(ticket_id):  # the usual case of a first import: no exception raised and caught
+        return None
     try:
         return app.get_ticket(ticket_id)
     except TicketNotFoundError:
