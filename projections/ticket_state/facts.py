@@ -94,7 +94,7 @@ class SlaFacts:
         from its row (its running deadlines do not depend on the moment asked about)."""
         if row.resolved_at is not None:
             return [(key, due, True) for key, due in met_late(row.deadline_facts)]
-        inputs = (row.policy_version, deadline_inputs(row))
+        inputs = (row.policy_version, deadline_inputs(row, self.policy_of(row)))
         found = self._running.get(inputs)
         if found is None:
             if len(self._running) > 50_000:
