@@ -183,6 +183,8 @@ class StateStore:
                                          check_same_thread=False)
             connection.execute("PRAGMA journal_mode=WAL")
             connection.execute("PRAGMA synchronous=NORMAL")
+            connection.execute("PRAGMA cache_size=-65536")
+            connection.execute("PRAGMA cache_size=-65536")
             self._local.connection = connection
             self._connections.append(connection)
         return connection

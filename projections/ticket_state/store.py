@@ -43,10 +43,10 @@ from projections.store import StateStore, Transaction
 from projections.ticket_state.fact_rows import COLUMNS as FACT_COLUMNS
 from projections.ticket_state.fact_rows import Fact, facts_of
 from projections.ticket_state.facts import SLA_INPUT_COLUMNS, SlaFacts, missed_deadlines, sla_inputs
-from projections.ticket_state.fold import OPEN_STATUSES, TicketRow, versions
+from projections.ticket_state.fold import FIELDS, OPEN_STATUSES, TicketRow, versions
 
 TABLE = "ticket_state"
-SCHEMA_VERSION = 6  # 6: fact rows, policy versions, each escalation's reason and deadline
+SCHEMA_VERSION = 7  # 6: fact rows, policy versions, each escalation's reason and deadline; 7: rows stored by position
 # Columns that filters and windows use (the whole row is ``doc``).
 FILTERED = ("status", "assignee_id", "priority", "customer_id", "opened_at", "resolved_at", "activity_at", "breached")
 STATE_COLUMNS = ("ticket_id", "version", *FILTERED, "doc")
@@ -105,7 +105,8 @@ class TicketStateProjection:
 
     @property
     def schema(self) -> str:
-        return f"{SCHEMA_VERSION}:{policy_fingerprint(self.policy)}"
+        fields = hashlib.sha256(",".join(FIELDS).encode()).hexdigest()[:8]  # rows are stored by position
+        return f"{SCHEMA_VERSION}:{fields}:{policy_fingerprint(self.policy)}"
 
     def setup(self, tx: Transaction) -> None:
         tx.execute("CREATE TABLE IF NOT EXISTS projection_schemas (name TEXT PRIMARY KEY, schema TEXT NOT NULL)")
@@ -327,10 +328,10 @@ def write_sla_inputs(tx: Transaction, table: str, rows: Iterable[TicketRow]) -> 
 
 
 def read_all(tx: Transaction, table: str = TABLE) -> dict[str, dict[str, Any]]:
-    return {tid: orjson.loads(doc) for tid, doc in tx.fetchall(f"SELECT ticket_id, doc FROM {table}")}
+    return {tid: TicketRow.from_json(doc).as_dict() for tid, doc in tx.fetchall(f"SELECT ticket_id, doc FROM {table}")}
 
 
 def read_history(tx: Transaction, table: str = "ticket_versions") -> dict[tuple[str, int], tuple]:
     """Every stored version with its validity on both axes (for tests comparing two stores)."""
-    return {(r[0], r[1]): (*r[2:6], orjson.loads(r[-1]))
+    return {(r[0], r[1]): (*r[2:6], TicketRow.from_json(r[-1]).as_dict())
             for r in tx.fetchall(f"SELECT {', '.join(VERSION_COLUMNS)} FROM {table}")}
