@@ -60,10 +60,10 @@ VERSION_INDEXES = {"occurred": "occurred_at", "customer": "customer_id", "opened
 FACT_ROW_COLUMNS = ("ticket_id", "key", "version", "from_occurred", "from_recorded", "to_occurred", "to_recorded",
                     *FACT_COLUMNS)
 # SQLite keeps the facts in the order windows read them (kind, then business time), so a month of
-# KPIs is one sequential range of the table; the unique key finds a ticket's fact to close.
+# KPIs is one sequential range of the table; a fact to close is found by that key too (the
+# projector has the fact at hand: its kind and instant), so no second index is kept up to date.
 # PostgreSQL does not cluster a heap as it grows: there an index per window and one for "now".
-FACT_KEYS = {"sqlite": "PRIMARY KEY (kind, at, ticket_id, key, version), UNIQUE (ticket_id, key, version)) "
-                       "WITHOUT ROWID",
+FACT_KEYS = {"sqlite": "PRIMARY KEY (kind, at, ticket_id, key, version)) WITHOUT ROWID",
              "postgres": "PRIMARY KEY (ticket_id, key, version))"}
 FACT_INDEXES = {"sqlite": {},
                 "postgres": {"window": "(kind, at)", "live": "(kind, at) WHERE to_recorded IS NULL"}}
@@ -97,6 +97,8 @@ class TicketStateProjection:
         self.book = PolicyBook(self.policy)
         self.judge = SlaFacts(self.book)
         self.indexed = indexed  # a table built aside gets its indexes once, when swapped in
+        # the facts of each ticket's latest version folded (``FactChanges``), by (ticket, version)
+        self.known_facts: dict[tuple[str, int], dict[str, Fact]] = {}
 
     @property
     def tables(self) -> tuple[str, ...]:
@@ -151,6 +153,7 @@ class TicketStateProjection:
                        f"ON {self.sla_inputs_table} (resolved_at)")
         self.book = read_policy_book(tx, self.policy, self.policies_table)
         self.judge = SlaFacts(self.book)
+        self.known_facts = {}
         if self.indexed:
             for name, columns in STATE_INDEXES.items():
                 tx.execute(f"CREATE INDEX IF NOT EXISTS {self.table}_{name} ON {self.table} ({columns})")
@@ -179,7 +182,7 @@ class TicketStateProjection:
         version_rows: list[tuple[Any, ...]] = []
         superseded: list[tuple[Any, ...]] = []
         anomalies: list[tuple[str, str, str]] = []
-        facts = FactChanges()
+        facts = FactChanges(self.known_facts)
         for ticket_id, ticket_events in by_ticket.items():
             before = current.get(ticket_id)
             if before is None and ticket_events[0]["version"] != 1:
@@ -231,6 +234,7 @@ class TicketStateProjection:
             tx.execute(f"DELETE FROM {table}")
         self.book = PolicyBook(self.policy)
         self.judge = SlaFacts(self.book)
+        self.known_facts = {}
 
     def aside(self) -> TicketStateProjection:
         """The same projection into other tables, for a rebuild that does not disturb readers."""
@@ -248,37 +252,57 @@ class TicketStateProjection:
 
 class FactChanges:
     """The fact rows one batch opens and closes. A fact that a version changes or drops is closed
-    at that version's instants; one opened and closed within the batch is written closed."""
+    at that version's instants; one opened and closed within the batch is written closed.
 
-    def __init__(self) -> None:
+    ``opened`` holds the rows to insert (``FACT_ROW_COLUMNS``: the fact is ``row[7:]``);
+    ``closed`` holds ``(to_occurred, to_recorded, ticket_id, key, fact)`` of each stored fact
+    closed, the fact itself included (a fact is found by its content: see ``FACT_KEYS``).
+    ``known`` (optional, kept by the projection across batches) remembers the facts of each
+    ticket's latest version, so the next batch does not derive its starting point again."""
+
+    def __init__(self, known: dict[tuple[str, int], dict[str, Fact]] | None = None) -> None:
         self.opened: list[list[Any]] = []
-        self.closed: list[tuple[str, str, str, str]] = []
+        self.closed: list[tuple[str, str, str, str, Fact]] = []
+        self.known = known
 
     def follow(self, ticket_id: str, before: TicketRow | None, rows: list[TicketRow], judge: SlaFacts) -> None:
-        live: dict[str, tuple[Fact, list[Any] | None]] = (
-            {} if before is None else {key: (fact, None) for key, fact in facts_of(before, judge).items()})
+        live: dict[str, tuple[Fact, list[Any] | None]] = {}
+        if before is not None:
+            start = self.known.pop((ticket_id, before.version), None) if self.known is not None else None
+            if start is None:
+                start = facts_of(before, judge)
+            live = {key: (fact, None) for key, fact in start.items()}
+        now: dict[str, Fact] = {}
         for row in rows:
             now = facts_of(row, judge)
+            occurred, recorded = row.last_occurred_at, row.last_recorded_at
             for key, (fact, pending) in list(live.items()):
                 if now.get(key) != fact:
                     del live[key]
                     if pending is None:
-                        self.closed.append((row.last_occurred_at, row.last_recorded_at, ticket_id, key))
+                        self.closed.append((occurred, recorded, ticket_id, key, fact))
                     else:
-                        pending[5], pending[6] = row.last_occurred_at, row.last_recorded_at
+                        pending[5], pending[6] = occurred, recorded
             for key, fact in now.items():
                 if key not in live:
-                    pending = [ticket_id, key, row.version, row.last_occurred_at, row.last_recorded_at, None, None,
-                               *fact]
+                    pending = [ticket_id, key, row.version, occurred, recorded, None, None, *fact]
                     self.opened.append(pending)
                     live[key] = (fact, pending)
+        if self.known is not None and rows:
+            if len(self.known) > KNOWN_FACTS:
+                self.known.clear()
+            self.known[(ticket_id, rows[-1].version)] = now
 
     def write(self, tx: Transaction, table: str) -> None:
-        tx.executemany(f"UPDATE {table} SET to_occurred = ?, to_recorded = ? "
-                       "WHERE ticket_id = ? AND key = ? AND to_recorded IS NULL", self.closed)
+        tx.executemany(f"UPDATE {table} SET to_occurred = ?, to_recorded = ? WHERE kind = ? AND at = ? "
+                       "AND ticket_id = ? AND key = ? AND to_recorded IS NULL",
+                       [(occurred, recorded, fact.kind, fact.at, ticket_id, key)
+                        for occurred, recorded, ticket_id, key, fact in self.closed])
         tx.executemany(f"INSERT INTO {table} ({', '.join(FACT_ROW_COLUMNS)}) "
-                       f"VALUES ({', '.join('?' * len(FACT_ROW_COLUMNS))}) "
-                       "ON CONFLICT (ticket_id, key, version) DO NOTHING", self.opened)
+                       f"VALUES ({', '.join('?' * len(FACT_ROW_COLUMNS))}) ON CONFLICT DO NOTHING", self.opened)
+
+
+KNOWN_FACTS = 20_000  # tickets whose latest facts a projection remembers between batches
 
 
 def open_load(state: StateStore) -> dict[str, int]:
