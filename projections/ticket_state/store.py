@@ -302,7 +302,7 @@ class FactChanges:
                        f"VALUES ({', '.join('?' * len(FACT_ROW_COLUMNS))}) ON CONFLICT DO NOTHING", self.opened)
 
 
-KNOWN_FACTS = 20_000  # tickets whose latest facts a projection remembers between batches
+KNOWN_FACTS = 10_000  # tickets whose latest facts a projection remembers between batches
 
 
 def open_load(state: StateStore) -> dict[str, int]:
