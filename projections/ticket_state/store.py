@@ -55,8 +55,11 @@ VERSION_COLUMNS = ("ticket_id", "version", "occurred_at", "recorded_at", "next_o
 STATE_INDEXES = {"status": "status, opened_at", "assignee": "assignee_id, opened_at",
                  "customer": "customer_id, opened_at", "resolved": "resolved_at", "activity": "activity_at",
                  "breached": "breached, opened_at", "opened": "opened_at, ticket_id"}
-VERSION_INDEXES = {"occurred": "occurred_at", "customer": "customer_id", "opened": "opened_at, ticket_id",
-                   "recorded": "recorded_at"}
+# ``early`` holds the versions recorded before their ticket's opening instant (clock skew, future-dated
+# openings; rare): a page of tickets newest first known at K reads the tickets opened by K from
+# ``opened`` (backwards from K) and only these beyond it (``projections.read_side``).
+VERSION_INDEXES = {"occurred": "(occurred_at)", "customer": "(customer_id)", "opened": "(opened_at, ticket_id)",
+                   "recorded": "(recorded_at)", "early": "(recorded_at) WHERE opened_at > recorded_at"}
 FACT_ROW_COLUMNS = ("ticket_id", "key", "version", "from_occurred", "from_recorded", "to_occurred", "to_recorded",
                     *FACT_COLUMNS)
 # SQLite keeps the facts in the order windows read them (kind, then business time), so a month of
@@ -159,7 +162,7 @@ class TicketStateProjection:
                 tx.execute(f"CREATE INDEX IF NOT EXISTS {self.table}_{name} ON {self.table} ({columns})")
             for name, columns in VERSION_INDEXES.items():
                 tx.execute(f"CREATE INDEX IF NOT EXISTS {self.versions_table}_{name} "
-                           f"ON {self.versions_table} ({columns})")
+                           f"ON {self.versions_table} {columns}")
             for name, columns in FACT_INDEXES[tx.dialect].items():
                 tx.execute(f"CREATE INDEX IF NOT EXISTS {self.facts_table}_{name} ON {self.facts_table} {columns}")
 
