@@ -22,6 +22,9 @@ if TYPE_CHECKING:
     from projections.store import StateStore
 
 
+CATCH_UP_BATCH = 5000  # events per transaction of a projector behind the embedded log (``ConsumerRuntime``)
+
+
 def projection_handlers(policy: ServicePolicy | None = None, zone: str = "UTC") -> list[Handler]:
     """Every read model the projector maintains (ticket state judges SLA facts with ``policy`` and
     rolls its facts up per day and month of ``zone``)."""
@@ -76,8 +79,8 @@ class ConsumerFactories:
     def projector(self, handler: Handler, *, source: str | None = None) -> ConsumerRuntime:
         use_kafka = self.settings.uses_kafka_source if source is None else source == "kafka"
         chosen = self.kafka_source(handler.name) if use_kafka else self.embedded_source()
-        return ConsumerRuntime(handler, chosen, self.state,
-                               idle_sleep=self.settings.poll_interval_ms / 1000)
+        return ConsumerRuntime(handler, chosen, self.state, idle_sleep=self.settings.poll_interval_ms / 1000,
+                               catch_up_batch_size=None if use_kafka else CATCH_UP_BATCH)
 
     def relay(self, **producer_overrides: Any):
         from consumers.kafka import idempotent_producer

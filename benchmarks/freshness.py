@@ -58,7 +58,7 @@ def _freshness(rate: float, seconds: float) -> list[Result]:
                 last = 0
                 while not stop.is_set():
                     try:
-                        rows = db.execute("SELECT rowid, ticket_id, json_extract(doc, '$.opened_at') "
+                        rows = db.execute("SELECT rowid, ticket_id, opened_at "
                                           "FROM ticket_state WHERE rowid > ? ORDER BY rowid", (last,)).fetchall()
                     except sqlite3.OperationalError:
                         rows = []

@@ -145,7 +145,7 @@ def _micros(moment: datetime) -> int:
 _TIMELINES: dict[int, _Timeline] = {}
 
 
-MEMO_SIZE = 200_000
+MEMO_SIZE = 20_000  # answers reused by the next versions of recently active tickets; bounded memory
 
 
 def _timeline(calendar: Calendar) -> _Timeline:

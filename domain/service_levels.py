@@ -98,7 +98,31 @@ class ServicePolicy(BaseModel):
         return self
 
     def sla_for(self, facts: dict[str, Any]) -> SlaTarget | None:
-        return next((target for target in self.sla if target.matches(facts)), None)
+        """The first target matching the facts (memoised per policy: the projector asks at every
+        version of every ticket, and the targets are few)."""
+        memo = _target_memo(self)
+        key = (facts.get("priority"), facts.get("tier"), facts.get("category"), facts.get("channel"))
+        found = memo.get(key, _UNMATCHED)
+        if found is _UNMATCHED:
+            if len(memo) > 10_000:
+                memo.clear()
+            found = memo[key] = next((target for target in self.sla if target.matches(facts)), None)
+        return found
+
+
+_UNMATCHED = object()
+_TARGET_MEMOS: dict[int, tuple[ServicePolicy, dict[tuple, SlaTarget | None]]] = {}
+
+
+def _target_memo(policy: ServicePolicy) -> dict[tuple, SlaTarget | None]:
+    """A policy's answers of ``sla_for``, by identity (hashing a policy model costs more than the
+    matching); the entry keeps its policy alive, so an id is never reused for it."""
+    entry = _TARGET_MEMOS.get(id(policy))
+    if entry is None or entry[0] is not policy:
+        if len(_TARGET_MEMOS) > 256:
+            _TARGET_MEMOS.clear()
+        entry = _TARGET_MEMOS[id(policy)] = (policy, {})
+    return entry[1]
 
 
 def load_policy(text: str) -> ServicePolicy:
@@ -177,14 +201,18 @@ def _deadline(kind: str, cycle: int, start: datetime, minutes: float, warning: f
     return Deadline(kind, cycle, start, target, calendar_name, warn, due, met, False)
 
 
-def deadline_inputs(row: TicketHistory) -> tuple:
-    """Everything of a row that ``deadlines`` reads: two rows with equal inputs have equal
-    deadlines under one policy (the read side judges every version of a ticket, and most events —
-    an assignment, a note, a survey — change none of these)."""
+def deadline_inputs(row: TicketHistory, policy: ServicePolicy) -> tuple:
+    """Everything of a row that ``deadlines`` reads under ``policy``: two rows with equal inputs
+    have equal deadlines under it (the read side judges every version of a ticket, and most events
+    — an assignment, a message, a survey — change none of these). The messages count only when the
+    row's target sets a next-response time, the transfers only when the policy has OLAs."""
+    sla = policy.sla_for({"priority": row.priority, "tier": row.customer_tier, "category": row.category,
+                          "channel": row.channel})
+    messages = sla is not None and sla.next_response_minutes and row.first_response_at
     return (row.priority, row.customer_tier, row.category, row.channel, row.opened_at,
             tuple(map(tuple, row.paused)), row.waiting_since, row.first_response_at, row.resolved_at,
-            tuple(map(tuple, row.reopens)), tuple(map(tuple, row.transfers)),
-            tuple(map(tuple, row.interactions)) if row.first_response_at else ())
+            tuple(map(tuple, row.reopens)), tuple(map(tuple, row.transfers)) if policy.ola else (),
+            tuple(map(tuple, row.interactions)) if messages else ())
 
 
 def deadlines(row: TicketHistory, policy: ServicePolicy) -> list[Deadline]:

@@ -151,7 +151,25 @@ class ReadView:
             sql += (" AND NOT EXISTS (SELECT 1 FROM ticket_anomalies a WHERE a.ticket_id = v.ticket_id"
                     f" AND {self._anomaly_clause()})")
             values.extend(self._anomaly_params(known_at))
-        found = [TicketRow.from_json(doc) for (doc,) in self.tx.fetchall(sql + order + tail, (*values, *tail_params))]
+        early_sql, early_values = "", []
+        if known_at < as_of:
+            # Known at K, a version is visible only if recorded by K, and its ticket was opened by
+            # then unless the version was recorded before its opening instant (the ``early``
+            # index): the scan starts at K, and the few early versions beyond it are read apart.
+            early_sql = sql + " AND opened_at > ? AND opened_at > recorded_at"
+            if self.tx.dialect == "sqlite":  # its planner, without statistics, would walk ``opened``
+                early_sql = early_sql.replace("ticket_versions v", "ticket_versions v INDEXED BY ticket_versions_early", 1)
+            early_values = [*values, known_at]
+            sql += " AND opened_at <= ?"
+            values.append(known_at)
+        found = []
+        if early_sql:  # all opened after K: they come first, newest first
+            found = [TicketRow.from_json(doc)
+                     for (doc,) in self.tx.fetchall(early_sql + order + tail, (*early_values, *tail_params))]
+        if limit is None or len(found) < limit:
+            rest = limit if limit is None else limit - len(found)
+            found.extend(TicketRow.from_json(doc) for (doc,) in
+                         self.tx.fetchall(sql + order + tail, (*values, *([] if rest is None else [rest]))))
         if late:
             found.extend(row for row in map(self._fold, late) if row is not None and where.matches(row))
             if newest_first:

@@ -21,6 +21,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+WRITER_CACHE_KIB = 65536  # page cache of a connection that writes (SQLite), per connection
+
 SCHEMA = [
     """CREATE TABLE IF NOT EXISTS tracking (
         consumer TEXT NOT NULL, stream TEXT NOT NULL, position BIGINT NOT NULL,
@@ -193,6 +195,12 @@ class StateStore:
             # An in-memory database has one connection: its users take turns.
             with self._memory_lock if self._path == ":memory:" else nullcontext():
                 cursor = self._sqlite().cursor()
+                if not getattr(self._local, "writer", False):
+                    # A writer's page cache holds the indexes its batches update (projector
+                    # batches touch pages all over them); SQLite's default 2 MB makes every
+                    # insert re-read pages. Readers (``read``) keep the default: they are many.
+                    cursor.execute(f"PRAGMA cache_size=-{WRITER_CACHE_KIB}")
+                    self._local.writer = True
                 cursor.execute("BEGIN IMMEDIATE")
                 try:
                     yield Transaction(cursor, "sqlite")

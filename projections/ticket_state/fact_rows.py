@@ -63,38 +63,40 @@ COLUMNS = Fact._fields
 def facts_of(row: TicketRow, judge: SlaFacts | None, calendar: Calendar = UTC) -> dict[str, Fact]:
     """Every fact of this version of the ticket, by key. ``calendar`` places the ``handled``
     facts: one per agent and local month the ticket was assigned to that agent in (at the first
-    such assignment), so that a month's "tickets handled" is a count, not a distinct count."""
+    such assignment), so that a month's "tickets handled" is a count, not a distinct count. The
+    projector asks at every version of every ticket, so facts are built as plain tuples
+    (positional, in ``Fact``'s field order)."""
     dims = (row.channel, row.category, row.team, row.priority, row.region)
-
-    def fact(kind: str, at: str, agent: str | None = None, **values) -> Fact:
-        return Fact(kind, at, agent, *dims, **values)
-
     found: dict[str, Fact] = {}
-    responded = row.first_response_at is not None
+    first_response = row.first_response_at
+    frt = frt_business = None
+    if first_response is not None:
+        frt, frt_business = m.first_response_seconds(row), row.first_response_business_seconds
+    resolved = row.resolved_at is not None
     flags = ((ESCALATED if row.escalation_count else 0) | (COMPLAINT if m.is_complaint(row) else 0)
              | (BOT if row.channel == "bot" else 0) | (BOT_DEFLECTED if m.is_bot_deflected(row) else 0))
-    found["opened"] = fact("opened", row.opened_at, seconds=m.first_response_seconds(row) if responded else None,
-                           business_seconds=row.first_response_business_seconds if responded else None, flags=flags)
+    found["opened"] = _new(Fact, ("opened", row.opened_at, None, *dims, frt, frt_business, None, flags,
+                                  None, None, None))
     if row.is_open:
-        found["open"] = fact("open", row.opened_at)
-    if row.resolved_at is not None:
-        found["resolved"] = fact(
-            "resolved", row.resolved_at, row.resolved_by, seconds=m.resolution_seconds(row),
-            business_seconds=row.resolution_business_seconds,
-            handle_seconds=row.handle_seconds if m.has_handle_time(row) else None,
-            flags=(FCR if m.is_fcr(row) else 0) | (WITHIN_SLA if m.within_sla(row) else 0))
+        found["open"] = _new(Fact, ("open", row.opened_at, None, *dims, *_NO_VALUES))
+    if resolved:
+        found["resolved"] = _new(Fact, (
+            "resolved", row.resolved_at, row.resolved_by, *dims, m.resolution_seconds(row),
+            row.resolution_business_seconds, row.handle_seconds if m.has_handle_time(row) else None,
+            (FCR if m.is_fcr(row) else 0) | (WITHIN_SLA if m.within_sla(row) else 0), None, None, None))
     if row.surveyed_at is not None:
-        found["survey"] = fact("survey", row.surveyed_at, row.evaluated_agent_id, csat=row.csat, nps=row.nps)
-    if row.first_responder and responded:
-        found["first_response"] = fact("first_response", row.first_response_at, row.first_responder,
-                                       seconds=m.first_response_seconds(row),
-                                       business_seconds=row.first_response_business_seconds)
+        found["survey"] = _new(Fact, ("survey", row.surveyed_at, row.evaluated_agent_id, *dims, None, None, None, 0,
+                                      row.csat, row.nps, None))
+    if row.first_responder and first_response is not None:
+        found["first_response"] = _new(Fact, ("first_response", first_response, row.first_responder, *dims, frt,
+                                              frt_business, None, 0, None, None, None))
     for number, resolution in enumerate(map(Resolution._make, row.resolutions)):
-        found[f"resolution#{number}"] = fact("resolution", resolution.at)
+        found[f"resolution#{number}"] = _new(Fact, ("resolution", resolution.at, None, *dims, *_NO_VALUES))
     for number, reopen in enumerate(map(Reopen._make, row.reopens)):
-        found[f"reopen#{number}"] = fact("reopen", reopen.at, reopen.undone_resolver)
+        found[f"reopen#{number}"] = _new(Fact, ("reopen", reopen.at, reopen.undone_resolver, *dims, *_NO_VALUES))
     for number, assignment in enumerate(map(Assignment._make, row.assignments)):
-        found[f"assigned#{number}"] = fact("assigned", assignment.at, assignment.agent_id)
+        found[f"assigned#{number}"] = _new(Fact, ("assigned", assignment.at, assignment.agent_id, *dims,
+                                                      *_NO_VALUES))
     handled: dict[tuple[str, str], str] = {}
     for assignment in map(Assignment._make, row.assignments):
         if not assignment.agent_id:
@@ -103,15 +105,22 @@ def facts_of(row: TicketRow, judge: SlaFacts | None, calendar: Calendar = UTC) -
         if month not in handled or assignment.at < handled[month]:
             handled[month] = assignment.at
     for (agent, month), at in handled.items():
-        found[f"handled:{agent}:{month}"] = fact("handled", at, agent, detail=month)
+        found[f"handled:{agent}:{month}"] = _new(Fact, ("handled", at, agent, *dims, None, None, None, 0, None, None,
+                                                        month))
     for number, escalation in enumerate(map(Escalation._make, row.escalations)):
-        found[f"escalation#{number}"] = fact("escalation", escalation.at,
-                                             m.assignee_at(row, escalation.at, escalation.version))
+        found[f"escalation#{number}"] = _new(Fact, ("escalation", escalation.at,
+                                                    m.assignee_at(row, escalation.at, escalation.version), *dims,
+                                                    *_NO_VALUES))
     if row.complaint_at is not None:
-        found["complaint"] = fact("complaint", row.complaint_at,
-                                  m.assignee_at(row, row.complaint_at, row.complaint_version or 1))
+        found["complaint"] = _new(Fact, ("complaint", row.complaint_at,
+                                         m.assignee_at(row, row.complaint_at, row.complaint_version or 1), *dims,
+                                         *_NO_VALUES))
     if judge is not None:
         for key, due, missed in judge.deadline_outcomes(row):
-            found[f"deadline:{key}"] = fact("deadline", due, flags=MISSED if missed else 0,
-                                            detail=deadline_kind(key))
+            found["deadline:" + key] = _new(Fact, ("deadline", due, None, *dims, None, None, None,
+                                                   MISSED if missed else 0, None, None, deadline_kind(key)))
     return found
+
+
+_new = tuple.__new__
+_NO_VALUES = (None, None, None, 0, None, None, None)  # seconds … detail of a fact without values

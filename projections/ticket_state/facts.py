@@ -32,6 +32,9 @@ from domain.sla_policies import PolicyBook
 from projections.ticket_state.fold import TicketRow, iso
 
 REJUDGED_BY = frozenset({"ticket.triaged", "ticket.resolved", "ticket.reopened"})
+# Distinct running-deadline inputs remembered: reused by the next versions of recently active
+# tickets only, so a few thousand suffice; more only raised a rebuild's memory with the log.
+RUNNING_MEMO = 5_000
 
 
 def _at(text: str) -> datetime:
@@ -94,10 +97,10 @@ class SlaFacts:
         from its row (its running deadlines do not depend on the moment asked about)."""
         if row.resolved_at is not None:
             return [(key, due, True) for key, due in met_late(row.deadline_facts)]
-        inputs = (row.policy_version, deadline_inputs(row))
+        inputs = (row.policy_version, deadline_inputs(row, self.policy_of(row)))
         found = self._running.get(inputs)
         if found is None:
-            if len(self._running) > 50_000:
+            if len(self._running) > RUNNING_MEMO:
                 self._running.clear()
             found = self._running[inputs] = self._running_outcomes(row)
         return found

@@ -44,11 +44,11 @@ from projections.store import StateStore, Transaction
 from projections.ticket_state.fact_rows import COLUMNS as FACT_COLUMNS
 from projections.ticket_state.fact_rows import Fact, facts_of
 from projections.ticket_state.facts import SLA_INPUT_COLUMNS, SlaFacts, missed_deadlines, sla_inputs
-from projections.ticket_state.fold import OPEN_STATUSES, TicketRow, versions
+from projections.ticket_state.fold import FIELDS, OPEN_STATUSES, TicketRow, versions
 from projections.ticket_state.rollups import RollupChanges, RollupTables
 
 TABLE = "ticket_state"
-SCHEMA_VERSION = 7  # 7: roll-ups per local day and month × slice, "handled" facts
+SCHEMA_VERSION = 8  # 6: fact rows, policy versions; 7: rows stored by position; 8: roll-ups, "handled" facts
 # Columns that filters and windows use (the whole row is ``doc``).
 FILTERED = ("status", "assignee_id", "priority", "customer_id", "opened_at", "resolved_at", "activity_at", "breached")
 STATE_COLUMNS = ("ticket_id", "version", *FILTERED, "doc")
@@ -57,15 +57,18 @@ VERSION_COLUMNS = ("ticket_id", "version", "occurred_at", "recorded_at", "next_o
 STATE_INDEXES = {"status": "status, opened_at", "assignee": "assignee_id, opened_at",
                  "customer": "customer_id, opened_at", "resolved": "resolved_at", "activity": "activity_at",
                  "breached": "breached, opened_at", "opened": "opened_at, ticket_id"}
-VERSION_INDEXES = {"occurred": "occurred_at", "customer": "customer_id", "opened": "opened_at, ticket_id",
-                   "recorded": "recorded_at"}
+# ``early`` holds the versions recorded before their ticket's opening instant (clock skew, future-dated
+# openings; rare): a page of tickets newest first known at K reads the tickets opened by K from
+# ``opened`` (backwards from K) and only these beyond it (``projections.read_side``).
+VERSION_INDEXES = {"occurred": "(occurred_at)", "customer": "(customer_id)", "opened": "(opened_at, ticket_id)",
+                   "recorded": "(recorded_at)", "early": "(recorded_at) WHERE opened_at > recorded_at"}
 FACT_ROW_COLUMNS = ("ticket_id", "key", "version", "from_occurred", "from_recorded", "to_occurred", "to_recorded",
                     *FACT_COLUMNS)
 # SQLite keeps the facts in the order windows read them (kind, then business time), so a month of
-# KPIs is one sequential range of the table; the unique key finds a ticket's fact to close.
+# KPIs is one sequential range of the table; a fact to close is found by that key too (the
+# projector has the fact at hand: its kind and instant), so no second index is kept up to date.
 # PostgreSQL does not cluster a heap as it grows: there an index per window and one for "now".
-FACT_KEYS = {"sqlite": "PRIMARY KEY (kind, at, ticket_id, key, version), UNIQUE (ticket_id, key, version)) "
-                       "WITHOUT ROWID",
+FACT_KEYS = {"sqlite": "PRIMARY KEY (kind, at, ticket_id, key, version)) WITHOUT ROWID",
              "postgres": "PRIMARY KEY (ticket_id, key, version))"}
 FACT_INDEXES = {"sqlite": {"open_now": "(at) WHERE kind = 'open' AND to_recorded IS NULL"},
                 "postgres": {"window": "(kind, at)", "live": "(kind, at) WHERE to_recorded IS NULL"}}
@@ -105,6 +108,8 @@ class TicketStateProjection:
         self.book = PolicyBook(self.policy)
         self.judge = SlaFacts(self.book)
         self.indexed = indexed  # a table built aside gets its indexes once, when swapped in
+        # the facts of each ticket's latest version folded (``FactChanges``), by (ticket, version)
+        self.known_facts: dict[tuple[str, int], dict[str, Fact]] = {}
 
     @property
     def tables(self) -> tuple[str, ...]:
@@ -113,7 +118,8 @@ class TicketStateProjection:
 
     @property
     def schema(self) -> str:
-        return f"{SCHEMA_VERSION}:{policy_fingerprint(self.policy)}:{self.zone}"
+        fields = hashlib.sha256(",".join(FIELDS).encode()).hexdigest()[:8]  # rows are stored by position
+        return f"{SCHEMA_VERSION}:{fields}:{policy_fingerprint(self.policy)}:{self.zone}"
 
     def setup(self, tx: Transaction) -> None:
         tx.execute("CREATE TABLE IF NOT EXISTS projection_schemas (name TEXT PRIMARY KEY, schema TEXT NOT NULL)")
@@ -159,12 +165,13 @@ class TicketStateProjection:
                        f"ON {self.sla_inputs_table} (resolved_at)")
         self.book = read_policy_book(tx, self.policy, self.policies_table)
         self.judge = SlaFacts(self.book)
+        self.known_facts = {}
         if self.indexed:
             for name, columns in STATE_INDEXES.items():
                 tx.execute(f"CREATE INDEX IF NOT EXISTS {self.table}_{name} ON {self.table} ({columns})")
             for name, columns in VERSION_INDEXES.items():
                 tx.execute(f"CREATE INDEX IF NOT EXISTS {self.versions_table}_{name} "
-                           f"ON {self.versions_table} ({columns})")
+                           f"ON {self.versions_table} {columns}")
             for name, columns in FACT_INDEXES[tx.dialect].items():
                 tx.execute(f"CREATE INDEX IF NOT EXISTS {self.facts_table}_{name} ON {self.facts_table} {columns}")
 
@@ -187,7 +194,7 @@ class TicketStateProjection:
         version_rows: list[tuple[Any, ...]] = []
         superseded: list[tuple[Any, ...]] = []
         anomalies: list[tuple[str, str, str]] = []
-        facts = FactChanges(RollupChanges(self.calendar))
+        facts = FactChanges(RollupChanges(self.calendar), self.known_facts)
         for ticket_id, ticket_events in by_ticket.items():
             before = current.get(ticket_id)
             if before is None and ticket_events[0]["version"] != 1:
@@ -240,6 +247,7 @@ class TicketStateProjection:
         self.rollups.create(tx, self.zone)
         self.book = PolicyBook(self.policy)
         self.judge = SlaFacts(self.book)
+        self.known_facts = {}
 
     def aside(self) -> TicketStateProjection:
         """The same projection into other tables, for a rebuild that does not disturb readers."""
@@ -258,42 +266,62 @@ class TicketStateProjection:
 class FactChanges:
     """The fact rows one batch opens and closes. A fact that a version changes or drops is closed
     at that version's instants; one opened and closed within the batch is written closed. Each
-    opening and closing is also added to (subtracted from) the roll-ups (``rollups``)."""
+    opening and closing is also added to (subtracted from) the roll-ups (``rollups``).
 
-    def __init__(self, rollups: RollupChanges) -> None:
+    ``opened`` holds the rows to insert (``FACT_ROW_COLUMNS``: the fact is ``row[7:]``);
+    ``closed`` holds ``(to_occurred, to_recorded, ticket_id, key, fact)`` of each stored fact
+    closed, the fact itself included (a fact is found by its content: see ``FACT_KEYS``).
+    ``known`` (optional, kept by the projection across batches) remembers the facts of each
+    ticket's latest version, so the next batch does not derive its starting point again."""
+
+    def __init__(self, rollups: RollupChanges, known: dict[tuple[str, int], dict[str, Fact]] | None = None) -> None:
         self.opened: list[list[Any]] = []
-        self.closed: list[tuple[str, str, str, str]] = []
+        self.closed: list[tuple[str, str, str, str, Fact]] = []
         self.rollups = rollups
+        self.known = known
 
     def follow(self, ticket_id: str, before: TicketRow | None, rows: list[TicketRow], judge: SlaFacts,
                calendar: Calendar) -> None:
-        live: dict[str, tuple[Fact, list[Any] | None]] = (
-            {} if before is None else {key: (fact, None) for key, fact in facts_of(before, judge, calendar).items()})
+        live: dict[str, tuple[Fact, list[Any] | None]] = {}
+        if before is not None:
+            start = self.known.pop((ticket_id, before.version), None) if self.known is not None else None
+            if start is None:
+                start = facts_of(before, judge, calendar)
+            live = {key: (fact, None) for key, fact in start.items()}
+        now: dict[str, Fact] = {}
         for row in rows:
             now = facts_of(row, judge, calendar)
+            occurred, recorded = row.last_occurred_at, row.last_recorded_at
             for key, (fact, pending) in list(live.items()):
                 if now.get(key) != fact:
                     del live[key]
-                    self.rollups.add(fact, -1, row.last_occurred_at, row.last_recorded_at)
+                    self.rollups.add(fact, -1, occurred, recorded)
                     if pending is None:
-                        self.closed.append((row.last_occurred_at, row.last_recorded_at, ticket_id, key))
+                        self.closed.append((occurred, recorded, ticket_id, key, fact))
                     else:
-                        pending[5], pending[6] = row.last_occurred_at, row.last_recorded_at
+                        pending[5], pending[6] = occurred, recorded
             for key, fact in now.items():
                 if key not in live:
-                    pending = [ticket_id, key, row.version, row.last_occurred_at, row.last_recorded_at, None, None,
-                               *fact]
+                    pending = [ticket_id, key, row.version, occurred, recorded, None, None, *fact]
                     self.opened.append(pending)
                     live[key] = (fact, pending)
-                    self.rollups.add(fact, 1, row.last_occurred_at, row.last_recorded_at)
+                    self.rollups.add(fact, 1, occurred, recorded)
+        if self.known is not None and rows:
+            if len(self.known) > KNOWN_FACTS:
+                self.known.clear()
+            self.known[(ticket_id, rows[-1].version)] = now
 
     def write(self, tx: Transaction, table: str, rollups: RollupTables) -> None:
         self.rollups.write(tx, rollups)
-        tx.executemany(f"UPDATE {table} SET to_occurred = ?, to_recorded = ? "
-                       "WHERE ticket_id = ? AND key = ? AND to_recorded IS NULL", self.closed)
+        tx.executemany(f"UPDATE {table} SET to_occurred = ?, to_recorded = ? WHERE kind = ? AND at = ? "
+                       "AND ticket_id = ? AND key = ? AND to_recorded IS NULL",
+                       [(occurred, recorded, fact.kind, fact.at, ticket_id, key)
+                        for occurred, recorded, ticket_id, key, fact in self.closed])
         tx.executemany(f"INSERT INTO {table} ({', '.join(FACT_ROW_COLUMNS)}) "
-                       f"VALUES ({', '.join('?' * len(FACT_ROW_COLUMNS))}) "
-                       "ON CONFLICT (ticket_id, key, version) DO NOTHING", self.opened)
+                       f"VALUES ({', '.join('?' * len(FACT_ROW_COLUMNS))}) ON CONFLICT DO NOTHING", self.opened)
+
+
+KNOWN_FACTS = 10_000  # tickets whose latest facts a projection remembers between batches
 
 
 def open_load(state: StateStore) -> dict[str, int]:
@@ -343,10 +371,10 @@ def write_sla_inputs(tx: Transaction, table: str, rows: Iterable[TicketRow]) -> 
 
 
 def read_all(tx: Transaction, table: str = TABLE) -> dict[str, dict[str, Any]]:
-    return {tid: orjson.loads(doc) for tid, doc in tx.fetchall(f"SELECT ticket_id, doc FROM {table}")}
+    return {tid: TicketRow.from_json(doc).as_dict() for tid, doc in tx.fetchall(f"SELECT ticket_id, doc FROM {table}")}
 
 
 def read_history(tx: Transaction, table: str = "ticket_versions") -> dict[tuple[str, int], tuple]:
     """Every stored version with its validity on both axes (for tests comparing two stores)."""
-    return {(r[0], r[1]): (*r[2:6], orjson.loads(r[-1]))
+    return {(r[0], r[1]): (*r[2:6], TicketRow.from_json(r[-1]).as_dict())
             for r in tx.fetchall(f"SELECT {', '.join(VERSION_COLUMNS)} FROM {table}")}
