@@ -460,5 +460,5 @@ def _add_value(distribution: Distribution, value: float | None) -> None:
 def finish(tallies: dict[str, KpiTally], open_count: dict[str, int], keep: str | None = None) -> dict[str, Any]:
     """The KPIs of every group that counts a fact of the window or has a backlog (``keep``: a
     group listed whatever it counts)."""
-    listed = {key for key, tally in tallies.items() if tally.facts > 0 or key == keep} | set(open_count)
+    listed = {key for key, tally in tallies.items() if tally.facts > 0} | set(open_count) | ({keep} if keep else set())
     return {key: tallies.get(key, KpiTally()).kpis(open_count.get(key, 0)) for key in sorted(listed)}
