@@ -77,8 +77,10 @@ def backlog_counts(view: ReadView, end: datetime, group_by: str | None) -> dict[
 
 
 def kpi_report(view: ReadView, start: datetime, end: datetime, group_by: str | None,
-               now: datetime | None = None) -> dict[str, Any]:
-    """KPIs over ``[start, end)`` at the view's moment (``now``: the instant a live view describes).
+               now: datetime | None = None, *, backlog: bool = True) -> dict[str, Any]:
+    """KPIs over ``[start, end)`` at the view's moment (``now``: the instant a live view describes;
+    ``backlog=False`` leaves the backlog out, ``None``: a count at one instant that a trend of
+    months does not show, and the costliest part of a month's KPIs at a moment).
 
     The local days and months wholly inside the window that no change after the moment touched
     come from the roll-ups; the rest is counted from fact rows (``rollup_reader``); the tickets
@@ -113,7 +115,11 @@ def kpi_report(view: ReadView, start: datetime, end: datetime, group_by: str | N
                               group_by)
     measures.count_facts(tallies, (fact for _ticket, fact in view.folded_facts(measures.KPI_FACTS, lo, hi)),
                          group_by, described)
-    groups = measures.finish(tallies, backlog_counts(view, end, group_by), keep=None if group_by else "all")
+    open_count = backlog_counts(view, end, group_by) if backlog else {}
+    groups = measures.finish(tallies, open_count, keep=None if group_by else "all")
+    if not backlog:
+        for figures in groups.values():
+            figures["backlog"] = None
     return {"from": iso(start), "to": iso(end), "group_by": group_by, "groups": groups}
 
 

@@ -399,8 +399,8 @@ def monthly_report(view: ReadView, period: str, *, zone: tzinfo, weights: dict[s
     at = view.moment.instant(now)
     lo, hi = iso(start), iso(end)
 
-    def grouped(s: datetime, e: datetime, by: str | None) -> dict[str, Any]:
-        return kpi_report(view, s, e, by, now)["groups"]
+    def grouped(s: datetime, e: datetime, by: str | None, backlog: bool = True) -> dict[str, Any]:
+        return kpi_report(view, s, e, by, now, backlog=backlog)["groups"]
 
     # Every KPI of a period is the API's (``queries.kpi_report``: the fact rows at the view's
     # moment): the month's, the previous month's, those per category and priority, and each
@@ -413,7 +413,7 @@ def monthly_report(view: ReadView, period: str, *, zone: tzinfo, weights: dict[s
     known = {label(month): kpis, label(previous): previous_kpis}
     trend = []
     for m in (shift(first, offset) for offset in range(TREND_MONTHS)):
-        figures = known.get(label(m)) or grouped(*month_bounds(m, zone), None)["all"]
+        figures = known.get(label(m)) or grouped(*month_bounds(m, zone), None, backlog=False)["all"]
         trend.append({"month": label(m), **{name: pick(figures, path) for name, path in TREND}})
     agents = agent_performance.ranked(evaluation_facts(view, start, end), weights)
     sla_priority = sla_by_priority(view, lo, hi)
