@@ -56,14 +56,7 @@ class AgentTally:
                     or self.nps_n or self.escalations or self.reopens or self.complaints)
 
     def survey(self, csat: int | None, nps: int | None, sign: int = 1) -> None:
-        if csat is not None:
-            self.csat_n += sign
-            self.csat_good += sign * int(csat >= 4)
-            self.csat_sum += sign * csat
-        if nps is not None:
-            self.nps_n += sign
-            self.nps_promoters += sign * int(nps >= 9)
-            self.nps_detractors += sign * int(nps <= 6)
+        m.add_survey_totals(self, *m.survey_totals(csat, nps, sign))
 
     def add(self, ticket_id: str, fact: Fact, sign: int = 1) -> None:
         """One fact naming this agent (``sign`` −1 takes it out again)."""
@@ -108,12 +101,7 @@ class AgentTally:
             self.frt.add_totals(s_n, s_us)
             self.frt_business.add_totals(bs_n, bs_us)
         elif kind == "survey":
-            self.csat_n += c_n
-            self.csat_good += c_good
-            self.csat_sum += c_sum
-            self.nps_n += p_n
-            self.nps_promoters += p_pro
-            self.nps_detractors += p_det
+            m.add_survey_totals(self, c_n, c_good, c_sum, p_n, p_pro, p_det)
         elif kind == "escalation":
             self.escalations += n
         elif kind == "reopen":

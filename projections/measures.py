@@ -328,12 +328,7 @@ class KpiTally:
             self.ttr_business.add_totals(bs_n, bs_us)
             self.handle.add_totals(h_n, h_us)
         elif kind == "survey":
-            self.csat_n += c_n
-            self.csat_good += c_good
-            self.csat_sum += c_sum
-            self.nps_n += p_n
-            self.nps_promoters += p_pro
-            self.nps_detractors += p_det
+            add_survey_totals(self, c_n, c_good, c_sum, p_n, p_pro, p_det)
         elif kind == "resolution":
             self.resolutions += n
         elif kind == "reopen":
@@ -442,14 +437,24 @@ def count_totals(tallies: dict[str, KpiTally], counted: Iterable[tuple], valued:
             _add_value(tally.ttr_business, business_seconds)
             _add_value(tally.handle, handle_seconds)
         elif kind == "survey":
-            if csat_score is not None:
-                tally.csat_n += 1
-                tally.csat_good += int(csat_score >= 4)
-                tally.csat_sum += csat_score
-            if nps_score is not None:
-                tally.nps_n += 1
-                tally.nps_promoters += int(nps_score >= 9)
-                tally.nps_detractors += int(nps_score <= 6)
+            add_survey_totals(tally, *survey_totals(csat_score, nps_score))
+
+
+def survey_totals(csat_score: int | None, nps_score: int | None, sign: int = 1) -> tuple[int, ...]:
+    """One survey answer as CSAT and NPS tallies: (answered, 4 or 5, score; answered, promoter, detractor)."""
+    csat = (0, 0, 0) if csat_score is None else (sign, sign * int(csat_score >= 4), sign * csat_score)
+    nps = (0, 0, 0) if nps_score is None else (sign, sign * int(nps_score >= 9), sign * int(nps_score <= 6))
+    return (*csat, *nps)
+
+
+def add_survey_totals(tally: Any, c_n: int, c_good: int, c_sum: int, p_n: int, p_pro: int, p_det: int) -> None:
+    """Adds survey tallies to a KPI or agent tally (both keep the same six counts)."""
+    tally.csat_n += c_n
+    tally.csat_good += c_good
+    tally.csat_sum += c_sum
+    tally.nps_n += p_n
+    tally.nps_promoters += p_pro
+    tally.nps_detractors += p_det
 
 
 def _add_value(distribution: Distribution, value: float | None) -> None:
