@@ -22,8 +22,13 @@ def totals_of(fact: Any) -> list[int]:
         found[7], found[8] = 1, micros(fact.business_seconds)
     if fact.handle_seconds is not None:
         found[9], found[10] = 1, micros(fact.handle_seconds)
-    if fact.csat is not None:
-        found[11], found[12], found[13] = 1, int(fact.csat >= 4), fact.csat
-    if fact.nps is not None:
-        found[14], found[15], found[16] = 1, int(fact.nps >= 9), int(fact.nps <= 6)
+    found[11:17] = survey_totals(fact.csat, fact.nps)
     return found
+
+
+def survey_totals(csat_score: int | None, nps_score: int | None, sign: int = 1) -> tuple[int, ...]:
+    """One survey answer as CSAT and NPS tallies: (answered, 4 or 5, score; answered, promoter,
+    detractor), the definitions of ``measures.csat`` and ``measures.nps``."""
+    csat = (0, 0, 0) if csat_score is None else (sign, sign * int(csat_score >= 4), sign * csat_score)
+    nps = (0, 0, 0) if nps_score is None else (sign, sign * int(nps_score >= 9), sign * int(nps_score <= 6))
+    return (*csat, *nps)

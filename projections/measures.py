@@ -35,7 +35,7 @@ from typing import Any
 
 from domain.ticket_history import Interaction, Reopen, Resolution
 from projections.distribution import Distribution, bin_of
-from projections.fact_totals import totals_of
+from projections.fact_totals import survey_totals, totals_of
 from projections.ticket_state.facts import SlaFacts, deadline_kind, missed_deadlines
 from projections.ticket_state.fold import TicketRow, iso
 
@@ -438,13 +438,6 @@ def count_totals(tallies: dict[str, KpiTally], counted: Iterable[tuple], valued:
             _add_value(tally.handle, handle_seconds)
         elif kind == "survey":
             add_survey_totals(tally, *survey_totals(csat_score, nps_score))
-
-
-def survey_totals(csat_score: int | None, nps_score: int | None, sign: int = 1) -> tuple[int, ...]:
-    """One survey answer as CSAT and NPS tallies: (answered, 4 or 5, score; answered, promoter, detractor)."""
-    csat = (0, 0, 0) if csat_score is None else (sign, sign * int(csat_score >= 4), sign * csat_score)
-    nps = (0, 0, 0) if nps_score is None else (sign, sign * int(nps_score >= 9), sign * int(nps_score <= 6))
-    return (*csat, *nps)
 
 
 def add_survey_totals(tally: Any, c_n: int, c_good: int, c_sum: int, p_n: int, p_pro: int, p_det: int) -> None:
