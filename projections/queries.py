@@ -10,7 +10,7 @@ from typing import Any
 
 from projections import agent_performance, customer_history, measures, rollup_reader
 from projections.moment import InvalidQuery, period_bounds
-from projections.read_side import ReadView, RowFilter
+from projections.read_side import ReadView, RowFilter, iso_after
 from projections.ticket_state.fact_rows import Fact
 from projections.ticket_state.fold import STATUSES, TicketRow, iso
 
@@ -61,19 +61,20 @@ def rows_touching(view: ReadView, start: datetime, end: datetime) -> list[Ticket
 
 def backlog_counts(view: ReadView, end: datetime, group_by: str | None) -> dict[str, int]:
     """Tickets open at the end of a window (``end``, or the view's ``as_of`` when earlier), as
-    known at the view's ``known_at``, per group: the backlog, counted from the ``open`` facts."""
+    known at the view's ``known_at``, per group: the backlog, counted from the ``open`` facts
+    (their roll-up by day, ``rollup_reader.backlog``; the tickets with late events folded)."""
     at = end if view.moment.as_of is None or end < view.moment.as_of else view.moment.as_of
-    column = group_by or "NULL"
-    selection = view.at(view.moment.at(at)).select_facts(f"{column}, count(*)", ("open",), group_by=group_by or "")
+    moment = view.at(view.moment.at(at))
     found: dict[str, int] = {}
-    for group, number in selection.rows:
-        key = measures.group_key(group, group_by)
-        found[key] = found.get(key, 0) + number
+    for value, number in rollup_reader.backlog(moment, iso(at), view.moment.known_at_text, group_by).items():
+        if number:
+            key = measures.group_key(value, group_by)
+            found[key] = found.get(key, 0) + number
     position = measures.GROUPED.get(group_by or "")
-    for _ticket, fact in selection.folded:
+    for _ticket, fact in moment.folded_facts(("open",), None, None):
         key = measures.group_key(None if position is None else fact[position], group_by)
         found[key] = found.get(key, 0) + 1
-    return found
+    return {key: number for key, number in found.items() if number}
 
 
 def kpi_report(view: ReadView, start: datetime, end: datetime, group_by: str | None,
@@ -101,6 +102,12 @@ def kpi_report(view: ReadView, start: datetime, end: datetime, group_by: str | N
                              rollup_reader.cell_sketches(view, coverage, scope), group_by)
         measures.count_facts(tallies, (fact for _ticket, fact in rollup_reader.late_facts_in_cells(
             view, coverage, measures.KPI_FACTS)), group_by, described, sign=-1)
+    bound = view.counts_until()
+    if bound is not None:
+        # Nothing after the moment's bound counts, and a running deadline only once due by the
+        # instant described: the fact-by-fact ranges end at the later of the two.
+        limit = iso_after(max(bound, described))
+        coverage = coverage._replace(ranges=[(a, min(b, limit)) for a, b in coverage.ranges if a < limit])
     if coverage.ranges:
         counted = view.select_facts(
             f"{column}, kind, detail, sum(CASE WHEN kind <> 'deadline' OR (flags & 1) = 1 OR at <= ? THEN 1 ELSE 0 END),"

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from zoneinfo import ZoneInfo
@@ -25,12 +26,17 @@ from projections.store import Transaction
 from projections.ticket_state.fact_rows import COLUMNS as FACT_COLUMNS
 from projections.ticket_state.fact_rows import KINDS as FACT_KINDS
 from projections.ticket_state.fact_rows import Fact, facts_of
-from projections.ticket_state.fold import OPEN_STATUSES, Judge, TicketRow
-from projections.ticket_state.store import is_breached
+from projections.ticket_state.fold import OPEN_STATUSES, Judge, TicketRow, iso
+from projections.ticket_state.store import is_breached, read_lead
 from projections.time_travel import ticket_at
 
 FOREVER = "9999-12-31T23:59:59.999999Z"
 EventsOf = Callable[[str], Iterable[Any]]
+
+
+def iso_after(text: str) -> str:
+    """The canonical instant one microsecond after ``text``: ``at < iso_after(t)`` is ``at <= t``."""
+    return iso(datetime.fromisoformat(text.replace("Z", "+00:00")) + timedelta(microseconds=1))
 
 
 @dataclass(frozen=True)
@@ -117,6 +123,7 @@ class ReadView:
         self._calendar: Calendar | None = None
         self._late: list[str] | None = None
         self._sees_everything: bool | None = None
+        self._counts_until: tuple[str | None] | None = None
 
     def at(self, moment: Moment) -> ReadView:
         return ReadView(self.tx, moment, self.events_of, self.judge)
@@ -193,9 +200,17 @@ class ReadView:
         # planner can use a partial index of one kind (the open tickets of now).
         clauses = [f"kind IN ({','.join(repr(kind) for kind in kinds)})"]
         values: list[Any] = [*select_params]
-        spans = ranges if ranges is not None else [(since, until)]
+        spans = asked = ranges if ranges is not None else [(since, until)]
         if not spans:
             return FactSelection([], [])
+        bound = None if "deadline" in kinds or "open" in kinds else self.counts_until()
+        if bound is not None:
+            # Nothing later can count (``counts_until``): the spans end there, so the index range
+            # read is the moment's, not the window's.
+            limit = iso_after(bound)
+            spans = [(lo, limit if hi is None or hi > limit else hi) for lo, hi in spans if lo is None or lo < limit]
+            if not spans:
+                return FactSelection([], self._folded_in(kinds, asked) if fold_late else [])
         if spans != [(None, None)]:
             alternatives = []
             for lo, hi in spans:
@@ -212,11 +227,6 @@ class ReadView:
             clauses.append("from_occurred <= ? AND from_recorded <= ? "
                            "AND (to_recorded IS NULL OR to_occurred > ? OR to_recorded > ?)")
             values.extend([as_of, known_at, as_of, known_at])
-            if self.moment.as_of is not None and "deadline" not in kinds and "open" not in kinds:
-                # A fact other than a deadline or the open state lies at or before the occurrence of
-                # the version that gave it: nothing later than ``as_of`` can be visible then.
-                clauses.append("at <= ?")
-                values.append(as_of)
             late = self.late_tickets()
             if len(late) <= 500:
                 if late:
@@ -230,11 +240,13 @@ class ReadView:
         if group_by:
             sql += f" GROUP BY {group_by}"
         rows = self.tx.fetchall(sql, values)
+        return FactSelection(rows, self._folded_in(kinds, asked) if fold_late else [])
+
+    def _folded_in(self, kinds: tuple[str, ...], spans: list[tuple[str | None, str | None]]) -> list[tuple[str, Fact]]:
         folded: list[tuple[str, Fact]] = []
-        if fold_late:
-            for lo, hi in spans:
-                folded.extend(self.folded_facts(kinds, lo, hi))
-        return FactSelection(rows, folded)
+        for lo, hi in spans:
+            folded.extend(self.folded_facts(kinds, lo, hi))
+        return folded
 
     def folded_facts(self, kinds: tuple[str, ...], since: str | None, until: str | None) -> list[tuple[str, Fact]]:
         """The facts in ``[since, until)`` of the tickets with late events, folded at this moment."""
@@ -257,6 +269,24 @@ class ReadView:
                                  f"AND kind IN ({','.join('?' * len(kinds))}) AND ticket_id IN ({{}})",
                                  tickets, *kinds)
         return [(row[0], Fact(*row[1:])) for row in found]
+
+    def counts_until(self) -> str | None:
+        """The latest business instant of a fact that can count at this moment, other than a
+        running deadline or the open state (``None``: now, no bound). Every other fact lies at or
+        before an occurrence of a visible event, so as of T it lies by T, and known at K by K
+        plus the largest lead of an event's business time over its record time
+        (``ticket_state.store``, ``ticket_clock_lead``). A running deadline counts as missed only
+        once due by the instant described, which is no later either."""
+        if self._counts_until is None:
+            bound = None
+            if not self.moment.is_live and not self._as_of_sees_everything():
+                bound = self.moment.as_of
+                if self.moment.known_at is not None:
+                    lead = max(0, read_lead(self.tx) or 0)
+                    known = self.moment.known_at + timedelta(microseconds=lead)
+                    bound = known if bound is None else min(bound, known)
+            self._counts_until = (None if bound is None else iso(bound),)
+        return self._counts_until[0]
 
     @property
     def calendar(self) -> Calendar:

@@ -15,10 +15,11 @@ from bisect import bisect_right
 from datetime import date, datetime, timedelta
 from typing import Any, NamedTuple
 
-from projections.read_side import ReadView
-from projections.ticket_state.fold import iso
 from projections.fact_totals import TOTALS
-from projections.ticket_state.rollups import decode_bins
+from projections.read_side import FOREVER, ReadView
+from projections.ticket_state.fact_rows import COLUMNS
+from projections.ticket_state.fold import iso
+from projections.ticket_state.rollups import decode_bins, slice_value
 
 
 class Cell(NamedTuple):
@@ -151,3 +152,53 @@ def late_facts_in_cells(view: ReadView, coverage: Coverage, kinds: tuple[str, ..
         return []
     return [(ticket, fact) for ticket, fact in view.current_facts_of(view.late_tickets(), kinds)
             if coverage.covers(fact.at)]
+
+
+# The ``open`` fact rows that began or ended on the day of T (business time) or of K (record
+# time), by that day's index (``ticket_state.store.OPEN_FACT_EDGES``): +1 for a beginning, −1 for
+# an end, each read once (the first two and the last two are disjoint: before T's day or on it).
+_EDGES = (
+    (1, "from_occurred", "from_occurred >= ? AND from_occurred <= ? AND from_recorded <= ?", "t"),
+    (1, "from_recorded", "from_occurred < ? AND from_recorded >= ? AND from_recorded <= ?", "k"),
+    (-1, "to_occurred", "to_occurred >= ? AND to_occurred <= ? AND to_recorded <= ?", "t"),
+    (-1, "to_recorded", "to_occurred < ? AND to_recorded >= ? AND to_recorded <= ?", "k"),
+)
+
+
+def backlog(view: ReadView, at: str, known_at: str | None, group_by: str | None) -> dict[str, int]:
+    """The ``open`` facts visible as of ``at``, known at ``known_at`` (``None``: now), per slice
+    value of ``group_by`` (``"all"`` without): those that began by then minus those that ended
+    by then, from the backlog cells (``ticket_state.rollups``) of the days before ``at``'s and
+    ``known_at``'s, and fact by fact on those two days. The tickets with late events at the
+    moment are taken out; the caller counts them folded."""
+    known = known_at or FOREVER
+    day_t, day_k = at[:10], known[:10]
+    scope = group_by or "all"
+    found: dict[str, int] = {}
+    for value, number in view.tx.fetchall(
+            "SELECT value, CAST(sum(began) - sum(ended) AS BIGINT) FROM ticket_rollup_backlog "
+            "WHERE scope = ? AND occurred_day < ? AND recorded_day < ? GROUP BY value", (scope, day_t, day_k)):
+        found[value] = found.get(value, 0) + number
+    column = group_by or "NULL"  # a name from measures.DIMENSIONS (checked by the caller)
+    for sign, index, where, axis in _EDGES:
+        indexed = f" INDEXED BY ticket_facts_open_{index}" if view.tx.dialect == "sqlite" else ""
+        bounds = (day_t, at, known) if axis == "t" else (day_t, day_k, known)
+        for value, number in view.tx.fetchall(
+                f"SELECT {column}, count(*) FROM ticket_facts{indexed} WHERE kind = 'open' AND {where} "
+                f"GROUP BY {column}", bounds):
+            key = slice_value(value) if group_by else "all"
+            found[key] = found.get(key, 0) + sign * number
+    late = view.late_tickets()
+    position = COLUMNS.index(group_by) + 4 if group_by else None
+    for start in range(0, len(late), 500):
+        part = late[start:start + 500]
+        marks = ",".join("?" * len(part))
+        for row in view.tx.fetchall(
+                f"SELECT from_occurred, from_recorded, to_occurred, to_recorded, {', '.join(COLUMNS)} "
+                f"FROM ticket_facts WHERE kind = 'open' AND at IN (SELECT opened_at FROM ticket_versions "
+                f"WHERE ticket_id IN ({marks})) AND ticket_id IN ({marks})", (*part, *part)):
+            began = row[0] <= at and row[1] <= known
+            ended = row[2] is not None and row[2] <= at and row[3] <= known
+            key = slice_value(row[position]) if position is not None else "all"
+            found[key] = found.get(key, 0) - (int(began) - int(ended))
+    return found

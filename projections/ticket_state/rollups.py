@@ -14,6 +14,13 @@ period, the latest business and record instant of any fact opened or closed in i
 a moment at or after both reads the cell; otherwise it counts that period's facts one by one
 (``projections.rollup_reader``). Which fact counts in which slice is said once, here, from the
 queries' definitions (``measures.KpiTally`` and ``agent_performance``).
+
+The backlog (tickets open at an instant T, as known at K) is a count at an instant, not over a
+window, so it has cells of its own (``…_backlog``): per slice, UTC day of business time and UTC
+day of record time, the number of ``open`` fact rows that began and that ended there. The open
+facts at (T, K) are those begun by then minus those ended by then (an ``open`` fact ends, on both
+axes, no earlier than it began): the cells of the days before T's and K's, plus the facts of T's
+and K's own day read one by one (``projections.rollup_reader.backlog``).
 """
 
 from __future__ import annotations
@@ -35,6 +42,7 @@ EVERYTHING = ("all", "all")
 
 CELL_KEY = ("grain", "period", "scope", "value", "kind", "detail")
 SKETCH_KEY = ("grain", "period", "scope", "value", "kind", "measure")
+BACKLOG_KEY = ("scope", "value", "occurred_day", "recorded_day")
 
 
 def slice_value(value: str | None) -> str:
@@ -62,8 +70,12 @@ class RollupChanges:
         self.cells: dict[tuple[str, ...], list[int]] = {}
         self.bins: dict[tuple[str, ...], dict[int, int]] = {}
         self.stamps: dict[tuple[str, str], list[str]] = {}
+        self.backlog: dict[tuple[str, str, str, str], list[int]] = {}  # BACKLOG_KEY: [began, ended]
 
     def add(self, fact: Fact, sign: int, occurred: str, recorded: str) -> None:
+        if fact.kind == "open":
+            self._open_changed(fact, sign, occurred, recorded)
+            return
         if fact.kind not in KPI_KINDS and fact.kind not in AGENT_KINDS:
             return
         slices = slices_of(fact)
@@ -92,6 +104,16 @@ class RollupChanges:
                             bin_ = bin_of(seconds)
                             sketch[bin_] = sketch.get(bin_, 0) + sign
 
+    def _open_changed(self, fact: Fact, sign: int, occurred: str, recorded: str) -> None:
+        """An ``open`` fact began (+1) or ended (−1) at these instants (UTC days of canonical text)."""
+        end = 0 if sign > 0 else 1
+        for scope, value in (EVERYTHING, *((scope, slice_value(getattr(fact, scope))) for scope in KPI_SLICES)):
+            key = (scope, value, occurred[:10], recorded[:10])
+            cell = self.backlog.get(key)
+            if cell is None:
+                cell = self.backlog[key] = [0, 0]
+            cell[end] += 1
+
     def write(self, tx: Transaction, tables: RollupTables) -> None:
         """Adds the batch's sums to the stored cells, in key order (two projectors sharing a
         PostgreSQL read side then lock cells in the same order)."""
@@ -103,6 +125,10 @@ class RollupChanges:
                        f"VALUES ({', '.join('?' * (len(CELL_KEY) + len(TOTALS)))}) "
                        f"ON CONFLICT ({', '.join(CELL_KEY)}) DO UPDATE SET {added}", cells)
         self._write_sketches(tx, tables)
+        tx.executemany(f"INSERT INTO {tables.backlog} ({', '.join(BACKLOG_KEY)}, began, ended) "
+                       f"VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT ({', '.join(BACKLOG_KEY)}) DO UPDATE SET "
+                       f"began = {tables.backlog}.began + excluded.began, ended = {tables.backlog}.ended + excluded.ended",
+                       [(*key, *counts) for key, counts in sorted(self.backlog.items())])
         greatest = "max" if tx.dialect == "sqlite" else "GREATEST"
         tx.executemany(f"INSERT INTO {tables.periods} (grain, period, last_occurred, last_recorded) "
                        "VALUES (?, ?, ?, ?) ON CONFLICT (grain, period) DO UPDATE SET "
@@ -157,10 +183,11 @@ class RollupTables:
         self.bins = facts_table.replace("ticket_facts", "ticket_rollup_bins", 1)
         self.periods = facts_table.replace("ticket_facts", "ticket_rollup_periods", 1)
         self.zone = facts_table.replace("ticket_facts", "ticket_rollup_zone", 1)
+        self.backlog = facts_table.replace("ticket_facts", "ticket_rollup_backlog", 1)
 
     @property
     def all(self) -> tuple[str, ...]:
-        return (self.cells, self.bins, self.periods, self.zone)
+        return (self.cells, self.bins, self.periods, self.zone, self.backlog)
 
     def create(self, tx: Transaction, zone_name: str) -> None:
         totals = ", ".join(f"{c} BIGINT NOT NULL" for c in TOTALS)
@@ -175,6 +202,10 @@ class RollupTables:
         tx.execute(f"""CREATE TABLE IF NOT EXISTS {self.periods} (
                        grain TEXT NOT NULL, period TEXT NOT NULL, last_occurred TEXT NOT NULL,
                        last_recorded TEXT NOT NULL, PRIMARY KEY (grain, period))""")
+        tx.execute(f"""CREATE TABLE IF NOT EXISTS {self.backlog} (
+                       scope TEXT NOT NULL, value TEXT NOT NULL, occurred_day TEXT NOT NULL,
+                       recorded_day TEXT NOT NULL, began BIGINT NOT NULL, ended BIGINT NOT NULL,
+                       PRIMARY KEY ({', '.join(BACKLOG_KEY)}))""")
         tx.execute(f"CREATE TABLE IF NOT EXISTS {self.zone} (zone TEXT NOT NULL)")
         if not tx.fetchall(f"SELECT zone FROM {self.zone}"):
             tx.execute(f"INSERT INTO {self.zone} (zone) VALUES (?)", (zone_name,))

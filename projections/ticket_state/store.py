@@ -18,7 +18,12 @@
   deadlines under any policy depend on, in microseconds, and what it missed under its own; the
   what-if reads these instead of documents (``projections.what_if``, ``projections.sla_vector``);
 - ``sla_policies``: every policy version (``policy.adopted`` events) the projector has applied,
-  so readers judge open tickets by the version each row names.
+  so readers judge open tickets by the version each row names;
+- ``ticket_clock_lead``: the largest lead, in microseconds, of an event's business time over its
+  record time (clocks ahead of the server's, within ``max_future_skew``). Every fact a measure
+  counts lies at or before an occurrence of a recorded event (a deadline missed: before the
+  occurrence that met it late), so known at K nothing counts after K plus this lead: a query
+  for a past moment reads its facts only up to there (``projections.read_side``).
 
 Table names are parameters so that a rebuild is built aside (``…__rebuild``) and swapped in.
 The rows carry SLA facts judged with the policy version in force when each ticket was opened
@@ -43,12 +48,13 @@ from projections.local_periods import Calendar
 from projections.store import StateStore, Transaction
 from projections.ticket_state.fact_rows import COLUMNS as FACT_COLUMNS
 from projections.ticket_state.fact_rows import Fact, facts_of
-from projections.ticket_state.facts import SLA_INPUT_COLUMNS, SlaFacts, missed_deadlines, sla_inputs
+from projections.ticket_state.facts import SLA_INPUT_COLUMNS, SlaFacts, micros, missed_deadlines, sla_inputs
 from projections.ticket_state.fold import FIELDS, OPEN_STATUSES, TicketRow, versions
 from projections.ticket_state.rollups import RollupChanges, RollupTables
 
 TABLE = "ticket_state"
-SCHEMA_VERSION = 8  # 6: fact rows, policy versions; 7: rows stored by position; 8: roll-ups, "handled" facts
+SCHEMA_VERSION = 9  # 6: fact rows, policy versions; 7: rows stored by position; 8: roll-ups, "handled" facts;
+# 9: backlog cells, the clock lead
 # Columns that filters and windows use (the whole row is ``doc``).
 FILTERED = ("status", "assignee_id", "priority", "customer_id", "opened_at", "resolved_at", "activity_at", "breached")
 STATE_COLUMNS = ("ticket_id", "version", *FILTERED, "doc")
@@ -70,8 +76,12 @@ FACT_ROW_COLUMNS = ("ticket_id", "key", "version", "from_occurred", "from_record
 # PostgreSQL does not cluster a heap as it grows: there an index per window and one for "now".
 FACT_KEYS = {"sqlite": "PRIMARY KEY (kind, at, ticket_id, key, version)) WITHOUT ROWID",
              "postgres": "PRIMARY KEY (ticket_id, key, version))"}
-FACT_INDEXES = {"sqlite": {"open_now": "(at) WHERE kind = 'open' AND to_recorded IS NULL"},
-                "postgres": {"window": "(kind, at)", "live": "(kind, at) WHERE to_recorded IS NULL"}}
+# The ``open`` facts that began or ended on one day, on either axis: what the backlog's cells
+# (``rollups``) leave to be read one by one.
+OPEN_FACT_EDGES = {f"open_{column}": f"({column}) WHERE kind = 'open'"
+                   for column in ("from_occurred", "from_recorded", "to_occurred", "to_recorded")}
+FACT_INDEXES = {"sqlite": {"open_now": "(at) WHERE kind = 'open' AND to_recorded IS NULL", **OPEN_FACT_EDGES},
+                "postgres": {"window": "(kind, at)", "live": "(kind, at) WHERE to_recorded IS NULL", **OPEN_FACT_EDGES}}
 
 
 def _row_values(row: TicketRow) -> tuple[Any, ...]:
@@ -103,6 +113,7 @@ class TicketStateProjection:
         self.facts_table = table.replace(TABLE, "ticket_facts", 1)
         self.policies_table = table.replace(TABLE, "sla_policies", 1)
         self.sla_inputs_table = table.replace(TABLE, "ticket_sla_inputs", 1)
+        self.lead_table = table.replace(TABLE, "ticket_clock_lead", 1)
         self.rollups = RollupTables(self.facts_table)
         self.policy = policy or ServicePolicy()
         self.book = PolicyBook(self.policy)
@@ -114,7 +125,7 @@ class TicketStateProjection:
     @property
     def tables(self) -> tuple[str, ...]:
         return (self.table, self.versions_table, self.anomalies_table, self.facts_table, self.policies_table,
-                self.sla_inputs_table, *self.rollups.all)
+                self.sla_inputs_table, self.lead_table, *self.rollups.all)
 
     @property
     def schema(self) -> str:
@@ -159,6 +170,7 @@ class TicketStateProjection:
                        category TEXT, channel TEXT, policy_version INTEGER NOT NULL, opened_us BIGINT NOT NULL,
                        first_response_us BIGINT, resolution_start_us BIGINT NOT NULL, resolved_us BIGINT NOT NULL,
                        waiting_us BIGINT, missed TEXT NOT NULL, pauses TEXT, waits TEXT, transfers TEXT)""")
+        tx.execute(f"CREATE TABLE IF NOT EXISTS {self.lead_table} (lead_us BIGINT NOT NULL)")
         self.rollups.create(tx, self.zone)
         if self.indexed:
             tx.execute(f"CREATE INDEX IF NOT EXISTS {self.sla_inputs_table}_resolved "
@@ -194,6 +206,7 @@ class TicketStateProjection:
         version_rows: list[tuple[Any, ...]] = []
         superseded: list[tuple[Any, ...]] = []
         anomalies: list[tuple[str, str, str]] = []
+        lead = 0
         facts = FactChanges(RollupChanges(self.calendar), self.known_facts)
         for ticket_id, ticket_events in by_ticket.items():
             before = current.get(ticket_id)
@@ -210,6 +223,8 @@ class TicketStateProjection:
                     anomalies.append((ticket_id, "recorded", first.last_recorded_at))
             facts.follow(ticket_id, before, rows, self.judge, self.calendar)
             for row, following in zip(rows, [*rows[1:], None]):
+                if row.last_occurred_at > row.last_recorded_at:  # canonical UTC text: compared as text
+                    lead = max(lead, clock_lead(row.last_occurred_at, row.last_recorded_at))
                 version_rows.append((
                     ticket_id, row.version, row.last_occurred_at, row.last_recorded_at,
                     None if following is None else following.last_occurred_at,
@@ -228,6 +243,8 @@ class TicketStateProjection:
         tx.executemany(f"INSERT INTO {self.anomalies_table} (ticket_id, kind, recorded_at) VALUES (?, ?, ?) "
                        "ON CONFLICT (ticket_id, kind) DO NOTHING", anomalies)
         facts.write(tx, self.facts_table, self.rollups)
+        if lead:
+            write_lead(tx, self.lead_table, lead)
         write_rows(tx, self.table, latest)
         write_sla_inputs(tx, self.sla_inputs_table, latest)
 
@@ -322,6 +339,25 @@ class FactChanges:
 
 
 KNOWN_FACTS = 10_000  # tickets whose latest facts a projection remembers between batches
+
+
+def clock_lead(occurred: str, recorded: str) -> int:
+    """How far, in microseconds, an event's business time lies after its record time."""
+    return micros(occurred) - micros(recorded)
+
+
+def write_lead(tx: Transaction, table: str, lead: int) -> None:
+    """Raises the stored clock lead to ``lead`` (one row; two projectors raise it in turn)."""
+    stored = read_lead(tx, table)
+    if stored is None:
+        tx.execute(f"INSERT INTO {table} (lead_us) VALUES (?)", (lead,))
+    elif stored < lead:
+        tx.execute(f"UPDATE {table} SET lead_us = ? WHERE lead_us < ?", (lead, lead))
+
+
+def read_lead(tx: Transaction, table: str = "ticket_clock_lead") -> int | None:
+    """The stored clock lead (``None``: no event was ever ahead of its recording)."""
+    return tx.fetchall(f"SELECT max(lead_us) FROM {table}")[0][0]
 
 
 def open_load(state: StateStore) -> dict[str, int]:

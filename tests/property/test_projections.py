@@ -57,17 +57,25 @@ def stored_rollups(tx) -> dict:
             "bins": sorted((*key, sorted(decode_bins(text).items()))
                            for *key, text in tx.fetchall("SELECT * FROM ticket_rollup_bins")
                            if any(decode_bins(text).values())),
-            "periods": sorted(tx.fetchall("SELECT * FROM ticket_rollup_periods"))}
+            "periods": sorted(tx.fetchall("SELECT * FROM ticket_rollup_periods")),
+            "backlog": sorted(row for row in tx.fetchall("SELECT * FROM ticket_rollup_backlog") if row[4] or row[5]),
+            "lead": tx.fetchall("SELECT lead_us FROM ticket_clock_lead")}
 
 
 def recounted_rollups(tx) -> dict:
     """The roll-ups recounted from the facts holding now (what every cell must sum)."""
     changes = RollupChanges(Calendar())
-    for row in tx.fetchall(f"SELECT {', '.join(FACT_COLUMNS)} FROM ticket_facts WHERE to_recorded IS NULL"):
+    for row in tx.fetchall(f"SELECT {', '.join(FACT_COLUMNS)} FROM ticket_facts WHERE to_recorded IS NULL AND kind <> 'open'"):
         changes.add(Fact(*row), 1, "", "")
+    for row in tx.fetchall(f"SELECT from_occurred, from_recorded, to_occurred, to_recorded, {', '.join(FACT_COLUMNS)} "
+                           "FROM ticket_facts WHERE kind = 'open'"):
+        changes.add(Fact(*row[4:]), 1, row[0], row[1])
+        if row[3] is not None:
+            changes.add(Fact(*row[4:]), -1, row[2], row[3])
     return {"cells": sorted((*key, *values) for key, values in changes.cells.items() if any(values)),
             "bins": sorted((*key, sorted((b, n) for b, n in bins.items() if n))
-                           for key, bins in changes.bins.items() if any(bins.values()))}
+                           for key, bins in changes.bins.items() if any(bins.values())),
+            "backlog": sorted((*key, *counts) for key, counts in changes.backlog.items())}
 
 
 def fresh_runtime(app: ServiceTrail, batch_size: int = 1000, handler=None) -> ConsumerRuntime:
@@ -133,7 +141,7 @@ def test_incremental_with_any_chunking_and_crashes_equals_a_rebuild(log, chunks,
     assert (live, history(runtime)) == rebuilt(events, with_history=True)
     with runtime.store.transaction() as tx:
         stored = stored_rollups(tx)
-        assert {"cells": stored["cells"], "bins": stored["bins"]} == recounted_rollups(tx)
+        assert {key: stored[key] for key in ("cells", "bins", "backlog")} == recounted_rollups(tx)
 
 
 @common
