@@ -183,9 +183,10 @@ def backlog(view: ReadView, at: str, known_at: str | None, group_by: str | None)
     for sign, index, where, axis in _EDGES:
         indexed = f" INDEXED BY ticket_facts_open_{index}" if view.tx.dialect == "sqlite" else ""
         bounds = (day_t, at, known) if axis == "t" else (day_t, day_k, known)
+        grouped = f" GROUP BY {column}" if group_by else ""
         for value, number in view.tx.fetchall(
-                f"SELECT {column}, count(*) FROM ticket_facts{indexed} WHERE kind = 'open' AND {where} "
-                f"GROUP BY {column}", bounds):
+                f"SELECT {column}, count(*) FROM ticket_facts{indexed} WHERE kind = 'open' AND {where}{grouped}",
+                bounds):
             key = slice_value(value) if group_by else "all"
             found[key] = found.get(key, 0) + sign * number
     late = view.late_tickets()
