@@ -26,6 +26,7 @@ from typing import Any
 from domain.ticket_history import Assignment, Escalation, Reopen
 from projections import measures as m
 from projections.distribution import Distribution
+from projections.fact_totals import survey_totals
 from projections.ticket_state.fact_rows import FCR, WITHIN_SLA, Fact
 from projections.ticket_state.fold import TicketRow, iso
 
@@ -56,7 +57,7 @@ class AgentTally:
                     or self.nps_n or self.escalations or self.reopens or self.complaints)
 
     def survey(self, csat: int | None, nps: int | None, sign: int = 1) -> None:
-        m.add_survey_totals(self, *m.survey_totals(csat, nps, sign))
+        m.add_survey_totals(self, *survey_totals(csat, nps, sign))
 
     def add(self, ticket_id: str, fact: Fact, sign: int = 1) -> None:
         """One fact naming this agent (``sign`` −1 takes it out again)."""

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Iterable
 
 from ddsketch.mapping import LogarithmicMapping
 
@@ -56,6 +55,29 @@ def value_of(bin_: int) -> float:
 
 def micros(value: float) -> int:
     return round(value * 1_000_000)
+
+
+# The same two functions inside a query, so that a range of fact rows is summed and binned by the
+# database instead of row by row here. SQLite calls these Python functions (registered on every
+# connection: ``projections.store``); PostgreSQL computes them with the same floating-point
+# operations (``ln`` and ``round`` of double precision: the C library's ``log``, ties to even).
+SQL_FUNCTIONS = {"st_micros": micros, "st_bin": bin_of}
+
+
+def sql_micros(expression: str, dialect: str) -> str:
+    if dialect == "sqlite":  # a NULL never reaches Python
+        return f"CASE WHEN {expression} IS NULL THEN NULL ELSE st_micros({expression}) END"
+    return f"CAST(round({expression} * 1000000) AS BIGINT)"
+
+
+def sql_bin(expression: str, dialect: str) -> str:
+    if dialect == "sqlite":
+        return f"CASE WHEN {expression} IS NULL THEN NULL ELSE st_bin({expression}) END"
+    def key(x: str) -> str:
+        return (f"(CAST(ceil(ln({x}) / ln(CAST(2 AS DOUBLE PRECISION)) * {_MULTIPLIER!r} + {_KEY_OFFSET!r})"
+                f" AS BIGINT) + {OFFSET})")
+    return (f"CASE WHEN {expression} >= {SMALLEST!r} THEN {key(expression)} WHEN {expression} > {-SMALLEST!r} "
+            f"THEN 0 ELSE -{key('-' + expression)} END")
 
 
 class Distribution:

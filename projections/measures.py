@@ -35,7 +35,7 @@ from typing import Any
 
 from domain.ticket_history import Interaction, Reopen, Resolution
 from projections.distribution import Distribution, bin_of
-from projections.fact_totals import survey_totals, totals_of
+from projections.fact_totals import totals_of
 from projections.ticket_state.facts import SlaFacts, deadline_kind, missed_deadlines
 from projections.ticket_state.fold import TicketRow, iso
 
@@ -243,7 +243,7 @@ def grouped_kpis(rows: Iterable[TicketRow], start: datetime, end: datetime, grou
                  at: datetime | None = None) -> dict[str, Any]:
     """KPIs over the window, per group of ``group_by`` (each group's backlog from ``backlog_rows``,
     the tickets open at the window's end). The slow, obviously correct path over whole rows; the
-    read side counts fact rows instead (``count_totals``, ``count_facts``) and the property tests hold them equal."""
+    read side counts roll-up cells and fact rows instead (``count_cells``, ``count_facts``) and the property tests hold them equal."""
     lo, hi = iso(start), iso(end)
     rows, backlog_rows = list(rows), list(backlog_rows)
     if not group_by:
@@ -405,41 +405,6 @@ def add_sketches(sketches: Iterable[tuple], tally_of: Any) -> None:
             target.add_bins(bins)
 
 
-def count_totals(tallies: dict[str, KpiTally], counted: Iterable[tuple], valued: Iterable[tuple],
-                 group_by: str | None) -> None:
-    """Adds what the database counted over fact rows: ``counted`` rows (group, kind, detail, facts
-    counted, and the sums of the four flag bits) and ``valued`` rows (group, kind, seconds,
-    business seconds, handle seconds, csat, nps) of the opened, resolved and survey facts."""
-    def tally_of(group: Any) -> KpiTally:
-        key = group_key(group, group_by)
-        found = tallies.get(key)
-        if found is None:
-            found = tallies[key] = KpiTally()
-        return found
-
-    for group, kind, detail, number, bit0, bit1, bit2, bit3 in counted:
-        if not number:
-            continue
-        tally = tally_of(group)
-        if kind == "opened":
-            tally.add_totals(kind, detail, [number, bit0, bit1, bit2, bit3] + [0] * 12)
-        elif kind == "resolved":
-            tally.add_totals(kind, detail, [number, bit0, bit1] + [0] * 14)
-        elif kind in ("resolution", "reopen", "deadline", "survey"):
-            tally.add_totals(kind, detail, [number] + [0] * 16)
-    for group, kind, seconds, business_seconds, handle_seconds, csat_score, nps_score in valued:
-        tally = tally_of(group)
-        if kind == "opened":
-            _add_value(tally.frt, seconds)
-            _add_value(tally.frt_business, business_seconds)
-        elif kind == "resolved":
-            _add_value(tally.ttr, seconds)
-            _add_value(tally.ttr_business, business_seconds)
-            _add_value(tally.handle, handle_seconds)
-        elif kind == "survey":
-            add_survey_totals(tally, *survey_totals(csat_score, nps_score))
-
-
 def add_survey_totals(tally: Any, c_n: int, c_good: int, c_sum: int, p_n: int, p_pro: int, p_det: int) -> None:
     """Adds survey tallies to a KPI or agent tally (both keep the same six counts)."""
     tally.csat_n += c_n
@@ -448,11 +413,6 @@ def add_survey_totals(tally: Any, c_n: int, c_good: int, c_sum: int, p_n: int, p
     tally.nps_n += p_n
     tally.nps_promoters += p_pro
     tally.nps_detractors += p_det
-
-
-def _add_value(distribution: Distribution, value: float | None) -> None:
-    if value is not None:
-        distribution.add(value)
 
 
 def finish(tallies: dict[str, KpiTally], open_count: dict[str, int], keep: str | None = None) -> dict[str, Any]:

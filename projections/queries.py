@@ -11,7 +11,6 @@ from typing import Any
 from projections import agent_performance, customer_history, measures, rollup_reader
 from projections.moment import InvalidQuery, period_bounds
 from projections.read_side import ReadView, RowFilter, iso_after
-from projections.ticket_state.fact_rows import Fact
 from projections.ticket_state.fold import STATUSES, TicketRow, iso
 
 MAX_PAGE = 500
@@ -93,7 +92,6 @@ def kpi_report(view: ReadView, start: datetime, end: datetime, group_by: str | N
     lo, hi = iso(start), iso(end)
     described_at = min(end, view.moment.instant(now or end))
     described = iso(described_at)
-    column = group_by or "NULL"  # a name from measures.DIMENSIONS (checked above), never user text
     coverage = rollup_reader.cover(view, start, end, described_at)
     tallies: dict[str, measures.KpiTally] = {}
     if coverage.cells:
@@ -109,17 +107,9 @@ def kpi_report(view: ReadView, start: datetime, end: datetime, group_by: str | N
         limit = iso_after(max(bound, described))
         coverage = coverage._replace(ranges=[(a, min(b, limit)) for a, b in coverage.ranges if a < limit])
     if coverage.ranges:
-        counted = view.select_facts(
-            f"{column}, kind, detail, sum(CASE WHEN kind <> 'deadline' OR (flags & 1) = 1 OR at <= ? THEN 1 ELSE 0 END),"
-            " sum(flags & 1), sum((flags >> 1) & 1), sum((flags >> 2) & 1), sum((flags >> 3) & 1)",
-            measures.KPI_FACTS, select_params=(described,), ranges=coverage.ranges, fold_late=False,
-            group_by=f"{group_by + ', ' if group_by else ''}kind, detail")
-        valued = view.select_facts(
-            f"{column}, kind, seconds, business_seconds, handle_seconds, csat, nps", ("opened", "resolved", "survey"),
-            ranges=coverage.ranges, fold_late=False)
-        measures.count_totals(tallies, counted.rows,
-                              (r for r in valued.rows if r[2] is not None or r[5] is not None or r[6] is not None),
-                              group_by)
+        scope = group_by or "all"
+        measures.count_cells(tallies, *rollup_reader.range_cells(view, coverage.ranges, scope, measures.KPI_FACTS,
+                                                                 described), group_by)
     measures.count_facts(tallies, (fact for _ticket, fact in view.folded_facts(measures.KPI_FACTS, lo, hi)),
                          group_by, described)
     open_count = backlog_counts(view, end, group_by) if backlog else {}
@@ -180,17 +170,11 @@ def evaluation_facts(view: ReadView, start: datetime, end: datetime) -> dict[str
             if fact.agent:
                 of(fact.agent).add(ticket, fact, -1)
     if coverage.ranges:
-        counted = view.select_facts("agent, kind, count(*)", counted_kinds, ranges=coverage.ranges,
-                                    fold_late=False, group_by="agent, kind")
-        for agent, kind, number in counted.rows:
+        totals, sketches = rollup_reader.range_cells(view, coverage.ranges, "agent", kinds)
+        for agent, kind, _detail, *sums in totals:
             if agent:
-                of(agent).add_totals(kind, [number] + [0] * 16)
-        valued = view.select_facts("kind, agent, seconds, business_seconds, flags, csat, nps", AGENT_VALUED,
-                                   ranges=coverage.ranges, fold_late=False)
-        for kind, agent, seconds, business_seconds, flags, csat, nps in valued.rows:
-            if agent:
-                of(agent).add("", Fact(kind, "", agent, None, None, None, None, None, seconds, business_seconds,
-                                       None, flags, csat, nps))
+                of(agent).add_totals(kind, sums)
+        measures.add_sketches((row for row in sketches if row[0]), of)
     for ticket, fact in view.folded_facts(kinds, lo, hi):
         if fact.agent:
             of(fact.agent).add(ticket, fact)

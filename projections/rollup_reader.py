@@ -15,11 +15,13 @@ from bisect import bisect_right
 from datetime import date, datetime, timedelta
 from typing import Any, NamedTuple
 
-from projections.fact_totals import TOTALS
-from projections.read_side import FOREVER, ReadView
+from projections.distribution import sql_bin
+from projections.fact_totals import TOTALS, sql_totals
+from projections.read_side import FOREVER, ReadView, iso_after
 from projections.ticket_state.fact_rows import COLUMNS
 from projections.ticket_state.fold import iso
-from projections.ticket_state.rollups import decode_bins, slice_value
+from projections.ticket_state.store import DEADLINE_HELD
+from projections.ticket_state.rollups import KPI_SLICES, decode_bins, slice_value
 
 
 class Cell(NamedTuple):
@@ -143,6 +145,80 @@ def cell_sketches(view: ReadView, coverage: Coverage, scope: str) -> list[tuple[
             for bin_, count in bins.items():
                 found[bin_] = found.get(bin_, 0) + count
     return [(*key, bins) for key, bins in merged.items()]
+
+
+def range_cells(view: ReadView, ranges: list[tuple[str, str]], scope: str, kinds: tuple[str, ...],
+                described: str | None = None) -> tuple[list[tuple], list[tuple[str, str, str, dict[int, int]]]]:
+    """What cells would hold for the facts in ``ranges`` visible at the view's moment, summed and
+    binned by the database in one pass: per slice value, kind and detail the totals
+    (``fact_totals.TOTALS``, as ``cell_totals``), and per slice value, kind and measure the
+    sketch bins (as ``cell_sketches``). A ``deadline`` counts only if missed or due by
+    ``described``. The tickets with late events are left out (the caller counts them folded)."""
+    if not ranges:
+        return [], []
+    dialect = view.tx.dialect
+    column = _scope_column(scope)
+    keys = f"{column}, kind, COALESCE(detail, '')"
+    bins = f"{sql_bin('seconds', dialect)}, {sql_bin('business_seconds', dialect)}"
+    grouped = ", ".join(str(position) for position in range(1 if column != "NULL" else 2, 6))
+    totals: dict[tuple, list[int]] = {}
+    sketches: dict[tuple[str, str, str], dict[int, int]] = {}
+    others = tuple(kind for kind in kinds if kind != "deadline")
+    rows = view.select_facts(f"{keys}, {bins}, {sql_totals(dialect)}", others, ranges=ranges, fold_late=False,
+                             group_by=grouped).rows if others else []
+    for value, kind, detail, seconds_bin, business_bin, *sums in rows:
+        found = totals.get((value, kind, detail))
+        if found is None:
+            totals[(value, kind, detail)] = sums
+        else:
+            found[:] = [x + y for x, y in zip(found, sums)]
+        for measure, bin_ in (("s", seconds_bin), ("b", business_bin)):
+            if bin_ is not None:
+                sketch = sketches.setdefault((value, kind, measure), {})
+                sketch[bin_] = sketch.get(bin_, 0) + sums[0]
+    found_rows = [(*key, *sums) for key, sums in totals.items()]
+    if "deadline" in kinds:
+        counted = sql_totals(dialect, "CASE WHEN (flags & 1) = 1 OR at <= ? THEN 1 ELSE 0 END")
+        held, plain = _deadline_ranges(view, ranges, described)
+        for spans, only, index in ((held, DEADLINE_HELD, "deadline_held"), (plain, "", "")):
+            if spans:
+                found_rows += view.select_facts(
+                    f"{keys}, {counted}", ("deadline",), select_params=(described or FOREVER,), ranges=spans,
+                    fold_late=False, group_by=", ".join(str(p) for p in range(1 if column != "NULL" else 2, 4)),
+                    only=only, index=index).rows
+    return found_rows, [(*key, bins_) for key, bins_ in sketches.items()]
+
+
+def _deadline_ranges(view: ReadView, ranges: list[tuple[str, str]],
+                     described: str | None) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """The parts of ``ranges`` whose missed deadlines all sit in the ``deadline_held`` index
+    (``store.DEADLINE_HELD``: the rows that held past their due instant on one axis), and the rest.
+
+    A deadline row counts at (T, K) if it is visible then (not closed by T on both axes) and was
+    met late (due before the occurrence that met it, itself by T) or is running and due by the
+    instant described (no later than T). Either way it held past its due instant: closed after
+    T, or recorded closed after K, where K is at or after the due instant when the row lies by K.
+    So every part of a window up to K (up to T when K is not given) is answered by the index.
+    Beyond K, a row met late can still count if an event's business time lay ahead of its
+    record time (the clock lead), and a running one if K is earlier than the instant described:
+    those parts read every deadline row."""
+    known_at = view.moment.known_at_text
+    if known_at is None:
+        return ranges, []
+    if described is not None and known_at < described:
+        return [], ranges
+    cut = iso_after(known_at)
+    return ([(lo, min(hi, cut)) for lo, hi in ranges if lo < cut],
+            [(max(lo, cut), hi) for lo, hi in ranges if hi > cut])
+
+
+def _scope_column(scope: str) -> str:
+    """The fact column a scope slices by (a code name: ``rollups.KPI_SLICES`` or ``agent``)."""
+    if scope == "all":
+        return "NULL"
+    if scope != "agent" and scope not in KPI_SLICES:
+        raise ValueError(f"no such scope: {scope}")
+    return scope
 
 
 def late_facts_in_cells(view: ReadView, coverage: Coverage, kinds: tuple[str, ...]) -> list[tuple[str, Any]]:

@@ -21,6 +21,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from projections.distribution import SQL_FUNCTIONS
+
 WRITER_CACHE_KIB = 65536  # page cache of a connection that writes (SQLite), per connection
 
 SCHEMA = [
@@ -40,6 +42,14 @@ def psycopg_isolation():
     from psycopg import IsolationLevel
 
     return IsolationLevel
+
+
+def _with_functions(connection: sqlite3.Connection) -> sqlite3.Connection:
+    """The SQL functions the read side's queries call (``distribution.SQL_FUNCTIONS``)."""
+    for name, function in SQL_FUNCTIONS.items():
+        connection.create_function(name, 1, lambda value, f=function: None if value is None else f(value),
+                                   deterministic=True)
+    return connection
 
 
 def private_directory(directory: Path) -> None:
@@ -176,15 +186,16 @@ class StateStore:
     def _sqlite(self) -> sqlite3.Connection:
         if self._path == ":memory:":  # one private database, shared by the threads that use it
             if not self._connections:
-                self._connections.append(sqlite3.connect(":memory:", isolation_level=None,
-                                                         check_same_thread=False))
+                self._connections.append(_with_functions(sqlite3.connect(":memory:", isolation_level=None,
+                                                                         check_same_thread=False)))
             return self._connections[0]
         connection = getattr(self._local, "connection", None)
         if connection is None:
-            connection = sqlite3.connect(self._path, timeout=30, isolation_level=None,
-                                         check_same_thread=False)
+            connection = _with_functions(sqlite3.connect(self._path, timeout=30, isolation_level=None,
+                                                         check_same_thread=False))
             connection.execute("PRAGMA journal_mode=WAL")
             connection.execute("PRAGMA synchronous=NORMAL")
+            connection.execute("PRAGMA temp_store=MEMORY")  # GROUP BY sorts of a read stay off the disk
             self._local.connection = connection
             self._connections.append(connection)
         return connection
