@@ -160,12 +160,11 @@ def range_cells(view: ReadView, ranges: list[tuple[str, str]], scope: str, kinds
     column = _scope_column(scope)
     keys = f"{column}, kind, COALESCE(detail, '')"
     bins = f"{sql_bin('seconds', dialect)}, {sql_bin('business_seconds', dialect)}"
-    grouped = ", ".join(str(position) for position in range(1 if column != "NULL" else 2, 6))
     totals: dict[tuple, list[int]] = {}
     sketches: dict[tuple[str, str, str], dict[int, int]] = {}
     others = tuple(kind for kind in kinds if kind != "deadline")
     rows = view.select_facts(f"{keys}, {bins}, {sql_totals(dialect)}", others, ranges=ranges, fold_late=False,
-                             group_by=grouped).rows if others else []
+                             group_by=_first_columns(column, 5)).rows if others else []
     for value, kind, detail, seconds_bin, business_bin, *sums in rows:
         found = totals.get((value, kind, detail))
         if found is None:
@@ -184,8 +183,7 @@ def range_cells(view: ReadView, ranges: list[tuple[str, str]], scope: str, kinds
             if spans:
                 found_rows += view.select_facts(
                     f"{keys}, {counted}", ("deadline",), select_params=(described or FOREVER,), ranges=spans,
-                    fold_late=False, group_by=", ".join(str(p) for p in range(1 if column != "NULL" else 2, 4)),
-                    only=only, index=index).rows
+                    fold_late=False, group_by=_first_columns(column, 3), only=only, index=index).rows
     return found_rows, [(*key, bins_) for key, bins_ in sketches.items()]
 
 
@@ -210,6 +208,12 @@ def _deadline_ranges(view: ReadView, ranges: list[tuple[str, str]],
     cut = iso_after(known_at)
     return ([(lo, min(hi, cut)) for lo, hi in ranges if lo < cut],
             [(max(lo, cut), hi) for lo, hi in ranges if hi > cut])
+
+
+def _first_columns(column: str, count: int) -> str:
+    """``GROUP BY`` the first ``count`` output columns by position (expressions are not repeated),
+    leaving out the slice column when there is none (PostgreSQL refuses to group by a constant)."""
+    return ", ".join(str(position) for position in range(1 if column != "NULL" else 2, count + 1))
 
 
 def _scope_column(scope: str) -> str:
