@@ -256,7 +256,7 @@ def backlog(view: ReadView, at: str, known_at: str | None, group_by: str | None)
     scope = group_by or "all"
     found: dict[str, int] = {}
     for value, number in view.tx.fetchall(
-            "SELECT value, CAST(sum(began) - sum(ended) AS BIGINT) FROM ticket_rollup_backlog "
+            "SELECT value, CAST(sum(net) AS BIGINT) FROM ticket_rollup_backlog "
             "WHERE scope = ? AND occurred_day < ? AND recorded_day < ? GROUP BY value", (scope, day_t, day_k)):
         found[value] = found.get(value, 0) + number
     column = group_by or "NULL"  # a name from measures.DIMENSIONS (checked by the caller)

@@ -17,7 +17,7 @@ queries' definitions (``measures.KpiTally`` and ``agent_performance``).
 
 The backlog (tickets open at an instant T, as known at K) is a count at an instant, not over a
 window, so it has cells of its own (``…_backlog``): per slice, UTC day of business time and UTC
-day of record time, the number of ``open`` fact rows that began and that ended there. The open
+day of record time, the number of ``open`` fact rows that began there less those that ended there. The open
 facts at (T, K) are those begun by then minus those ended by then (an ``open`` fact ends, on both
 axes, no earlier than it began): the cells of the days before T's and K's, plus the facts of T's
 and K's own day read one by one (``projections.rollup_reader.backlog``).
@@ -70,7 +70,7 @@ class RollupChanges:
         self.cells: dict[tuple[str, ...], list[int]] = {}
         self.bins: dict[tuple[str, ...], dict[int, int]] = {}
         self.stamps: dict[tuple[str, str], list[str]] = {}
-        self.backlog: dict[tuple[str, str, str, str], list[int]] = {}  # BACKLOG_KEY: [began, ended]
+        self.backlog: dict[tuple[str, str, str, str], int] = {}  # BACKLOG_KEY: began less ended
 
     def add(self, fact: Fact, sign: int, occurred: str, recorded: str) -> None:
         if fact.kind == "open":
@@ -106,13 +106,10 @@ class RollupChanges:
 
     def _open_changed(self, fact: Fact, sign: int, occurred: str, recorded: str) -> None:
         """An ``open`` fact began (+1) or ended (−1) at these instants (UTC days of canonical text)."""
-        end = 0 if sign > 0 else 1
+        days = (occurred[:10], recorded[:10])
         for scope, value in (EVERYTHING, *((scope, slice_value(getattr(fact, scope))) for scope in KPI_SLICES)):
-            key = (scope, value, occurred[:10], recorded[:10])
-            cell = self.backlog.get(key)
-            if cell is None:
-                cell = self.backlog[key] = [0, 0]
-            cell[end] += 1
+            key = (scope, value, *days)
+            self.backlog[key] = self.backlog.get(key, 0) + sign
 
     def write(self, tx: Transaction, tables: RollupTables) -> None:
         """Adds the batch's sums to the stored cells, in key order (two projectors sharing a
@@ -125,10 +122,10 @@ class RollupChanges:
                        f"VALUES ({', '.join('?' * (len(CELL_KEY) + len(TOTALS)))}) "
                        f"ON CONFLICT ({', '.join(CELL_KEY)}) DO UPDATE SET {added}", cells)
         self._write_sketches(tx, tables)
-        tx.executemany(f"INSERT INTO {tables.backlog} ({', '.join(BACKLOG_KEY)}, began, ended) "
-                       f"VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT ({', '.join(BACKLOG_KEY)}) DO UPDATE SET "
-                       f"began = {tables.backlog}.began + excluded.began, ended = {tables.backlog}.ended + excluded.ended",
-                       [(*key, *counts) for key, counts in sorted(self.backlog.items())])
+        tx.executemany(f"INSERT INTO {tables.backlog} ({', '.join(BACKLOG_KEY)}, net) "
+                       f"VALUES (?, ?, ?, ?, ?) ON CONFLICT ({', '.join(BACKLOG_KEY)}) DO UPDATE SET "
+                       f"net = {tables.backlog}.net + excluded.net",
+                       [(*key, net) for key, net in sorted(self.backlog.items()) if net])
         greatest = "max" if tx.dialect == "sqlite" else "GREATEST"
         tx.executemany(f"INSERT INTO {tables.periods} (grain, period, last_occurred, last_recorded) "
                        "VALUES (?, ?, ?, ?) ON CONFLICT (grain, period) DO UPDATE SET "
@@ -204,7 +201,7 @@ class RollupTables:
                        last_recorded TEXT NOT NULL, PRIMARY KEY (grain, period))""")
         tx.execute(f"""CREATE TABLE IF NOT EXISTS {self.backlog} (
                        scope TEXT NOT NULL, value TEXT NOT NULL, occurred_day TEXT NOT NULL,
-                       recorded_day TEXT NOT NULL, began BIGINT NOT NULL, ended BIGINT NOT NULL,
+                       recorded_day TEXT NOT NULL, net BIGINT NOT NULL,
                        PRIMARY KEY ({', '.join(BACKLOG_KEY)}))""")
         tx.execute(f"CREATE TABLE IF NOT EXISTS {self.zone} (zone TEXT NOT NULL)")
         if not tx.fetchall(f"SELECT zone FROM {self.zone}"):

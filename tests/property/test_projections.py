@@ -58,7 +58,7 @@ def stored_rollups(tx) -> dict:
                            for *key, text in tx.fetchall("SELECT * FROM ticket_rollup_bins")
                            if any(decode_bins(text).values())),
             "periods": sorted(tx.fetchall("SELECT * FROM ticket_rollup_periods")),
-            "backlog": sorted(row for row in tx.fetchall("SELECT * FROM ticket_rollup_backlog") if row[4] or row[5]),
+            "backlog": sorted(row for row in tx.fetchall("SELECT * FROM ticket_rollup_backlog") if row[4]),
             "lead": tx.fetchall("SELECT lead_us FROM ticket_clock_lead")}
 
 
@@ -75,7 +75,7 @@ def recounted_rollups(tx) -> dict:
     return {"cells": sorted((*key, *values) for key, values in changes.cells.items() if any(values)),
             "bins": sorted((*key, sorted((b, n) for b, n in bins.items() if n))
                            for key, bins in changes.bins.items() if any(bins.values())),
-            "backlog": sorted((*key, *counts) for key, counts in changes.backlog.items())}
+            "backlog": sorted((*key, net) for key, net in changes.backlog.items() if net)}
 
 
 def fresh_runtime(app: ServiceTrail, batch_size: int = 1000, handler=None) -> ConsumerRuntime:
