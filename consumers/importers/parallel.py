@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import copy
 import multiprocessing
+import os
 import queue
 import traceback
 from collections.abc import Callable, Iterable
@@ -59,12 +60,8 @@ class ImportWorkerError(RuntimeError):
 
 def usable_cores() -> int:
     try:
-        import os
-
         return len(os.sched_getaffinity(0))
     except (AttributeError, OSError):  # pragma: no cover - not Linux
-        import os
-
         return os.cpu_count() or 1
 
 
@@ -174,6 +171,7 @@ def _portable(failure: BaseException) -> BaseException:
 
 def _decide(app: ServiceTrail, source: Source, shard: int, workers: int, actor: str, batch_rows: int,
             results: Any, acks: Any) -> None:
+    writer = os.getppid()
     held: dict[UUID, tuple[int, Any]] = {}  # aggregates of this worker's unwritten batches: (batch, aggregate)
     written = -1  # the last batch the writer acknowledged
     number = 0
@@ -193,7 +191,11 @@ def _decide(app: ServiceTrail, source: Source, shard: int, workers: int, actor: 
     def send() -> None:
         nonlocal written, number, part
         while number - written - 1 >= IN_FLIGHT:  # back pressure: wait for the writer
-            written = acks.get()
+            try:
+                written = acks.get(timeout=1.0)
+            except queue.Empty:
+                if os.getppid() != writer:  # the writer is gone (killed): nobody will write this
+                    raise ImportWorkerError("the import's writer process ended") from None
         while True:
             try:
                 written = acks.get_nowait()
