@@ -56,8 +56,9 @@ def _import(app, path: Path, rows: int | None, workers: int) -> tuple[int, float
     report = import_source(app, source, actor="import:nyc-council", workers=workers)
     seconds = time.perf_counter() - started
     CPU["import"] = time.process_time() - cpu
-    if workers:
+    if report.worker_cpu_seconds:
         CPU[f"import's {workers} workers"] = _children_cpu() - children
+        CPU["the busiest worker"] = max(report.worker_cpu_seconds)
     return report.events, seconds, report.rows
 
 

@@ -166,6 +166,7 @@ class ImportReport:
     unchanged: int = 0  # rows that change nothing the domain models (e.g. the same status again)
     rejected: list[tuple[int, str, str, dict[str, Any]]] = field(default_factory=list)  # line, field, reason, row
     events: int = 0
+    worker_cpu_seconds: list[float] = field(default_factory=list)  # each worker process's, when there were any
 
     def as_dict(self) -> dict[str, Any]:
         return {"rows": self.rows, "imported": self.imported, "already_imported": self.already_imported,

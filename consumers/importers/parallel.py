@@ -39,6 +39,7 @@ import copy
 import multiprocessing
 import os
 import queue
+import time
 import traceback
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -118,6 +119,7 @@ def import_in_processes(app: ServiceTrail, source: Source, *, actor: str, worker
                     progress(report.rows)
             elif kind == "done":
                 finished.add(shard)
+                report.worker_cpu_seconds.append(body)
             else:
                 raise body
     finally:
@@ -153,7 +155,7 @@ def _work(parent: ServiceTrail, source: Source, shard: int, workers: int, actor:
                 _decide(app, source, shard, workers, actor, batch_rows, results, acks)
         finally:
             app.close()
-        results.put(("done", shard, None))
+        results.put(("done", shard, time.process_time()))
     except BaseException as failure:  # noqa: BLE001 - every failure goes to the writer, which raises it
         results.put(("failed", shard, _portable(failure)))
 

@@ -58,6 +58,7 @@ def test_worker_processes_append_what_one_process_appends_and_a_reimport_writes_
                 theirs.rows, theirs.imported, theirs.unchanged, theirs.already_imported), fmt
             assert sorted(ours.rejected, key=lambda r: r[0]) == sorted(theirs.rejected, key=lambda r: r[0]), fmt
             assert ours.events == theirs.events == parallel.app.event_count()
+            assert len(ours.worker_cpu_seconds) == 2 and not theirs.worker_cpu_seconds
             assert _log_ids(parallel.app) == list(range(1, ours.events + 1))  # one writer: contiguous, in order
             again = import_in_processes(parallel.app, read, actor=f"import:{fmt}", workers=2, batch_rows=batch_rows)
             assert again.events == 0 and again.imported == 0 and parallel.app.event_count() == ours.events
