@@ -16,7 +16,7 @@ from api.bootstrap import bootstrap, projection_handlers
 from api.settings import Settings
 from consumers.importers import FORMATS
 from consumers.importers.base import RowError, run_import
-from consumers.importers.parallel import import_in_processes, import_source
+from consumers.importers.parallel import ImportWorkerError, import_in_processes, import_source
 from domain.application import ticket_id_for_key
 from domain.errors import TicketNotFoundError
 from domain.values import Status
@@ -112,3 +112,21 @@ def test_an_in_memory_store_is_imported_in_this_process(tmp_path):
         assert report.imported == 2 and wired.app.event_count() == report.events == 8
     finally:
         wired.close()
+
+
+def test_a_worker_that_dies_stops_the_import_with_its_exit_code(services, tmp_path):
+    """A worker killed mid-import (here it exits while reading its rows) is noticed: the import
+    raises instead of waiting for it, and the other workers are stopped."""
+    import os
+
+    path = _write(tmp_path / "cases.csv", NYC_HEADER, BAD_NYC)
+    writer = os.getpid()
+
+    def dying_source():
+        for index, row in enumerate(FORMATS["nyc-council"](path)):
+            if index == 3 and os.getpid() != writer:
+                os._exit(3)
+            yield row
+
+    with pytest.raises(ImportWorkerError, match=r"ended \(exit code 3\)"):
+        import_in_processes(services.app, dying_source, actor="import:nyc-council", workers=2, batch_rows=2)
