@@ -1,10 +1,12 @@
 """Import at the store's speed: ``servicetrail import`` of NYC council cases beside a bare batched
 append of the same events, on SQLite and on PostgreSQL, in the same run.
 
-- **import**: ``run_import`` over the first N rows of the shared NYC file (default: all of it) into
-  a fresh store: CSV parsing, every row's commands through the service layer (validation,
-  idempotency keys and records, hash chain, lifecycle rules), each batch saved in one transaction
-  by the store's bulk append (``consumers.importers.bulk_write``).
+- **import**: ``import_source`` (what ``servicetrail import`` runs) over the first N rows of the
+  shared NYC file (default: all of it) into a fresh store: CSV parsing, every row's commands through
+  the service layer (validation, idempotency keys and records, hash chain, lifecycle rules) in
+  ``--workers`` processes sharded by ticket (default: one per core; 0: in this process), each batch
+  saved in one transaction by the store's bulk append (``consumers.importers.bulk_write``) in this
+  process. CPU seconds are this process's and, apart, the workers'.
   Figure: events appended per second, end to end.
 - **bare bulk append** (the baseline of the ratio): the very events the import appended, read back
   (not timed), and appended into another fresh store in chunks of the import's batch size by the
@@ -23,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import resource
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -36,15 +39,26 @@ from benchmarks.common import Result
 CPU: dict[str, float] = {}
 
 
-def _import(app, path: Path, rows: int | None) -> tuple[int, float, int]:
-    from consumers.importers import FORMATS
-    from consumers.importers.base import run_import
+def _children_cpu() -> float:
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime
 
-    source = FORMATS["nyc-council"](path)
-    started, cpu = time.perf_counter(), time.process_time()
-    report = run_import(app, itertools.islice(source, rows) if rows else source, actor="import:nyc-council")
+
+def _import(app, path: Path, rows: int | None, workers: int) -> tuple[int, float, int]:
+    from consumers.importers import FORMATS
+    from consumers.importers.parallel import import_source
+
+    def source():
+        read = FORMATS["nyc-council"](path)
+        return itertools.islice(read, rows) if rows else read
+
+    started, cpu, children = time.perf_counter(), time.process_time(), _children_cpu()
+    report = import_source(app, source, actor="import:nyc-council", workers=workers)
     seconds = time.perf_counter() - started
     CPU["import"] = time.process_time() - cpu
+    if report.worker_cpu_seconds:
+        CPU[f"import's {workers} workers"] = _children_cpu() - children
+        CPU["the busiest worker"] = max(report.worker_cpu_seconds)
     return report.events, seconds, report.rows
 
 
@@ -106,7 +120,7 @@ def _bare_save(source_app, target_app, events_per_chunk: int) -> tuple[int, floa
     return target_app.event_count(), seconds
 
 
-def _measure(store: str, new_url: Callable[[], str], rows: int | None) -> list[Result]:
+def _measure(store: str, new_url: Callable[[], str], rows: int | None, workers: int) -> list[Result]:
     from api.bootstrap import bootstrap
     from api.settings import Settings
     from consumers.importers.base import BATCH_ROWS
@@ -118,9 +132,10 @@ def _measure(store: str, new_url: Callable[[], str], rows: int | None) -> list[R
     bare = bootstrap(Settings(store_url=new_url(), secret_key="bench"))
     saved = bootstrap(Settings(store_url=new_url(), secret_key="bench"))
     try:
-        events, seconds, read = _import(imported.app, path, rows)
-        print(f"   {store}: import of {read:,} rows, {events:,} events: {seconds:.1f} s, CPU {CPU['import']:.1f} s",
-              flush=True)
+        CPU.clear()
+        events, seconds, read = _import(imported.app, path, rows, workers)
+        print(f"   {store}: import of {read:,} rows, {events:,} events ({workers} worker processes): {seconds:.1f} s, "
+              f"CPU {', '.join(f'{part} {cpu:.1f} s' for part, cpu in CPU.items())}", flush=True)
         batches = max(1, -(-read // BATCH_ROWS))
         appended, bare_seconds = _bare(imported.app, bare.app, max(1, events // batches))
         saved_events, save_seconds = _bare_save(imported.app, saved.app, max(1, events // batches))
@@ -135,7 +150,8 @@ def _measure(store: str, new_url: Callable[[], str], rows: int | None) -> list[R
           f"{read / seconds:,.0f} rows/s); bare bulk append {bare_seconds:.1f} s ({baseline:,.0f} events/s); "
           f"bare app.save {save_seconds:.1f} s ({by_save:,.0f} events/s, import ratio {ours / by_save:.2f}); "
           f"CPU s of this process: {', '.join(f'{part} {cpu:.1f}' for part, cpu in CPU.items())}", flush=True)
-    results = [Result(f"import, {store}: {read:,} NYC rows ({events:,} events)", ours, baseline, "events/s",
+    results = [Result(f"import, {store}: {read:,} NYC rows ({events:,} events), {workers} workers", ours, baseline,
+                      "events/s",
                       "≥ 0.5 of a bare bulk append", ours >= 0.5 * baseline,
                       f"import {seconds:.1f} s, bare bulk append {bare_seconds:.1f} s; bare app.save "
                       f"{save_seconds:.1f} s ({by_save:,.0f} events/s, ratio {ours / by_save:.2f}); CPU s: "
@@ -147,15 +163,19 @@ def _measure(store: str, new_url: Callable[[], str], rows: int | None) -> list[R
 
 
 def run(events: int | None = None, repeats: int = 1, rows: int | None = None,
-        stores: tuple[str, ...] = ("sqlite", "postgres")) -> list[Result]:
+        stores: tuple[str, ...] = ("sqlite", "postgres"), workers: int | None = None) -> list[Result]:
     """``events`` (from ``--quick``) or ``rows``: NYC rows to import (default: the whole file).
-    ``repeats`` is ignored: one pass over the file is already long and each pass needs fresh stores."""
+    ``repeats`` is ignored: one pass over the file is already long and each pass needs fresh stores.
+    ``workers``: the import's worker processes (default: the CLI's, one per core; 0: one process)."""
+    from consumers.importers.parallel import default_workers
+
     rows = rows or events
+    workers = default_workers() if workers is None else workers
     results: list[Result] = []
     counter = itertools.count()
     with tempfile.TemporaryDirectory(prefix="servicetrail-import-") as folder:
         if "sqlite" in stores:
-            results += _measure("SQLite", lambda: f"sqlite:///{Path(folder) / f'run{next(counter)}.db'}", rows)
+            results += _measure("SQLite", lambda: f"sqlite:///{Path(folder) / f'run{next(counter)}.db'}", rows, workers)
     if "postgres" not in stores:
         return results
     from tests.support.postgres import start_cluster
@@ -170,7 +190,7 @@ def run(events: int | None = None, repeats: int = 1, rows: int | None = None,
                 conn.execute(f'CREATE SCHEMA "{schema}"')
             return f"{cluster.url}?schema={schema}"
 
-        results += _measure("PostgreSQL", postgres_url, rows)
+        results += _measure("PostgreSQL", postgres_url, rows, workers)
     finally:
         cluster.stop()
     return results
@@ -180,8 +200,10 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(prog="python -m benchmarks.import_speed", description=__doc__)
     parser.add_argument("--rows", type=int, help="NYC rows to import (default: the whole file)")
     parser.add_argument("--store", choices=["sqlite", "postgres", "both"], default="both")
+    parser.add_argument("--workers", type=int, help="the import's worker processes (default: one per core; 0: the "
+                                                    "import in one process)")
     args = parser.parse_args()
     chosen = ("sqlite", "postgres") if args.store == "both" else (args.store,)
-    for result in run(rows=args.rows, stores=chosen):
+    for result in run(rows=args.rows, stores=chosen, workers=args.workers):
         print(f"{result.benchmark}: {result.figure:,.1f} vs {result.baseline:,.1f} {result.unit} "
               f"(ratio {result.ratio:.2f}, target {result.target}: {'met' if result.passed else 'not met'})")

@@ -92,6 +92,18 @@ class BatchingApplication(Application):
         for aggregate_id in wanted:
             work.known.setdefault(aggregate_id, None)
 
+    def remember(self, aggregates: Iterable[Any]) -> None:
+        """Inside a batch: aggregates the caller holds as the store holds them, or will once the
+        caller's earlier batches are written (an import's worker process: its batches are written
+        by another process, after this one has moved on), so the batch's commands find them in
+        memory and ``prefetch`` does not read them. The batch may change them: pass copies."""
+        work: _UnitOfWork | None = getattr(self._local, "work", None)
+        if work is None:
+            return
+        for aggregate in aggregates:
+            if aggregate.id not in work.pending:
+                work.known[aggregate.id] = aggregate
+
     def known_absent(self, aggregate_id: UUID) -> bool:
         """Inside a batch: whether the aggregate was read in bulk and is not in the store (nor added
         by the batch since). Lets a caller skip asking for it (and the not-found exception)."""

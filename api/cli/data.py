@@ -82,14 +82,15 @@ def _replay_data_set(services: Services, name: str, data_dir: str | None, rows: 
 
 
 def _import_with_progress(services: Services, source_format: str, path: Path, *, first: int | None = None,
-                          last: int | None = None) -> tuple[ImportReport, float]:
+                          last: int | None = None, workers: int | None = None) -> tuple[ImportReport, float]:
     """Runs an importer over ``path`` (only its first or last N rows) with a progress bar: rows/s,
-    events/s and the time left."""
+    events/s and the time left. ``workers``: processes deciding the rows (default: one per core;
+    0: all in this process)."""
     import itertools
     import time
 
     from consumers.importers import FORMATS
-    from consumers.importers.base import run_import
+    from consumers.importers.parallel import default_workers, import_source
 
     with path.open("rb") as handle:
         total = max(sum(1 for _ in handle) - 1, 0)
@@ -101,8 +102,9 @@ def _import_with_progress(services: Services, source_format: str, path: Path, *,
         return f"{done / seconds:,.0f} rows/s, {(services.app.event_count() - before) / seconds:,.0f} events/s"
 
     with progress(f"import {path.name}", stop - skip, rate, eta=True) as update:
-        rows = itertools.islice(FORMATS[source_format](path), skip, stop)
-        report = run_import(services.app, rows, actor=f"import:{source_format}", progress=update)
+        report = import_source(services.app, lambda: itertools.islice(FORMATS[source_format](path), skip, stop),
+                               actor=f"import:{source_format}", progress=update,
+                               workers=default_workers() if workers is None else workers)
     return report, round(time.perf_counter() - started, 1)
 
 
@@ -115,6 +117,10 @@ def import_(
         help="Where rejected rows go (CSV: line, field, reason, row) [default: FILE.rejects.csv beside the input, "
              "or in the current folder when that is read-only].")] = None,
     limit: Annotated[Optional[int], typer.Option(min=1, help="Import only the first N rows.")] = None,
+    workers: Annotated[Optional[int], typer.Option(
+        min=0, help="Processes deciding the rows, sharded by ticket, beside this one writing them [default: one "
+                    "per core; 0: everything in this process]. In-memory stores always import in this process.")
+    ] = None,
 ) -> None:
     """Turn a real service-request export into events, through the normal command path.
 
@@ -136,7 +142,7 @@ def import_(
     settings = settings_or_exit(store_url=store_url)
     with opened(settings) as services:
         with failing_on(RowError, message=lambda bad: f"{file}: {bad}"):
-            report, seconds = _import_with_progress(services, source_format, path, first=limit)
+            report, seconds = _import_with_progress(services, source_format, path, first=limit, workers=workers)
         summary = {**report.as_dict(), "seconds": seconds}
         if report.rejected:
             write_rejects(rejects_path, report)

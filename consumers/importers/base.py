@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import csv
 import gc
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -43,6 +43,9 @@ class RowError(Exception):
         super().__init__(f"{column}: {reason}")
         self.column = column
         self.reason = reason
+
+    def __reduce__(self) -> tuple[Any, ...]:  # raised in an import's worker process, re-raised here
+        return type(self), (self.column, self.reason)
 
 
 def csv_rows(path: Path, source_format: str, columns: tuple[str, ...]
@@ -163,6 +166,7 @@ class ImportReport:
     unchanged: int = 0  # rows that change nothing the domain models (e.g. the same status again)
     rejected: list[tuple[int, str, str, dict[str, Any]]] = field(default_factory=list)  # line, field, reason, row
     events: int = 0
+    worker_cpu_seconds: list[float] = field(default_factory=list)  # each worker process's, when there were any
 
     def as_dict(self) -> dict[str, Any]:
         return {"rows": self.rows, "imported": self.imported, "already_imported": self.already_imported,
@@ -223,12 +227,25 @@ def _run_import(app: ServiceTrail, rows: Iterable[SourceRow], *, actor: str, bat
     return report
 
 
-def _apply(app: ServiceTrail, rows: list[SourceRow], actor: str, report: ImportReport) -> None:
+SaveBatch = Callable[[ServiceTrail, list[Any]], Sequence[Any]]  # saves a batch's aggregates; one item per event
+Held = Callable[[list[UUID]], Iterable[Any]]  # copies of the aggregates among these ids the caller holds
+
+
+def _apply(app: ServiceTrail, rows: list[SourceRow], actor: str, report: ImportReport,
+           save: SaveBatch = append_aggregates, held: Held | None = None) -> None:
     """One batch: its aggregates read in bulk, each row's commands run through the service layer in
-    memory (a refused row is dropped whole by its savepoint), everything saved in one transaction."""
-    before = app.event_count()
-    with app.batch(save=lambda aggregates: append_aggregates(app, aggregates)):
-        planned = _prefetch(app, rows)
+    memory (a refused row is dropped whole by its savepoint), everything saved in one transaction
+    (``save``: the store's bulk append; an import's worker process hands the batch to the process
+    that writes instead). ``held``: aggregates the caller already has (a worker's own batches not
+    written yet), used instead of reading the store."""
+    saved = 0
+
+    def save_batch(aggregates: list[Any]) -> None:
+        nonlocal saved
+        saved += len(save(app, aggregates))
+
+    with app.batch(save=save_batch):
+        planned = _prefetch(app, rows, held)
         for index, row in enumerate(rows):
             assert row.plan is not None and row.ticket_id is not None and row.occurred_at is not None
             ticket = _find(app, row.ticket_id)
@@ -259,18 +276,24 @@ def _apply(app: ServiceTrail, rows: list[SourceRow], actor: str, report: ImportR
                 report.imported += 1
             else:
                 report.already_imported += 1
-    report.events += app.event_count() - before
+    report.events += saved
 
 
-def _prefetch(app: ServiceTrail, rows: list[SourceRow]) -> dict[int, list[Step]]:
+def _prefetch(app: ServiceTrail, rows: list[SourceRow], held: Held | None = None) -> dict[int, list[Step]]:
     """Reads the batch's tickets, then the tickets and idempotency records its rows' steps will ask
-    for, in two bulk reads. The steps are planned against the tickets as they stood before the batch:
+    for, in two bulk reads (after taking those ``held`` has). The steps are planned against the
+    tickets as they stood before the batch:
     exact for a stateless row (kept, so it is planned once), a guess for the others (planned again
     when their turn comes; a record the guess missed is read on its own, as before)."""
     def read(ids: list[UUID]) -> dict[UUID, list[Any]]:
         return stored_events_of(app.recorder, ids)
 
-    app.prefetch((row.ticket_id for row in rows if row.ticket_id is not None), read)
+    def fetch(ids: list[UUID]) -> None:
+        if held is not None:
+            app.remember(held(ids))
+        app.prefetch(ids, read)
+
+    fetch([row.ticket_id for row in rows if row.ticket_id is not None])
     planned: dict[int, list[Step]] = {}
     wanted: list[UUID] = []
     for index, row in enumerate(rows):
@@ -285,7 +308,7 @@ def _prefetch(app: ServiceTrail, rows: list[SourceRow]) -> dict[int, list[Step]]
         for step in steps:
             wanted.append(idempotency_record_id(step.key))
             wanted.append(step.ticket_id)
-    app.prefetch(wanted, read)
+    fetch(wanted)
     return planned
 
 

@@ -49,21 +49,67 @@ def append_events(app: Application, events: Sequence[Any]) -> Sequence[int]:
     the fastest plain path of the application's store; their notification ids, in order."""
     if not events:
         return []
+    if _bulk_store(app.recorder):
+        return append_rows(app, stored_rows(app, events))
+    return list(app.recorder.insert_events([app.mapper.to_stored_event(event) for event in events]) or [])
+
+
+Row = tuple[str, int, str, bytes]  # originator id (32 hex digits), version, topic, state: one event as stored
+
+
+def stored_rows(app: Application, events: Sequence[Any]) -> list[Row]:
+    """The events as the store keeps them (the mapper's bytes: what ``save`` would store), as plain
+    tuples: what an import's worker process sends to the one process that writes (cheap to pickle)."""
     to_stored_event = app.mapper.to_stored_event
-    stored = [to_stored_event(event) for event in events]
-    recorder = app.recorder
+    rows = []
+    for event in events:
+        s = to_stored_event(event)
+        rows.append((s.originator_id.hex if isinstance(s.originator_id, UUID) else s.originator_id,
+                     s.originator_version, s.topic, s.state))
+    return rows
+
+
+def append_rows(app: Application, rows: Sequence[Row]) -> Sequence[int]:
+    """Appends stored events (``stored_rows``) in one transaction, on a store with a bulk path
+    (SQLite, PostgreSQL); their notification ids, in order."""
+    if not rows:
+        return []
     from eventsourcing.sqlite import SQLiteApplicationRecorder
 
-    if isinstance(recorder, SQLiteApplicationRecorder):
-        return _sqlite(recorder, stored)
+    if isinstance(app.recorder, SQLiteApplicationRecorder):
+        return _sqlite(app.recorder, rows)
+    if not _postgres_bulk(app.recorder):
+        raise TypeError(f"{type(app.recorder).__name__} has no bulk append")
+    return _postgres(app.recorder, rows)
+
+
+def _bulk_store(recorder: Any) -> bool:
+    from eventsourcing.sqlite import SQLiteApplicationRecorder
+
+    return isinstance(recorder, SQLiteApplicationRecorder) or _postgres_bulk(recorder)
+
+
+def _postgres_bulk(recorder: Any) -> bool:
     try:
         from eventsourcing.postgres import PostgresApplicationRecorder
     except ImportError:  # pragma: no cover - psycopg not installed
-        PostgresApplicationRecorder = None  # type: ignore[assignment,misc]  # noqa: N806
-    if PostgresApplicationRecorder is not None and isinstance(recorder, PostgresApplicationRecorder) \
-            and not recorder.datastore.enable_db_functions:
-        return _postgres(recorder, stored)
-    return list(recorder.insert_events(stored) or [])
+        return False
+    return isinstance(recorder, PostgresApplicationRecorder) and not recorder.datastore.enable_db_functions
+
+
+def shared_between_processes(app: Application) -> bool:
+    """Whether other processes can read this application's store while this one appends to it in
+    bulk: a SQLite file (WAL: readers do not wait for the writer) or PostgreSQL, saved by the bulk
+    append (a plain application). Not an in-memory store (POPO, SQLite ``:memory:``): private to one
+    process."""
+    if not _plain_application(app):
+        return False
+    from eventsourcing.sqlite import SQLiteApplicationRecorder
+
+    recorder = app.recorder
+    if isinstance(recorder, SQLiteApplicationRecorder):
+        return not recorder.datastore.pool.is_sqlite_memory_mode
+    return _postgres_bulk(recorder)
 
 
 def _plain_application(app: Application) -> bool:
@@ -74,9 +120,7 @@ def _plain_application(app: Application) -> bool:
             and cls._notify is Application._notify and cls.notify is Application.notify)
 
 
-def _sqlite(recorder: Any, stored: Sequence[Any]) -> list[int]:
-    rows = [(s.originator_id.hex if isinstance(s.originator_id, UUID) else s.originator_id,
-             s.originator_version, s.topic, s.state) for s in stored]
+def _sqlite(recorder: Any, rows: Sequence[Row]) -> list[int]:
     with recorder.datastore.transaction(commit=True) as cursor:
         cursor.executemany(recorder.insert_events_statement, rows)
         cursor.execute(recorder.select_max_notification_id_statement)
@@ -84,7 +128,7 @@ def _sqlite(recorder: Any, stored: Sequence[Any]) -> list[int]:
     return list(range(last - len(rows) + 1, last + 1))
 
 
-def _postgres(recorder: Any, stored: Sequence[Any]) -> list[int]:
+def _postgres(recorder: Any, rows: Sequence[Row]) -> list[int]:
     from psycopg.sql import SQL, Identifier
 
     table = SQL("{schema}.{table}").format(schema=Identifier(recorder.datastore.schema),
@@ -96,8 +140,8 @@ def _postgres(recorder: Any, stored: Sequence[Any]) -> list[int]:
         recorder._lock_table(cursor)  # held to the commit: nobody else takes ids meanwhile
         recorder._notify_channel(cursor)
         with cursor.copy(copy) as writer:
-            for s in stored:
-                writer.write_row((s.originator_id, s.originator_version, s.topic, s.state))
+            for row in rows:  # the id as 32 hex digits: PostgreSQL's uuid input reads it
+                writer.write_row(row)
         cursor.execute(recorder.max_notification_id_statement)
         last = cursor.fetchone()["max"]
-    return list(range(last - len(stored) + 1, last + 1))
+    return list(range(last - len(rows) + 1, last + 1))
