@@ -102,8 +102,9 @@ def test_a_file_the_workers_refuse_raises_here_and_writes_nothing(services, tmp_
     assert services.app.event_count() == 0
 
 
-def test_an_in_memory_store_is_imported_in_this_process(tmp_path):
+def test_an_in_memory_store_is_imported_in_this_process(tmp_path, monkeypatch):
     """No other process can read it: the workers are not started, the import runs here."""
+    monkeypatch.chdir(tmp_path)  # the read models and the vault of an in-memory store sit in the working directory
     wired = bootstrap(Settings(store_url="sqlite:///:memory:", secret_key="test-server-secret"), clock=FakeClock())
     try:
         path = _write(tmp_path / "cases.csv", NYC_HEADER, BAD_NYC)
