@@ -53,6 +53,39 @@ def floor_period(moment: datetime, freq: str) -> datetime:
     return moment.replace(minute=0, second=0, microsecond=0)
 
 
+_NAIVE_EPOCH = datetime(1970, 1, 1)
+
+
+class _PeriodIndex:
+    """The period (column) of an arrival's UTC instant in local time: ``(floor_period(local) -
+    first) / step``, computed in whole seconds from the zone's offset, looked up once per UTC hour
+    (a month has about 700 hours and tens of thousands of distinct minutes; converting each
+    minute with ``astimezone`` was half of counting a month of arrivals). An hour in which the
+    offset changes (a transition inside it) converts each instant as before."""
+
+    def __init__(self, zone: ZoneInfo, first: datetime, freq: str):
+        self.zone, self.first, self.freq, self.step = zone, first, freq, FREQUENCIES[freq]
+        self.seconds = int(self.step.total_seconds())
+        self.first_second = int((first - _NAIVE_EPOCH).total_seconds())
+        self.hours: dict[str, tuple[int, int] | None] = {}
+
+    def __call__(self, opened_at: str) -> int:
+        hour = opened_at[:13] if opened_at.endswith("Z") else ""  # canonical UTC text; anything else: as before
+        known = self.hours.get(hour, False) if hour else None
+        if known is False:
+            start = datetime.fromisoformat(hour + ":00:00+00:00")
+            offset = start.astimezone(self.zone).utcoffset()
+            same = offset == (start + timedelta(hours=1) - timedelta(microseconds=1)).astimezone(self.zone).utcoffset()
+            known = self.hours[hour] = ((int(start.timestamp()), int(offset.total_seconds()))
+                                        if same and offset % timedelta(seconds=1) == timedelta(0) else None)
+        if known is None:
+            local = datetime.fromisoformat(opened_at.replace("Z", "+00:00")).astimezone(self.zone).replace(tzinfo=None)
+            return int((floor_period(local, self.freq) - self.first) / self.step)
+        hour_start, offset = known
+        local = hour_start + int(opened_at[14:16]) * 60 + int(opened_at[17:19]) + offset
+        return (local // self.seconds * self.seconds - self.first_second) // self.seconds
+
+
 def count_series(arrivals: Sequence[tuple[tuple[str, ...], str]], *, freq: str, end: datetime, zone: ZoneInfo,
                  history: timedelta | None = None, top: int | None = None) -> Series:
     """Counts of the periods before the one containing ``end`` (local time), per slice, from the
@@ -74,12 +107,12 @@ def count_series(arrivals: Sequence[tuple[tuple[str, ...], str]], *, freq: str, 
     slice_index: dict[tuple[str, ...], int] = {}
     rows: list[int] = []
     columns: list[int] = []
+    column_of = _PeriodIndex(zone, first, freq)
     for key, opened_at in arrivals:
         minute = opened_at[:16]
         column = index_of.get(minute)
         if column is None:
-            local = datetime.fromisoformat(opened_at.replace("Z", "+00:00")).astimezone(zone).replace(tzinfo=None)
-            column = index_of[minute] = int((floor_period(local, freq) - first) / step)
+            column = index_of[minute] = column_of(opened_at)
         if 0 <= column < periods:
             rows.append(slice_index.setdefault(key, len(slice_index)))
             columns.append(column)

@@ -35,9 +35,6 @@ EventsOf = Callable[[str], Iterable[Any]]
 # The fields both row tables keep as columns beside the document (``projections.ticket_state.store``);
 # any other field is read from the document, a JSON array of the values in ``FIELDS`` order.
 ROW_COLUMNS = frozenset({"ticket_id", "version", *FILTERED} & set(FIELDS))
-# Fields whose values are JSON arrays or objects (histories, deadline facts, the sealed contact):
-# SQLite's json_extract returns them as JSON text.
-COMPOSITE_FIELDS = frozenset(name for name, default in DEFAULTS.items() if isinstance(default, tuple)) | {"contact"}
 
 
 @dataclass(frozen=True)
@@ -132,10 +129,10 @@ class ReadView:
              limit: int | None = None, fields: tuple[str, ...] | None = None) -> list[TicketRow]:
         """The rows at this moment that match, optionally newest first and at most ``limit``.
 
-        ``fields``: read only these fields of the stored rows (the others keep their defaults), each
-        extracted from the document by the database (``field_sql``), so that a report over a
-        month of tickets does not decode whole documents (about 60 fields and every history) in
-        Python for the few it counts. Rows folded from late events are whole."""
+        ``fields``: read only these fields of the stored rows (the others keep their defaults),
+        extracted from the document by the database (``_narrow``), so that a report over a month
+        of tickets does not decode whole documents (about 60 fields and every history) in Python
+        for the few it counts. Rows folded from late events are whole."""
         clause, params = where.sql()
         select, decode = ("doc", TicketRow.from_json) if fields is None else self._narrow(fields)
         order = f" ORDER BY {NEWEST_FIRST}" if newest_first else ""
@@ -190,32 +187,35 @@ class ReadView:
                 found = found[:limit]
         return found
 
-    def field_sql(self, name: str) -> str:
-        """The SQL expression of a row's field: its column, or its value in the document (SQLite:
-        ``json_extract``, a JSON array or object as JSON text; PostgreSQL: ``->`` on ``json``, which
-        the driver decodes)."""
-        if name in ROW_COLUMNS:
-            return name
-        if name not in FIELDS:
-            raise ValueError(f"no such ticket row field: {name}")
-        index = FIELDS.index(name)
-        return f"json_extract(doc, '$[{index}]')" if self.tx.dialect == "sqlite" else f"(doc::json -> {index})"
-
     def _narrow(self, fields: tuple[str, ...]) -> tuple[str, Callable[..., TicketRow]]:
-        """The SELECT list of ``fields`` and how a row is built from its values."""
-        names = tuple(fields)
-        composite = [(position, name) for position, name in enumerate(names) if name in COMPOSITE_FIELDS]
-        select = ", ".join(self.field_sql(name) for name in names)
+        """The SELECT list that reads ``fields`` of a stored row, and how a row is built from it:
+        the fields kept as columns as such, the others as one JSON array the database extracts
+        from the document (SQLite: ``json_extract`` of several paths; PostgreSQL:
+        ``json_build_array`` of ``->``, which the driver decodes), so each document is parsed once."""
+        unknown = set(fields) - set(FIELDS)
+        if unknown:
+            raise ValueError(f"no such ticket row field: {', '.join(sorted(unknown))}")
+        columns = tuple(name for name in fields if name in ROW_COLUMNS)
+        extracted = tuple(name for name in fields if name not in ROW_COLUMNS)
+        select = list(columns)
+        if extracted:
+            indexes = [FIELDS.index(name) for name in extracted]
+            if self.tx.dialect == "sqlite":  # one path would return the bare value, not an array
+                paths = [f"'$[{index}]'" for index in (indexes if len(indexes) > 1 else indexes * 2)]
+                select.append(f"json_extract(doc, {', '.join(paths)})")
+            else:
+                select.append(f"json_build_array({', '.join(f'doc::json -> {index}' for index in indexes)})")
+        width = len(columns)
 
         def decode(*values: Any) -> TicketRow:
             row = object.__new__(TicketRow)
             row.__dict__.update(DEFAULTS)
-            row.__dict__.update(zip(names, values))
-            for position, name in composite:
-                if isinstance(values[position], str):
-                    row.__dict__[name] = orjson.loads(values[position])
+            row.__dict__.update(zip(columns, values))
+            if extracted:
+                found = values[width]
+                row.__dict__.update(zip(extracted, orjson.loads(found) if isinstance(found, str) else found))
             return row
-        return select, decode
+        return ", ".join(select), decode
 
     def select_facts(self, select: str, kinds: tuple[str, ...], since: str | None = None, until: str | None = None,
                      *, select_params: tuple[Any, ...] = (), group_by: str = "",
