@@ -1,5 +1,6 @@
 """The monthly report's tables over the month's tickets, counted from the fields the database
 extracts from the stored rows at a moment (``report.rows_of_month``: ``ReadView.rows(fields=…)``),
+and the SLA compliance per tier the database counts now (``report.sla_by_tier``),
 equal the definitions applied to whole rows folded by a replay of the log at that moment, on
 generated logs (late events, reopens, transfers, escalations, policy versions), on SQLite and
 PostgreSQL, live and at past moments on both time axes."""
@@ -60,6 +61,8 @@ def check_tables_at_random_moments(url: str, log, seed: int) -> None:
                                 SlaFacts(read_policy_book(tx, POLICY)))
                 narrow = r.rows_of_month(view, lo, hi)
                 whole = view.rows(RowFilter(opened_before=hi, active_since=lo))
+                by_tier = r.sla_by_tier(view, narrow, lo, hi)  # now: counted by the database
+            assert by_tier == r.sla_by(folded, lo, hi, "customer_tier")
             assert sorted((row.resolved_at or "", row.complaint_at or "") for row in narrow) == sorted(
                 (row.resolved_at or "", row.complaint_at or "") for row in folded)
             assert tables(narrow, lo, hi) == tables(folded, lo, hi) == tables(whole, lo, hi)
