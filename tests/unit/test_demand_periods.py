@@ -54,3 +54,27 @@ def test_every_arrival_is_counted_in_the_local_period_its_own_conversion_gives(z
                for key, row in zip(series.slices, series.counts, strict=True)}
     assert counted == expected
     assert int(np.sum(series.counts)) == sum(sum(periods.values()) for periods in expected.values()) > 0
+
+
+@pytest.mark.parametrize("freq", ["D", "H"])
+def test_local_mean_time_and_texts_not_in_the_canonical_form_are_converted_one_by_one(freq):
+    """Shanghai kept local mean time (+08:05:43) until 1901: not whole minutes, each arrival is
+    converted on its own; and a text with an explicit offset is read as such."""
+    zone = ZoneInfo("Asia/Shanghai")
+    arrivals = [(("a",), f"1900-12-31T{h:02d}:54:{s:02d}.000000Z") for h in range(0, 24, 5) for s in (0, 16, 17, 59)]
+    arrivals.append((("b",), "1901-01-01T03:00:00.000000Z"))
+    end = datetime(1901, 1, 3, tzinfo=timezone.utc)
+    history = timedelta(days=10)
+    series = demand.count_series(arrivals, freq=freq, end=end, zone=zone, history=history)
+    expected: dict[tuple[str, ...], dict[datetime, int]] = {}
+    for key, opened_at in arrivals:
+        period = demand.floor_period(datetime.fromisoformat(opened_at.replace("Z", "+00:00")).astimezone(zone)
+                                     .replace(tzinfo=None), freq)
+        expected.setdefault(key, {}).setdefault(period, 0)
+        expected[key][period] += 1
+    counted = {key: {series.period_start(i): int(n) for i, n in enumerate(row) if n}
+               for key, row in zip(series.slices, series.counts, strict=True)}
+    assert counted == expected
+    mixed = demand.count_series([(("a",), "2026-02-01T12:00:00.000000Z"), (("a",), "2026-02-01T23:30:00+00:00")],
+                                freq="D", end=datetime(2026, 2, 5, tzinfo=timezone.utc), zone=zone)
+    assert mixed.counts.tolist() == [[1.0, 1.0, 0.0, 0.0]]  # 20:00 on the 1st, 07:30 on the 2nd (local)
