@@ -26,7 +26,7 @@ from projections.store import Transaction
 from projections.ticket_state.fact_rows import COLUMNS as FACT_COLUMNS
 from projections.ticket_state.fact_rows import KINDS as FACT_KINDS
 from projections.ticket_state.fact_rows import Fact, facts_of
-from projections.ticket_state.fold import DEFAULTS, FIELDS, OPEN_STATUSES, Judge, TicketRow
+from projections.ticket_state.fold import FIELDS, OPEN_STATUSES, Judge, TicketRow
 from projections.ticket_state.store import FILTERED, is_breached
 from projections.time_travel import ticket_at
 
@@ -208,12 +208,15 @@ class ReadView:
         width = len(columns)
 
         def decode(*values: Any) -> TicketRow:
+            # The fields not read keep their defaults as the dataclass's class attributes (a field
+            # without a default that was not asked for is an AttributeError, not a silent None):
+            # copying every default into each row was half the cost of building it.
             row = object.__new__(TicketRow)
-            row.__dict__.update(DEFAULTS)
-            row.__dict__.update(zip(columns, values))
+            fields_of = row.__dict__
+            fields_of.update(zip(columns, values))
             if extracted:
                 found = values[width]
-                row.__dict__.update(zip(extracted, orjson.loads(found) if isinstance(found, str) else found))
+                fields_of.update(zip(extracted, orjson.loads(found) if isinstance(found, str) else found))
             return row
         return ", ".join(select), decode
 
