@@ -436,13 +436,16 @@ def monthly_report(view: ReadView, period: str, *, zone: tzinfo, weights: dict[s
     # moment): the month's, the previous month's, those per category and priority, and each
     # month of the trend. The backlog (a count at the period's end, the costliest part of a
     # period's KPIs at a moment) is counted where the report shows it or lists its groups: the
-    # headline (month and previous month) and the targets per priority; the categories serve
-    # only the FCR rule, which needs resolved tickets in both months, never a backlog.
-    kpis = grouped(start, end, None)["all"]
+    # headline (month and previous month) and the targets per priority (a priority with only
+    # open tickets is listed); the month's is the sum of its priorities' (every open ticket has
+    # one group), so it is counted once; the categories serve only the FCR rule, which needs
+    # resolved tickets in both months, never a backlog.
+    by_priority = grouped(start, end, "priority")
+    kpis = grouped(start, end, None, backlog=False)["all"]
+    kpis["backlog"] = sum(group["backlog"] for group in by_priority.values())
     previous_kpis = grouped(p_start, p_end, None)["all"]
     by_category = grouped(start, end, "category", backlog=False)
     before_category = grouped(p_start, p_end, "category", backlog=False)
-    by_priority = grouped(start, end, "priority")
     known = {label(month): kpis, label(previous): previous_kpis}
     trend = []
     for m in (shift(first, offset) for offset in range(TREND_MONTHS)):
