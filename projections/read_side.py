@@ -174,10 +174,10 @@ class ReadView:
             values.append(known_at)
         found = []
         if early_sql:  # all opened after K: they come first, newest first
-            found = [decode(*values) for values in self.tx.fetchall(early_sql + order + tail, (*early_values, *tail_params))]
+            found = [decode(*stored) for stored in self.tx.fetchall(early_sql + order + tail, (*early_values, *tail_params))]
         if limit is None or len(found) < limit:
             rest = limit if limit is None else limit - len(found)
-            found.extend(decode(*found_values) for found_values in
+            found.extend(decode(*stored) for stored in
                          self.tx.fetchall(sql + order + tail, (*values, *([] if rest is None else [rest]))))
         if late:
             found.extend(row for row in map(self._fold, late) if row is not None and where.matches(row))

@@ -10,9 +10,11 @@ thing that carries it:
 - SLA compliance per priority: the ``resolved`` fact rows of the month counted by the database
   (their within-SLA flag is ``measures.within_sla``; ``sla_by`` over rows is the definition);
 - what no fact row carries is read from the rows of the month's tickets (``queries.rows_touching``
-  over the month): SLA compliance per customer tier (``measures.within_sla`` over the tickets
-  resolved in the month); per deadline kind, the deadlines of those tickets (SLA facts) that were
-  due, and those met after they were due;
+  over the month), as only the fields the tables count (``rows_of_month``: the database extracts
+  them from the stored documents): per deadline kind, the deadlines of the tickets resolved in the
+  month (SLA facts) that were due, and those met after they were due; SLA compliance per customer
+  tier (``measures.within_sla`` over the tickets resolved in the month; now counted by the
+  database from ``ticket_sla_inputs``, at another moment from the rows);
 - escalations per level and trigger (the SLA watcher's, ``automatic``, or a person's), by the
   business time they occurred, and per level and reason (``escalations_by_reason``); complaints:
   tickets that became complaints in the month, by severity, category, remedy and root cause (the
