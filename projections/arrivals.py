@@ -117,5 +117,9 @@ def arrivals(tx: Transaction, query: ArrivalQuery, table: str = TABLE) -> list[t
     sql = (f"SELECT {', '.join((*query.group_by, 'opened_at'))} FROM {table}"
            + (f" WHERE {' AND '.join(where)}" if where else "") + " ORDER BY opened_at")
     width = len(query.group_by)
-    return [(tuple(str(v) if v is not None else "(none)" for v in row[:width]), row[width])
-            for row in tx.fetchall(sql, params)]
+    found = tx.fetchall(sql, params)
+    if width == 0:  # one slice: no key to build per arrival (a forecast of all contacts reads every one)
+        return [((), opened_at) for (opened_at,) in found]
+    if width == 1:
+        return [(("(none)" if value is None else str(value),), opened_at) for value, opened_at in found]
+    return [(tuple(str(v) if v is not None else "(none)" for v in row[:width]), row[width]) for row in found]

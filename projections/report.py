@@ -10,9 +10,11 @@ thing that carries it:
 - SLA compliance per priority: the ``resolved`` fact rows of the month counted by the database
   (their within-SLA flag is ``measures.within_sla``; ``sla_by`` over rows is the definition);
 - what no fact row carries is read from the rows of the month's tickets (``queries.rows_touching``
-  over the month): SLA compliance per customer tier (``measures.within_sla`` over the tickets
-  resolved in the month); per deadline kind, the deadlines of those tickets (SLA facts) that were
-  due, and those met after they were due;
+  over the month), as only the fields the tables count (``rows_of_month``: the database extracts
+  them from the stored documents): per deadline kind, the deadlines of the tickets resolved in the
+  month (SLA facts) that were due, and those met after they were due; SLA compliance per customer
+  tier (``measures.within_sla`` over the tickets resolved in the month; now counted by the
+  database from ``ticket_sla_inputs``, at another moment from the rows);
 - escalations per level and trigger (the SLA watcher's, ``automatic``, or a person's), by the
   business time they occurred, and per level and reason (``escalations_by_reason``); complaints:
   tickets that became complaints in the month, by severity, category, remedy and root cause (the
@@ -34,8 +36,8 @@ from typing import Any
 from domain.ticket_history import Escalation
 from projections import agent_performance, measures
 from projections.moment import InvalidQuery, period_bounds
-from projections.queries import evaluation_facts, kpi_report, rows_touching
-from projections.read_side import ReadView
+from projections.queries import evaluation_facts, kpi_report
+from projections.read_side import ReadView, RowFilter
 from projections.ticket_state.fact_rows import WITHIN_SLA
 from projections.ticket_state.facts import deadline_kind, met_late
 from projections.ticket_state.fold import TicketRow, iso
@@ -50,6 +52,12 @@ REOPEN_MIN_REOPENS = 3        # … and at least this many reopens
 SLA_MIN_RESOLVED = 10         # a priority is judged against the compliance target from this many resolved tickets
 TOP_ROOT_CAUSES = 3
 REASONS_PER_LEVEL = 10        # the escalation table lists this many reasons of people per level
+# The fields of a ticket row the tables over the month's tickets read (SLA per tier and deadline
+# kind, root causes, escalations, complaints, and the rules they apply: ``measures.within_sla``,
+# ``measures.is_fcr``, ``measures.is_complaint``): only these are read from the stored rows.
+ROW_FIELDS = ("resolved_at", "priority", "customer_tier", "deadline_facts", "category", "root_cause",
+              "inbound_count", "transfer_count", "escalation_count", "reopen_count", "escalations",
+              "complaint_at", "severity", "remedy")
 NONE = "(none)"
 OTHER_REASONS = "(other reasons)"
 
@@ -146,6 +154,23 @@ def sla_by(rows: Iterable[TicketRow], lo: str, hi: str, dimension: str) -> list[
             for value, resolved in sorted(groups.items())]
 
 
+def sla_by_tier(view: ReadView, rows: Iterable[TicketRow], lo: str, hi: str) -> list[dict[str, Any]]:
+    """``sla_by(rows, lo, hi, "customer_tier")``. Now (a live view) counted by the database, as the
+    what-if does, from ``ticket_sla_inputs``: one row per resolved ticket with its tier and the
+    deadlines it missed (``missed_deadlines``, empty when within SLA: ``measures.within_sla``),
+    written with its row in the same transaction; at another moment, from the rows."""
+    if not view.moment.is_live:
+        return sla_by(rows, lo, hi, "customer_tier")
+    resolved: Counter = Counter()
+    within: Counter = Counter()
+    for tier, number, met in view.tx.fetchall(
+            "SELECT tier, count(*), sum(CASE WHEN missed = '' THEN 1 ELSE 0 END) FROM ticket_sla_inputs "
+            "WHERE resolved_at >= ? AND resolved_at < ? GROUP BY tier", (lo, hi)):
+        resolved[str(tier or NONE)] += number
+        within[str(tier or NONE)] += met
+    return [compliance_entry("customer_tier", value, number, within[value]) for value, number in sorted(resolved.items())]
+
+
 def compliance_entry(dimension: str, value: str, resolved: int, within: int) -> dict[str, Any]:
     return {dimension: value, "resolved": resolved, "within_sla": within,
             "sla_compliance": measures.ratio(within, resolved)}
@@ -213,6 +238,13 @@ def root_causes(rows: Iterable[TicketRow], lo: str, hi: str, category: str, top:
                       if r.category == category and measures.within(r.resolved_at, lo, hi) and not measures.is_fcr(r))
     return [{"root_cause": cause, "tickets": n}
             for cause, n in sorted(counted.items(), key=lambda item: (-item[1], item[0]))[:top]]
+
+
+def rows_of_month(view: ReadView, lo: str, hi: str) -> list[TicketRow]:
+    """The rows of ``queries.rows_touching`` over ``[lo, hi)`` (every ticket opened before its end
+    with an event at or after its start) with only ``ROW_FIELDS`` read: the database extracts them
+    from the stored documents, instead of Python decoding every field and history of every row."""
+    return view.rows(RowFilter(opened_before=hi, active_since=lo), fields=ROW_FIELDS)
 
 
 # ------------------------------------------------------------------------------ findings
@@ -404,12 +436,18 @@ def monthly_report(view: ReadView, period: str, *, zone: tzinfo, weights: dict[s
 
     # Every KPI of a period is the API's (``queries.kpi_report``: the fact rows at the view's
     # moment): the month's, the previous month's, those per category and priority, and each
-    # month of the trend.
-    kpis = grouped(start, end, None)["all"]
-    previous_kpis = grouped(p_start, p_end, None)["all"]
-    by_category = grouped(start, end, "category")
-    before_category = grouped(p_start, p_end, "category")
+    # month of the trend. The backlog (a count at the period's end, the costliest part of a
+    # period's KPIs at a moment) is counted where the report shows it or lists its groups: the
+    # headline (month and previous month) and the targets per priority (a priority with only
+    # open tickets is listed); the month's is the sum of its priorities' (every open ticket has
+    # one group), so it is counted once; the categories serve only the FCR rule, which needs
+    # resolved tickets in both months, never a backlog.
     by_priority = grouped(start, end, "priority")
+    kpis = grouped(start, end, None, backlog=False)["all"]
+    kpis["backlog"] = sum(group["backlog"] for group in by_priority.values())
+    previous_kpis = grouped(p_start, p_end, None)["all"]
+    by_category = grouped(start, end, "category", backlog=False)
+    before_category = grouped(p_start, p_end, "category", backlog=False)
     known = {label(month): kpis, label(previous): previous_kpis}
     trend = []
     for m in (shift(first, offset) for offset in range(TREND_MONTHS)):
@@ -419,7 +457,7 @@ def monthly_report(view: ReadView, period: str, *, zone: tzinfo, weights: dict[s
     sla_priority = sla_by_priority(view, lo, hi)
     # What no fact row carries (tiers, deadlines due, escalation levels and reasons, complaint
     # severities, remedies and root causes) is read from the rows of the month's tickets.
-    in_month = rows_touching(view, start, end)
+    in_month = rows_of_month(view, lo, hi)
     resolved = [row for row in in_month if measures.within(row.resolved_at, lo, hi)]
     per_priority: dict[str, list[TicketRow]] = {}
     for row in resolved:
@@ -444,7 +482,7 @@ def monthly_report(view: ReadView, period: str, *, zone: tzinfo, weights: dict[s
         "targets": targets(policy, by_priority, sla_priority, compliance_target),
         "trend": trend,
         "sla_by_priority": sla_priority,
-        "sla_by_tier": sla_by(resolved, lo, hi, "customer_tier"),
+        "sla_by_tier": sla_by_tier(view, resolved, lo, hi),
         "sla_by_deadline_kind": all_kinds(kinds_by_priority.values()),
         "escalations": escalations_by_level(escalated, lo, hi),
         "escalation_reasons": escalations_by_reason(escalated, lo, hi),

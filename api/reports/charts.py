@@ -37,7 +37,10 @@ def trend_svg(trend: list[dict[str, Any]], names: dict[str, str]) -> str:
             if ys:
                 axis.annotate(fmt.format(ys[-1]), (xs[-1], ys[-1]), textcoords="offset points", xytext=(0, 5),
                               ha="center", fontsize=7)
-            axis.set_title(names[key], fontsize=8)
+            # a title placed at the top of its axes (``y``), not above whatever the axes' tight box
+            # holds: nothing is drawn above these axes, and matplotlib's automatic placement measured
+            # every tick label of the figure for it (a third of the chart's time)
+            axis.set_title(names[key], fontsize=8, y=1.0)
             axis.yaxis.set_major_formatter(FuncFormatter(lambda v, _p, fmt=fmt: fmt.format(v)))
             axis.grid(axis="y", color="#e5e7eb", linewidth=0.6)
         # the months are shared by every axis (``sharex``): set once, shown under the bottom row
