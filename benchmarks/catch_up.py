@@ -20,6 +20,19 @@ from benchmarks.common import Result
 from benchmarks.read_side import _bare_read
 
 
+def progress(name: str, started: float):
+    """Prints the running rate every 100,000 positions (a long run stopped early still tells it)."""
+    done = 0
+
+    def batch(consumed: int) -> None:
+        nonlocal done
+        done += consumed
+        if done % 100_000 < consumed:
+            print(f"  {name}: {done:,} positions, {done / (time.perf_counter() - started):,.0f}/s since the start",
+                  flush=True)
+    return batch
+
+
 def run(store_url: str) -> list[Result]:
     from api.bootstrap import bootstrap
     from api.settings import Settings
@@ -31,7 +44,11 @@ def run(store_url: str) -> list[Result]:
         bare = _bare_read(services)
         handlers = services.handlers()
         started, cpu = time.perf_counter(), time.process_time()
-        caught_up = sum(services.projector(h, source="embedded").run_until_caught_up() for h in handlers)
+        caught_up = 0
+        for handler in handlers:
+            runtime = services.projector(handler, source="embedded")
+            runtime.on_batch = progress(handler.name, started)
+            caught_up += runtime.run_until_caught_up()
         seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
         events = caught_up / len(handlers)
         services.close()
