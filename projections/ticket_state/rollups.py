@@ -62,7 +62,7 @@ class RollupChanges:
     times, … change at several of its versions), and each fact counts in up to 14 cells. So
     ``add`` only nets each fact's count (and stamps its periods); ``cells`` and ``bins`` are
     expanded from the facts whose net count is not zero, once per batch, each fact's totals and
-    sketch bins computed once for all its cells (before, per cell: most of the projector's time)."""
+    sketch bins computed once for all its cells (before: per cell, the projector's largest single cost)."""
 
     def __init__(self, calendar: Calendar) -> None:
         self.calendar = calendar
