@@ -7,6 +7,11 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta, timezone, tzinfo
 
 
+# Minutes remembered: facts are placed at instants of recently active tickets, so a few thousand
+# suffice; 500,000 (before) held about 100 MB and grew a rebuild's memory with the log's span.
+PERIODS_MEMO = 20_000
+
+
 class Calendar:
     """Local day and month of a business instant (memoised per minute: every zone's offset is a
     whole number of minutes)."""
@@ -21,7 +26,7 @@ class Calendar:
         if found is None:
             local = datetime.fromisoformat(minute + ":00+00:00").astimezone(self.zone)
             found = self._periods[minute] = (local.strftime("%Y-%m-%d"), local.strftime("%Y-%m"))
-            if len(self._periods) > 500_000:
+            if len(self._periods) > PERIODS_MEMO:
                 self._periods.clear()
         return found
 

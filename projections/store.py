@@ -150,6 +150,15 @@ class Transaction:
         for table in ("tracking", "applied_versions", "dead_letters"):
             self.execute(f"UPDATE {table} SET consumer = ? WHERE consumer = ?", (new, old))
 
+    def copy_consumer(self, source: str, target: str) -> None:
+        """Gives ``target`` (whose own is dropped) a copy of ``source``'s bookkeeping: each
+        projection rebuilt in one pass (``consumers.rebuild.rebuild_all``) takes the pass's."""
+        self.forget(target)
+        for table, columns in (("tracking", "stream, position"), ("applied_versions", "ticket_id, version"),
+                               ("dead_letters", "stream, position, reason, payload")):
+            self.execute(f"INSERT INTO {table} (consumer, {columns}) "  # noqa: S608
+                         f"SELECT ?, {columns} FROM {table} WHERE consumer = ?", (target, source))
+
     def forget(self, consumer: str) -> None:
         """Drops a consumer's bookkeeping (a rebuild starts over from position zero)."""
         for table in ("tracking", "applied_versions", "dead_letters"):

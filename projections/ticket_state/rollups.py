@@ -37,7 +37,8 @@ KPI_SLICES = ("channel", "category", "team", "priority", "region")  # a Fact's f
 KPI_KINDS = frozenset({"opened", "resolved", "survey", "resolution", "reopen", "deadline"})
 AGENT_KINDS = frozenset({"resolved", "first_response", "survey", "escalation", "reopen", "complaint", "handled"})
 SKETCHED_KINDS = frozenset({"opened", "resolved", "first_response"})  # seconds and business seconds
-GRAINS = ("day", "month")
+GRAINS = ("day", "month")  # in the order of ``Calendar.periods``
+COUNTED_KINDS = KPI_KINDS | AGENT_KINDS
 EVERYTHING = ("all", "all")
 
 CELL_KEY = ("grain", "period", "scope", "value", "kind", "detail")
@@ -63,46 +64,81 @@ def slices_of(fact: Fact) -> list[tuple[str, str]]:
 
 class RollupChanges:
     """The changes one batch makes to the roll-ups: per cell, the sum of the facts it opened
-    (+1) and closed (−1), and per period the latest instants of those changes."""
+    (+1) and closed (−1), and per period the latest instants of those changes.
+
+    A batch opens and closes many facts that cancel (a ticket's ``open`` fact, its first-response
+    times, … change at several of its versions), and each fact counts in up to 14 cells. So
+    ``add`` only nets each fact's count (and stamps its periods); ``cells`` and ``bins`` are
+    expanded from the facts whose net count is not zero, once per batch, each fact's totals and
+    sketch bins computed once for all its cells (before: per cell, the projector's largest single cost)."""
 
     def __init__(self, calendar: Calendar) -> None:
         self.calendar = calendar
-        self.cells: dict[tuple[str, ...], list[int]] = {}
-        self.bins: dict[tuple[str, ...], dict[int, int]] = {}
         self.stamps: dict[tuple[str, str], list[str]] = {}
         self.backlog: dict[tuple[str, str, str, str], int] = {}  # BACKLOG_KEY: began less ended
+        self._net: dict[Fact, int] = {}
+        self._expanded: tuple[dict, dict] | None = None
 
     def add(self, fact: Fact, sign: int, occurred: str, recorded: str) -> None:
         if fact.kind == "open":
             self._open_changed(fact, sign, occurred, recorded)
             return
-        if fact.kind not in KPI_KINDS and fact.kind not in AGENT_KINDS:
+        if fact.kind not in COUNTED_KINDS:
             return
-        slices = slices_of(fact)
+        self._expanded = None
+        self._net[fact] = self._net.get(fact, 0) + sign
         day, month = self.calendar.periods(fact.at)
-        totals = totals_of(fact)
-        detail = fact.detail or ""
-        sketched = fact.kind in SKETCHED_KINDS
-        for grain, period in (("day", day), ("month", month)):
-            stamp = self.stamps.get((grain, period))
+        for period in (("day", day), ("month", month)):
+            stamp = self.stamps.get(period)
             if stamp is None:
-                self.stamps[(grain, period)] = [occurred, recorded]
+                self.stamps[period] = [occurred, recorded]
             else:
-                stamp[0], stamp[1] = max(stamp[0], occurred), max(stamp[1], recorded)
-            for scope, value in slices:
-                key = (grain, period, scope, value, fact.kind, detail)
-                cell = self.cells.get(key)
-                if cell is None:
-                    cell = self.cells[key] = [0] * len(TOTALS)
-                for index, amount in enumerate(totals):
-                    if amount:
-                        cell[index] += sign * amount
-                if sketched:
-                    for measure, seconds in (("s", fact.seconds), ("b", fact.business_seconds)):
-                        if seconds is not None:
-                            sketch = self.bins.setdefault((grain, period, scope, value, fact.kind, measure), {})
-                            bin_ = bin_of(seconds)
-                            sketch[bin_] = sketch.get(bin_, 0) + sign
+                if occurred > stamp[0]:
+                    stamp[0] = occurred
+                if recorded > stamp[1]:
+                    stamp[1] = recorded
+
+    @property
+    def cells(self) -> dict[tuple[str, ...], list[int]]:
+        """Per cell key (``CELL_KEY``), the sums of ``TOTALS`` the batch adds."""
+        return self._expand()[0]
+
+    @property
+    def bins(self) -> dict[tuple[str, ...], dict[int, int]]:
+        """Per sketch key (``SKETCH_KEY``), the counts the batch adds to each bin."""
+        return self._expand()[1]
+
+    def _expand(self) -> tuple[dict, dict]:
+        if self._expanded is not None:
+            return self._expanded
+        cells: dict[tuple[str, ...], list[int]] = {}
+        bins: dict[tuple[str, ...], dict[int, int]] = {}
+        width = len(TOTALS)
+        for fact, count in self._net.items():
+            if not count:
+                continue
+            kind, detail = fact.kind, fact.detail or ""
+            amounts = [(index, count * amount) for index, amount in enumerate(totals_of(fact)) if amount]
+            sketched = [(measure, bin_of(seconds))
+                        for measure, seconds in (("s", fact.seconds), ("b", fact.business_seconds))
+                        if seconds is not None] if kind in SKETCHED_KINDS else []
+            slices = slices_of(fact)
+            for grain, period in zip(GRAINS, self.calendar.periods(fact.at)):
+                for scope, value in slices:
+                    key = (grain, period, scope, value, kind, detail)
+                    cell = cells.get(key)
+                    if cell is None:
+                        cell = cells[key] = [0] * width
+                    for index, amount in amounts:
+                        cell[index] += amount
+                    for measure, bin_ in sketched:
+                        sketch_key = (grain, period, scope, value, kind, measure)
+                        sketch = bins.get(sketch_key)
+                        if sketch is None:
+                            sketch = bins[sketch_key] = {}
+                        sketch[bin_] = sketch.get(bin_, 0) + count
+        self._expanded = (cells, bins)
+        return self._expanded
 
     def _open_changed(self, fact: Fact, sign: int, occurred: str, recorded: str) -> None:
         """An ``open`` fact began (+1) or ended (−1) at these instants (UTC days of canonical text)."""

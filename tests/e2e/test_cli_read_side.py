@@ -48,7 +48,7 @@ def test_rebuild_reports_events_per_second_and_keeps_the_state(store):
     url, _ = store
     result = run_cli("rebuild", "--store-url", url)
     assert result.returncode == 0, result.stderr
-    assert "rebuilt ticket_state from" in result.stdout and "events/s" in result.stdout
+    assert "rebuilt ticket_state, arrivals from" in result.stdout and "events/s" in result.stdout
     after = json.loads(run_cli("replay", "--known-at", "2100-01-01T00:00:00Z", "--projection", "ticket_state",
                                "--store-url", url).stdout)
     assert len(after) == 7

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import random
 import uuid
+from types import SimpleNamespace
 from datetime import timedelta
 
 import psycopg
@@ -220,3 +221,44 @@ def test_incremental_equals_a_rebuild_on_postgresql(postgres_server, log, batch,
     finally:
         for store in stores:
             store.close()
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(log=st.one_of(logs, logs_with_policies), batch=st.integers(1, 9), crashes=st.sets(st.integers(1, 30), max_size=4))
+def test_one_pass_rebuild_of_every_projection_equals_the_incremental_projectors(log, batch, crashes):
+    """``rebuild_all`` (one consumer feeding every projection's copy, then one swap) writes the
+    tables the incremental projectors wrote, tracking included; stale state is replaced."""
+    from consumers.rebuild import rebuild_all
+    from projections.arrivals import ArrivalsProjection
+
+    events = build_events(*log)
+    app = new_app()
+    app.save(*events)
+    incremental = [fresh_runtime(app, batch, Crashing(crashes)), fresh_runtime(app, batch, ArrivalsProjection())]
+    for runtime in incremental:
+        while True:
+            try:
+                runtime.run_until_caught_up()
+                break
+            except RuntimeError:
+                with runtime.store.transaction() as tx:
+                    runtime.positions = tx.positions(runtime.name)
+    store = StateStore("sqlite:///:memory:")
+    with store.transaction() as tx:  # a projection that holds something else, and old tracking
+        TicketStateProjection().setup(tx)
+        ArrivalsProjection().setup(tx)
+        tx.execute("INSERT INTO ticket_state (ticket_id, version, status, customer_id, opened_at, activity_at, "
+                   "breached, doc) VALUES ('stale', 1, 'opened', 'c', 'x', 'x', 0, '[]')")
+        tx.advance("ticket_state", {"log": 1})
+    total = rebuild_all([TicketStateProjection(), ArrivalsProjection()],
+                        lambda handler: ConsumerRuntime(handler, EmbeddedLogSource(app.recorder, app.mapper), store))
+    assert total == len(events)
+    with store.transaction() as tx:
+        rebuilt_state = (read_all(tx), tx.positions("ticket_state"), tx.positions("arrivals"),
+                         sorted(tx.fetchall("SELECT * FROM arrivals")))
+        leftovers = tx.fetchall("SELECT consumer FROM tracking WHERE consumer LIKE '%rebuild%'")
+    with incremental[0].store.transaction() as a, incremental[1].store.transaction() as b:
+        expected = (read_all(a), a.positions("ticket_state"), b.positions("arrivals"),
+                    sorted(b.fetchall("SELECT * FROM arrivals")))
+    assert rebuilt_state == expected and leftovers == []
+    assert history(SimpleNamespace(store=store)) == history(incremental[0])
