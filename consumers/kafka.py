@@ -32,6 +32,9 @@ log = logging.getLogger("servicetrail.kafka")
 CLOSE_TIMEOUT_MS = 2000
 
 
+METADATA_MAX_AGE_MS = 5_000
+
+
 def group_membership(group_id: str, *, session_timeout_ms: int, instance_id: str | None) -> dict[str, Any]:
     """Consumer-group settings shared by every consumer of ours.
 
@@ -39,9 +42,15 @@ def group_membership(group_id: str, *, session_timeout_ms: int, instance_id: str
     member's join waits for that: a short session timeout bounds how long a restarted consumer
     waits. With ``instance_id`` the member is static (KIP-345): the broker hands a restarted
     incarnation the same partitions at once, without a rebalance (and a static member does not
-    leave the group on close: a restart is expected)."""
+    leave the group on close: a restart is expected).
+
+    A member that joins while its topic's partitions are not yet in its metadata (a topic just
+    created: the broker's metadata lags the creation) is assigned nothing, and rejoins only when
+    a metadata refresh shows them: kafka-python refreshes every 5 minutes by default, so the
+    refresh here is every ``METADATA_MAX_AGE_MS`` (a small request to the broker)."""
     config: dict[str, Any] = dict(group_id=group_id, client_id=group_id, session_timeout_ms=session_timeout_ms,
-                                  heartbeat_interval_ms=max(300, session_timeout_ms // 3))
+                                  heartbeat_interval_ms=max(300, session_timeout_ms // 3),
+                                  metadata_max_age_ms=METADATA_MAX_AGE_MS)
     if instance_id:
         config["group_instance_id"] = f"{group_id}-{instance_id}"[-249:]
     return config
