@@ -35,7 +35,7 @@ from typing import Any
 
 from domain.ticket_history import Interaction, Reopen, Resolution
 from projections.distribution import Distribution, bin_of
-from projections.fact_totals import totals_of
+from projections.fact_totals import CSAT_GOOD, NPS_DETRACTOR, NPS_PROMOTER, totals_of
 from projections.ticket_state.facts import SlaFacts, deadline_kind, missed_deadlines
 from projections.ticket_state.fold import TicketRow, iso
 
@@ -201,7 +201,7 @@ def breaches_by_kind(rows: Iterable[TicketRow], lo: str, hi: str, judge: SlaFact
 
 def csat(scores: Sequence[int]) -> dict[str, Any]:
     """CSAT: share of answers scoring 4 or 5 (percent), and the mean score."""
-    return csat_of(len(scores), sum(1 for s in scores if s >= 4), sum(scores))
+    return csat_of(len(scores), sum(1 for s in scores if s >= CSAT_GOOD), sum(scores))
 
 
 def csat_of(answers: int, good: int, total: int) -> dict[str, Any]:
@@ -212,7 +212,8 @@ def csat_of(answers: int, good: int, total: int) -> dict[str, Any]:
 
 def nps(scores: Sequence[int]) -> dict[str, Any]:
     """NPS: percent of promoters (9–10) minus percent of detractors (0–6)."""
-    return nps_of(len(scores), sum(1 for s in scores if s >= 9), sum(1 for s in scores if s <= 6))
+    return nps_of(len(scores), sum(1 for s in scores if s >= NPS_PROMOTER),
+                  sum(1 for s in scores if s <= NPS_DETRACTOR))
 
 
 def nps_of(answers: int, promoters: int, detractors: int) -> dict[str, Any]:

@@ -95,6 +95,17 @@ def rebuilt(events, *, with_history: bool = False):
     return (state, history(runtime)) if with_history else state
 
 
+def catch_up_through_crashes(runtime: ConsumerRuntime) -> None:
+    """Runs until caught up; after each crash, resumes from the stored tracking (a restarted process)."""
+    while True:
+        try:
+            runtime.run_until_caught_up()
+            return
+        except RuntimeError:
+            with runtime.store.transaction() as tx:
+                runtime.positions = tx.positions(runtime.name)
+
+
 class Crashing(TicketStateProjection):
     def __init__(self, crashes: set[int]):
         super().__init__()
@@ -130,13 +141,7 @@ def test_incremental_with_any_chunking_and_crashes_equals_a_rebuild(log, chunks,
             except RuntimeError:
                 with runtime.store.transaction() as tx:  # a restarted process resumes from its tracking
                     runtime.positions = tx.positions(runtime.name)
-    while True:
-        try:
-            runtime.run_until_caught_up()
-            break
-        except RuntimeError:
-            with runtime.store.transaction() as tx:
-                runtime.positions = tx.positions(runtime.name)
+    catch_up_through_crashes(runtime)
     with runtime.store.transaction() as tx:
         live = read_all(tx)
     assert (live, history(runtime)) == rebuilt(events, with_history=True)
@@ -236,13 +241,7 @@ def test_one_pass_rebuild_of_every_projection_equals_the_incremental_projectors(
     app.save(*events)
     incremental = [fresh_runtime(app, batch, Crashing(crashes)), fresh_runtime(app, batch, ArrivalsProjection())]
     for runtime in incremental:
-        while True:
-            try:
-                runtime.run_until_caught_up()
-                break
-            except RuntimeError:
-                with runtime.store.transaction() as tx:
-                    runtime.positions = tx.positions(runtime.name)
+        catch_up_through_crashes(runtime)
     store = StateStore("sqlite:///:memory:")
     with store.transaction() as tx:  # a projection that holds something else, and old tracking
         TicketStateProjection().setup(tx)
