@@ -192,6 +192,18 @@ class KafkaCluster:
         shutil.rmtree(self.base, ignore_errors=True)
 
 
+def new_cluster_id() -> str:
+    """A random KRaft cluster id that no command line can mistake for an option.
+
+    Kafka's own ``Uuid.randomUuid`` draws again when the base64 text starts with ``-``: the storage tool's
+    argument parser reads ``-t -Abc…`` as a missing value followed by an unknown option (one CI run in 64 failed so).
+    """
+    while True:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not cluster_id.startswith("-"):
+            return cluster_id
+
+
 def new_cluster(size: int = 1, *, base: Path | None = None, **config: str) -> KafkaCluster:
     ensure_jars()
     base = base or Path(tempfile.mkdtemp(prefix="servicetrail-kafka-"))
@@ -200,8 +212,7 @@ def new_cluster(size: int = 1, *, base: Path | None = None, **config: str) -> Ka
         workdir = base / f"node-{node_id}"
         workdir.mkdir(parents=True, exist_ok=True)
         nodes.append(Node(node_id=node_id, port=free_port(), controller_port=free_port(), workdir=workdir))
-    cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
-    cluster = KafkaCluster(nodes=nodes, base=base, cluster_id=cluster_id, extra_config=dict(config))
+    cluster = KafkaCluster(nodes=nodes, base=base, cluster_id=new_cluster_id(), extra_config=dict(config))
     cluster.format()
     return cluster
 
