@@ -310,7 +310,7 @@ class KpiTally:
         """Adds a roll-up cell's totals (``rollups.TOTALS``) of one kind."""
         (n, bit0, bit1, bit2, bit3, s_n, s_us, bs_n, bs_us, h_n, h_us,
          c_n, c_good, c_sum, p_n, p_pro, p_det) = totals
-        if not n:
+        if not any(totals):  # a sum of cells and undone changes can net the count to 0 and not its values
             return
         self.facts += n
         if kind == "opened":

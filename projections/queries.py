@@ -82,9 +82,9 @@ def kpi_report(view: ReadView, start: datetime, end: datetime, group_by: str | N
     ``backlog=False`` leaves the backlog out, ``None``: a count at one instant that a trend of
     months does not show, and the costliest part of a month's KPIs at a moment).
 
-    The local days and months wholly inside the window that no change after the moment touched
-    come from the roll-ups; the rest is counted from fact rows (``rollup_reader``); the tickets
-    with late events are folded at the moment instead of either."""
+    The local days and months wholly inside the window come from the roll-ups, those changed
+    after the moment with the changes undone; the rest is counted from fact rows
+    (``rollup_reader``); the tickets with late events are folded at the moment instead of either."""
     if end <= start:
         raise InvalidQuery("to", "to must be after from")
     if group_by and group_by not in measures.DIMENSIONS:
@@ -106,10 +106,10 @@ def kpi_report(view: ReadView, start: datetime, end: datetime, group_by: str | N
         # instant described: the fact-by-fact ranges end at the later of the two.
         limit = iso_after(max(bound, described))
         coverage = coverage._replace(ranges=[(a, min(b, limit)) for a, b in coverage.ranges if a < limit])
-    if coverage.ranges:
+    if coverage.ranges or coverage.undone:
         scope = group_by or "all"
         measures.count_cells(tallies, *rollup_reader.range_cells(view, coverage.ranges, scope, measures.KPI_FACTS,
-                                                                 described), group_by)
+                                                                 described, coverage.undone), group_by)
     measures.count_facts(tallies, (fact for _ticket, fact in view.folded_facts(measures.KPI_FACTS, lo, hi)),
                          group_by, described)
     open_count = backlog_counts(view, end, group_by) if backlog else {}
@@ -169,8 +169,8 @@ def evaluation_facts(view: ReadView, start: datetime, end: datetime) -> dict[str
         for ticket, fact in rollup_reader.late_facts_in_cells(view, coverage, kinds):
             if fact.agent:
                 of(fact.agent).add(ticket, fact, -1)
-    if coverage.ranges:
-        totals, sketches = rollup_reader.range_cells(view, coverage.ranges, "agent", kinds)
+    if coverage.ranges or coverage.undone:
+        totals, sketches = rollup_reader.range_cells(view, coverage.ranges, "agent", kinds, undone=coverage.undone)
         for agent, kind, _detail, *sums in totals:
             if agent:
                 of(agent).add_totals(kind, sums)

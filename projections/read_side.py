@@ -32,6 +32,9 @@ from projections.ticket_state.store import FILTERED, is_breached, read_lead
 from projections.time_travel import ticket_at
 
 FOREVER = "9999-12-31T23:59:59.999999Z"
+# In a selection of ``changed`` facts (``ReadView.select_facts``): −1 for a fact held now that was
+# not visible at the moment, +1 for one visible then that is no longer held.
+CHANGE_SIGN = "CASE WHEN to_recorded IS NULL THEN -1 ELSE 1 END"
 EventsOf = Callable[[str], Iterable[Any]]
 # The fields both row tables keep as columns beside the document (``projections.ticket_state.store``);
 # any other field is read from the document, a JSON array of the values in ``FIELDS`` order.
@@ -230,14 +233,19 @@ class ReadView:
     def select_facts(self, select: str, kinds: tuple[str, ...], since: str | None = None, until: str | None = None,
                      *, select_params: tuple[Any, ...] = (), group_by: str = "",
                      ranges: list[tuple[str, str]] | None = None, fold_late: bool = True,
-                     only: str = "", index: str = "") -> FactSelection:
+                     only: str = "", index: str = "", changed: bool = False) -> FactSelection:
         """``SELECT {select}`` (its placeholders bound to ``select_params``) over the stored facts of
         these kinds visible at this moment with ``at`` in ``[since, until)`` (or in any of ``ranges``)
         (``GROUP BY group_by``), so that counting happens in the database; the facts of tickets whose
         visible events are not a prefix of their versions are left out of the SQL and returned
         folded (unless ``fold_late`` is false), for the caller to count the same way. ``only`` is a
         further condition (the code's own SQL, never user text) and ``index`` the partial index
-        whose condition it is, which SQLite is told to read (its planner has no statistics)."""
+        whose condition it is, which SQLite is told to read (its planner has no statistics).
+
+        ``changed`` selects instead the facts whose visibility at this moment differs from now:
+        held now but not visible then, or visible then but no longer held (``CHANGE_SIGN`` tells
+        which), so that a roll-up cell, which sums the facts held now, can be taken back to the
+        moment. The tickets with late events are left out as well."""
         unknown = set(kinds) - set(FACT_KINDS)
         if unknown:
             raise ValueError(f"no such fact kind: {', '.join(sorted(unknown))}")
@@ -248,7 +256,7 @@ class ReadView:
         spans = asked = ranges if ranges is not None else [(since, until)]
         if not spans:
             return FactSelection([], [])
-        bound = None if "deadline" in kinds or "open" in kinds else self.counts_until()
+        bound = None if "deadline" in kinds or "open" in kinds or changed else self.counts_until()
         if bound is not None:
             # Nothing later can count (``counts_until``): the spans end there, so the index range
             # read is the moment's, not the window's.
@@ -264,14 +272,23 @@ class ReadView:
                 values.extend(bound for bound in (lo, hi) if bound is not None)
             clauses.append("(" + " OR ".join(f"({a})" for a in alternatives) + ")")
         late: list[str] = []
-        if self.moment.is_live or self._as_of_sees_everything():
-            clauses.append("to_recorded IS NULL")
-        else:
+        if changed:
             as_of = self.moment.as_of_text or FOREVER
             known_at = self.moment.known_at_text or FOREVER
-            clauses.append("from_occurred <= ? AND from_recorded <= ? "
-                           "AND (to_recorded IS NULL OR to_occurred > ? OR to_recorded > ?)")
-            values.extend([as_of, known_at, as_of, known_at])
+            clauses.append("((to_recorded IS NULL AND (from_occurred > ? OR from_recorded > ?)) "
+                           "OR (to_recorded IS NOT NULL AND from_occurred <= ? AND from_recorded <= ? "
+                           "AND (to_occurred > ? OR to_recorded > ?)))")
+            values.extend([as_of, known_at, as_of, known_at, as_of, known_at])
+        if self.moment.is_live or self._as_of_sees_everything():
+            if not changed:
+                clauses.append("to_recorded IS NULL")
+        else:
+            if not changed:
+                as_of = self.moment.as_of_text or FOREVER
+                known_at = self.moment.known_at_text or FOREVER
+                clauses.append("from_occurred <= ? AND from_recorded <= ? "
+                               "AND (to_recorded IS NULL OR to_occurred > ? OR to_recorded > ?)")
+                values.extend([as_of, known_at, as_of, known_at])
             late = self.late_tickets()
             if len(late) <= 500:
                 if late:

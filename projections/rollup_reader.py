@@ -4,9 +4,13 @@ A window ``[start, end)`` is covered by the local months and days that lie wholl
 (``ticket_state.rollups``); what is left (the window's ragged ends) is counted fact by fact.
 At a moment other than now, a period's cell is the answer only if no fact of that period was
 opened or closed after the moment on either time axis (its ``…_periods`` stamps); otherwise its
-days are tried, and a day changed after the moment is counted fact by fact too. A KPI window
-also needs its cells to end by the instant the answer describes, since a deadline still running
-counts as missed only once it falls due before that instant.
+days are tried. A day changed after the moment that ends by the moment is read as its cell with
+those changes undone (``Coverage.undone``): the facts it holds now that were not visible then are
+taken out and the facts visible then that it no longer holds are put back, a few rows read by
+their change instants instead of every fact of the day. A day the moment falls in, or later, is
+counted fact by fact. A KPI window also needs its cells to end by the instant the answer
+describes, since a deadline still running counts as missed only once it falls due before that
+instant.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from typing import Any, NamedTuple
 
 from projections.distribution import sql_bin
 from projections.fact_totals import TOTALS, sql_totals
-from projections.read_side import FOREVER, ReadView, iso_after
+from projections.read_side import CHANGE_SIGN, FOREVER, ReadView, iso_after
 from projections.ticket_state.fact_rows import COLUMNS
 from projections.ticket_state.fold import iso
 from projections.ticket_state.store import DEADLINE_HELD
@@ -34,6 +38,7 @@ class Cell(NamedTuple):
 class Coverage(NamedTuple):
     cells: list[Cell]
     ranges: list[tuple[str, str]]  # [lo, hi) counted fact by fact
+    undone: list[Cell] | tuple[Cell, ...] = ()  # cells (also in ``cells``) whose changes after the moment are undone fact by fact
 
     def covers(self, at: str) -> bool:
         """Whether a fact at ``at`` is counted by one of the cells."""
@@ -58,7 +63,8 @@ def cover(view: ReadView, start: datetime, end: datetime, described: datetime | 
         else:
             candidates.extend(_days(calendar, month, start, limit))
         month = date(month.year + month.month // 12, month.month % 12 + 1, 1)
-    cells = candidates if view.moment.is_live else _stable(view, candidates, start, limit)
+    undone: list[Cell] = []
+    cells = candidates if view.moment.is_live else _stable(view, candidates, start, limit, undone)
     cells.sort(key=lambda cell: cell.start)
     ranges: list[tuple[str, str]] = []
     cursor = iso(start)
@@ -68,7 +74,7 @@ def cover(view: ReadView, start: datetime, end: datetime, described: datetime | 
         cursor = cell.end
     if cursor < iso(end):
         ranges.append((cursor, iso(end)))
-    return Coverage(cells, ranges)
+    return Coverage(cells, ranges, undone)
 
 
 def _days(calendar: Any, month: date, start: datetime, limit: datetime) -> list[Cell]:
@@ -83,13 +89,19 @@ def _days(calendar: Any, month: date, start: datetime, limit: datetime) -> list[
     return found
 
 
-def _stable(view: ReadView, candidates: list[Cell], start: datetime, limit: datetime) -> list[Cell]:
+def _stable(view: ReadView, candidates: list[Cell], start: datetime, limit: datetime, undone: list[Cell]) -> list[Cell]:
     """The candidates no fact of which changed after the view's moment (a month that did is
-    replaced by its days that did not)."""
+    replaced by its days that did not), and the days that changed but end by the moment, which
+    are also put in ``undone``.
+
+    Only a day that ends by the moment on both axes is undone: its facts then all lie by the
+    moment, so its deadline rows that changed after it held past their due instant and are in
+    the ``deadline_held`` index, and the rows to read are the few that changed, not the day's."""
     if not candidates:
         return []
     as_of = view.moment.as_of_text
     known_at = view.moment.known_at_text
+    undo_by = min(moment for moment in (as_of, known_at) if moment is not None)
     stamps = {(grain, period): (occurred, recorded) for grain, period, occurred, recorded in view.tx.fetchall(
         "SELECT grain, period, last_occurred, last_recorded FROM ticket_rollup_periods "
         "WHERE period >= ? AND period <= ?", (candidates[0].period[:7], candidates[-1].period + "~"))}
@@ -98,13 +110,23 @@ def _stable(view: ReadView, candidates: list[Cell], start: datetime, limit: date
         stamp = stamps.get((cell.grain, cell.period))
         return stamp is None or ((as_of is None or stamp[0] <= as_of) and (known_at is None or stamp[1] <= known_at))
 
+    def kept(cell: Cell) -> bool:
+        if unchanged(cell):
+            return True
+        if cell.grain == "day" and cell.end <= undo_by:
+            undone.append(cell)
+            return True
+        return False
+
     found: list[Cell] = []
     for cell in candidates:
         if unchanged(cell):
             found.append(cell)
         elif cell.grain == "month":
             found.extend(day for day in _days(view.calendar, date.fromisoformat(cell.period + "-01"), start, limit)
-                         if unchanged(day))
+                         if kept(day))
+        elif kept(cell):
+            found.append(cell)
     return found
 
 
@@ -148,13 +170,16 @@ def cell_sketches(view: ReadView, coverage: Coverage, scope: str) -> list[tuple[
 
 
 def range_cells(view: ReadView, ranges: list[tuple[str, str]], scope: str, kinds: tuple[str, ...],
-                described: str | None = None) -> tuple[list[tuple], list[tuple[str, str, str, dict[int, int]]]]:
+                described: str | None = None, undone: list[Cell] | tuple[Cell, ...] = ()
+                ) -> tuple[list[tuple], list[tuple[str, str, str, dict[int, int]]]]:
     """What cells would hold for the facts in ``ranges`` visible at the view's moment, summed and
     binned by the database in one pass: per slice value, kind and detail the totals
     (``fact_totals.TOTALS``, as ``cell_totals``), and per slice value, kind and measure the
     sketch bins (as ``cell_sketches``). A ``deadline`` counts only if missed or due by
-    ``described``. The tickets with late events are left out (the caller counts them folded)."""
-    if not ranges:
+    ``described``. With ``undone`` cells (``Coverage.undone``), also what undoes their changes
+    after the moment (negative where a fact is taken out). The tickets with late events are left
+    out (the caller counts them folded)."""
+    if not ranges and not undone:
         return [], []
     dialect = view.tx.dialect
     column = _scope_column(scope)
@@ -162,29 +187,48 @@ def range_cells(view: ReadView, ranges: list[tuple[str, str]], scope: str, kinds
     bins = f"{sql_bin('seconds', dialect)}, {sql_bin('business_seconds', dialect)}"
     totals: dict[tuple, list[int]] = {}
     sketches: dict[tuple[str, str, str], dict[int, int]] = {}
+
+    def add(rows: list[tuple], signed: bool, binned: bool) -> None:
+        for value, kind, detail, *rest in rows:
+            seconds_bin, business_bin = rest[:2] if binned else (None, None)
+            rest = rest[2:] if binned else rest
+            sign, sums = (rest[0], rest[1:]) if signed else (1, rest)
+            if sign != 1:
+                sums = [sign * number for number in sums]
+            found = totals.get((value, kind, detail))
+            if found is None:
+                totals[(value, kind, detail)] = list(sums)
+            else:
+                found[:] = [x + y for x, y in zip(found, sums)]
+            for measure, bin_ in (("s", seconds_bin), ("b", business_bin)):
+                if bin_ is not None:
+                    sketch = sketches.setdefault((value, kind, measure), {})
+                    sketch[bin_] = sketch.get(bin_, 0) + sums[0]
+
     others = tuple(kind for kind in kinds if kind != "deadline")
-    rows = view.select_facts(f"{keys}, {bins}, {sql_totals(dialect)}", others, ranges=ranges, fold_late=False,
-                             group_by=_first_columns(column, 5)).rows if others else []
-    for value, kind, detail, seconds_bin, business_bin, *sums in rows:
-        found = totals.get((value, kind, detail))
-        if found is None:
-            totals[(value, kind, detail)] = sums
-        else:
-            found[:] = [x + y for x, y in zip(found, sums)]
-        for measure, bin_ in (("s", seconds_bin), ("b", business_bin)):
-            if bin_ is not None:
-                sketch = sketches.setdefault((value, kind, measure), {})
-                sketch[bin_] = sketch.get(bin_, 0) + sums[0]
-    found_rows = [(*key, *sums) for key, sums in totals.items()]
+    changes = [(cell.start, cell.end) for cell in undone]
+    if others and ranges:
+        add(view.select_facts(f"{keys}, {bins}, {sql_totals(dialect)}", others, ranges=ranges, fold_late=False,
+                              group_by=_first_columns(column, 5)).rows, signed=False, binned=True)
+    if others and changes:
+        add(view.select_facts(f"{keys}, {bins}, {CHANGE_SIGN}, {sql_totals(dialect)}", others, ranges=changes,
+                              fold_late=False, changed=True, group_by=_first_columns(column, 6)).rows,
+            signed=True, binned=True)
     if "deadline" in kinds:
         counted = sql_totals(dialect, "CASE WHEN (flags & 1) = 1 OR at <= ? THEN 1 ELSE 0 END")
         held, plain = _deadline_ranges(view, ranges, described)
         for spans, only, index in ((held, DEADLINE_HELD, "deadline_held"), (plain, "", "")):
             if spans:
-                found_rows += view.select_facts(
+                add(view.select_facts(
                     f"{keys}, {counted}", ("deadline",), select_params=(described or FOREVER,), ranges=spans,
-                    fold_late=False, group_by=_first_columns(column, 3), only=only, index=index).rows
-    return found_rows, [(*key, bins_) for key, bins_ in sketches.items()]
+                    fold_late=False, group_by=_first_columns(column, 3), only=only, index=index).rows,
+                    signed=False, binned=False)
+        if changes:  # an undone day ends by the moment: its changed deadline rows are all held (``_stable``)
+            add(view.select_facts(
+                f"{keys}, {CHANGE_SIGN}, {counted}", ("deadline",), select_params=(described or FOREVER,),
+                ranges=changes, fold_late=False, changed=True, group_by=_first_columns(column, 4),
+                only=DEADLINE_HELD, index="deadline_held").rows, signed=True, binned=False)
+    return [(*key, *sums) for key, sums in totals.items()], [(*key, bins_) for key, bins_ in sketches.items()]
 
 
 def _deadline_ranges(view: ReadView, ranges: list[tuple[str, str]],
