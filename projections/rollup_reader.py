@@ -25,7 +25,7 @@ from projections.read_side import CHANGE_SIGN, FOREVER, ReadView, iso_after
 from projections.ticket_state.fact_rows import COLUMNS
 from projections.ticket_state.fold import iso
 from projections.ticket_state.store import DEADLINE_HELD
-from projections.ticket_state.rollups import KPI_SLICES, decode_bins, slice_value
+from projections.ticket_state.rollups import KPI_SLICES, merge_sketches, slice_value
 
 
 class Cell(NamedTuple):
@@ -155,17 +155,8 @@ def cell_sketches(view: ReadView, coverage: Coverage, scope: str) -> list[tuple[
     the cells merged (every sketched kind of the scope: ``opened`` and ``resolved`` for the KPI
     slices, ``resolved`` and ``first_response`` for agents)."""
     where, values = _where(coverage)
-    merged: dict[tuple[str, str, str], dict[int, int]] = {}
-    for value, kind, measure, text in view.tx.fetchall(
-            f"SELECT value, kind, measure, bins FROM ticket_rollup_bins WHERE scope = ? AND {where}",
-            (scope, *values)):
-        bins = decode_bins(text)
-        found = merged.get((value, kind, measure))
-        if found is None:
-            merged[(value, kind, measure)] = bins
-        else:
-            for bin_, count in bins.items():
-                found[bin_] = found.get(bin_, 0) + count
+    merged = merge_sketches(((value, kind, measure), text) for value, kind, measure, text in view.tx.fetchall(
+        f"SELECT value, kind, measure, bins FROM ticket_rollup_bins WHERE scope = ? AND {where}", (scope, *values)))
     return [(*key, bins) for key, bins in merged.items()]
 
 

@@ -45,3 +45,21 @@ def test_subtracting_a_value_takes_it_out_of_its_bin():
         found.add(value)
     found.add(5.0, -1)
     assert found.count == 3 and found.bins[bin_of(5.0)] == 1 and found.total_us == 66_000_000
+
+
+@given(st.lists(st.tuples(st.sampled_from(["ana", "bo", ("x", "s")]),
+                          st.dictionaries(st.integers(-2000, 2000), st.integers(-5, 10**6), max_size=40)),
+                max_size=12))
+def test_stored_sketches_merge_bin_by_bin_per_key(sketches):
+    from projections.ticket_state.rollups import encode_bins, merge_sketches
+
+    expected: dict = {}
+    for key, bins in sketches:
+        found = expected.setdefault(key, {})
+        for bin_, count in bins.items():
+            if count:
+                found[bin_] = found.get(bin_, 0) + count
+    merged = merge_sketches((key, encode_bins(bins)) for key, bins in sketches)
+    assert set(merged) == set(expected)
+    for key, bins in merged.items():
+        assert {b: c for b, c in bins.items() if c} == {b: c for b, c in expected[key].items() if c}
