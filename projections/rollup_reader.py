@@ -48,7 +48,12 @@ class Coverage(NamedTuple):
 
 
 def cover(view: ReadView, start: datetime, end: datetime, described: datetime | None = None) -> Coverage:
-    """The cells (sorted by start) and the fact-by-fact ranges that make up ``[start, end)``."""
+    """The cells (sorted by start) and the fact-by-fact ranges that make up ``[start, end)``.
+
+    ``described``: the instant an answer counting running deadlines describes (a cell must end
+    by then). Without it (no deadline counted), the day the moment falls in is undone too when
+    the moment lies in its later half, where fewer of its facts changed after the moment than
+    lie before it."""
     calendar = view.calendar
     limit = end if described is None else min(end, described)
     first = start.astimezone(calendar.zone).date().replace(day=1)
@@ -64,7 +69,8 @@ def cover(view: ReadView, start: datetime, end: datetime, described: datetime | 
             candidates.extend(_days(calendar, month, start, limit))
         month = date(month.year + month.month // 12, month.month % 12 + 1, 1)
     undone: list[Cell] = []
-    cells = candidates if view.moment.is_live else _stable(view, candidates, start, limit, undone)
+    cells = (candidates if view.moment.is_live
+             else _stable(view, candidates, start, limit, undone, moment_day=described is None))
     cells.sort(key=lambda cell: cell.start)
     ranges: list[tuple[str, str]] = []
     cursor = iso(start)
@@ -89,14 +95,17 @@ def _days(calendar: Any, month: date, start: datetime, limit: datetime) -> list[
     return found
 
 
-def _stable(view: ReadView, candidates: list[Cell], start: datetime, limit: datetime, undone: list[Cell]) -> list[Cell]:
+def _stable(view: ReadView, candidates: list[Cell], start: datetime, limit: datetime, undone: list[Cell],
+            moment_day: bool = False) -> list[Cell]:
     """The candidates no fact of which changed after the view's moment (a month that did is
     replaced by its days that did not), and the days that changed but end by the moment, which
     are also put in ``undone``.
 
     Only a day that ends by the moment on both axes is undone: its facts then all lie by the
     moment, so its deadline rows that changed after it held past their due instant and are in
-    the ``deadline_held`` index, and the rows to read are the few that changed, not the day's."""
+    the ``deadline_held`` index, and the rows to read are the few that changed, not the day's.
+    With ``moment_day`` (no deadline counted), the day the moment falls in is undone as well when
+    the moment lies in its later half."""
     if not candidates:
         return []
     as_of = view.moment.as_of_text
@@ -113,7 +122,8 @@ def _stable(view: ReadView, candidates: list[Cell], start: datetime, limit: date
     def kept(cell: Cell) -> bool:
         if unchanged(cell):
             return True
-        if cell.grain == "day" and cell.end <= undo_by:
+        if cell.grain == "day" and (cell.end <= undo_by or (moment_day and cell.start < undo_by < cell.end
+                                                             and undo_by >= _midpoint(cell))):
             undone.append(cell)
             return True
         return False
@@ -128,6 +138,11 @@ def _stable(view: ReadView, candidates: list[Cell], start: datetime, limit: date
         elif kept(cell):
             found.append(cell)
     return found
+
+
+def _midpoint(cell: Cell) -> str:
+    start, end = (datetime.fromisoformat(bound.replace("Z", "+00:00")) for bound in (cell.start, cell.end))
+    return iso(start + (end - start) / 2)
 
 
 def _where(coverage: Coverage) -> tuple[str, list[Any]]:
