@@ -3,6 +3,10 @@
 The library's default mapper walks ``vars(event)`` through its transcoder; our events are pydantic
 models, so pydantic's serializer (in Rust) writes and validates them directly. Stored JSON uses the
 internal field names; the public form (``TicketEvent.public_dict``) renames three of them.
+
+An event is serialised once: a ticket event computes its stored JSON while hashing itself
+(``domain.events.hash_in_place``) and keeps the bytes beside its fields (``STORED_JSON``); the
+mapper stores those bytes instead of serialising the event again.
 """
 
 from __future__ import annotations
@@ -17,13 +21,23 @@ from eventsourcing.utils import get_topic, resolve_topic
 from pydantic import BaseModel, ValidationError
 
 
+# Where an event keeps its stored JSON once made (a key of the model's ``__dict__`` that is not a
+# field: pydantic neither serialises nor compares it; ``TicketEvent.model_copy`` drops it).
+STORED_JSON = "_stored_json"
+
+
+def stored_json(event: BaseModel) -> bytes:
+    """The event's JSON as stored (internal names): the bytes it kept when it was made, else
+    ``model_dump_json()`` as bytes (without its decode and our encode)."""
+    kept = event.__dict__.get(STORED_JSON)
+    return kept if kept is not None else event.__pydantic_serializer__.to_json(event)
+
+
 class PydanticMapper(Mapper):
     def to_stored_event(self, domain_event: Any) -> StoredEvent:
         if not isinstance(domain_event, BaseModel):
             raise TypeError(f"{type(domain_event).__name__} is not an event of ours (every one is a pydantic model)")
-        # ``model_dump_json()`` as bytes, without its decode and our encode (an import stores every
-        # event through here).
-        state = domain_event.__pydantic_serializer__.to_json(domain_event)
+        state = stored_json(domain_event)
         if self.compressor:
             state = self.compressor.compress(state)
         if self.cipher:
