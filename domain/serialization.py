@@ -15,6 +15,7 @@ import json
 from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
+from uuid import UUID
 
 from eventsourcing.persistence import Mapper, StoredEvent
 from eventsourcing.utils import get_topic, resolve_topic
@@ -35,6 +36,21 @@ def stored_json(event: BaseModel) -> bytes:
 
 class PydanticMapper(Mapper):
     def to_stored_event(self, domain_event: Any) -> StoredEvent:
+        return StoredEvent(
+            originator_id=domain_event.originator_id,
+            originator_version=domain_event.originator_version,
+            topic=_topic(type(domain_event)),
+            state=self.stored_state(domain_event),
+        )
+
+    def stored_row(self, domain_event: Any) -> tuple[str, int, str, bytes]:
+        """What ``to_stored_event`` stores, as a plain row (the id as 32 hex digits), without the
+        ``StoredEvent`` object: a bulk append's rows (``consumers.importers.bulk_write``)."""
+        originator_id = domain_event.originator_id
+        return (originator_id.hex if isinstance(originator_id, UUID) else originator_id,
+                domain_event.originator_version, _topic(type(domain_event)), self.stored_state(domain_event))
+
+    def stored_state(self, domain_event: Any) -> bytes:
         if not isinstance(domain_event, BaseModel):
             raise TypeError(f"{type(domain_event).__name__} is not an event of ours (every one is a pydantic model)")
         state = stored_json(domain_event)
@@ -42,12 +58,7 @@ class PydanticMapper(Mapper):
             state = self.compressor.compress(state)
         if self.cipher:
             state = self.cipher.encrypt(state)
-        return StoredEvent(
-            originator_id=domain_event.originator_id,
-            originator_version=domain_event.originator_version,
-            topic=_topic(type(domain_event)),
-            state=state,
-        )
+        return state
 
     def to_domain_event(self, stored_event: StoredEvent) -> Any:
         return decode_event(stored_event.topic, self.decrypt_and_decompress(stored_event.state))

@@ -60,6 +60,9 @@ Row = tuple[str, int, str, bytes]  # originator id (32 hex digits), version, top
 def stored_rows(app: Application, events: Sequence[Any]) -> list[Row]:
     """The events as the store keeps them (the mapper's bytes: what ``save`` would store), as plain
     tuples: what an import's worker process sends to the one process that writes (cheap to pickle)."""
+    stored_row = getattr(app.mapper, "stored_row", None)  # ours: the row without a StoredEvent
+    if stored_row is not None:
+        return [stored_row(event) for event in events]
     to_stored_event = app.mapper.to_stored_event
     rows = []
     for event in events:
