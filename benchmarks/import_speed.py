@@ -11,7 +11,9 @@ append of the same events, on SQLite and on PostgreSQL, in the same run.
 - **bare bulk append** (the baseline of the ratio): the very events the import appended, read back
   (not timed), and appended into another fresh store in chunks of the import's batch size by the
   store's fastest plain path (timed: the mapper's serialisation of each event, one ``executemany``
-  on SQLite or one ``COPY`` on PostgreSQL, the commit). No importer, no commands, no checks.
+  on SQLite or one ``COPY`` on PostgreSQL, the commit: ``bulk_write.append_events``, the import's own
+  append, page cache included). No importer, no commands, no checks. (The events read back carry no
+  kept stored JSON: the bare append serialises each one, as the import did once while hashing it.)
 - **bare ``app.save``** (reported beside it, the baseline before the bulk append existed): the same
   chunks as aggregates with their events pending, saved with ``app.save(*aggregates)`` (at most
   1,000 aggregates per call) into a third fresh store (the library's ``EventStore``: one

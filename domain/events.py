@@ -12,10 +12,14 @@ from __future__ import annotations
 from typing import Any, ClassVar
 from uuid import UUID
 
+import orjson
+
 from eventsourcing.domain import CanInitAggregate, CanMutateAggregate
 from eventsourcing.utils import resolve_topic
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
+from domain.hashing import GENESIS_HASH, chain_hash
+from domain.serialization import STORED_JSON, with_public_names
 from domain.uuids import uuid5_in
 from domain.values import UtcDatetime
 
@@ -83,6 +87,36 @@ class TicketEvent(BaseModel, CanMutateAggregate[UUID]):
         aggregate.last_hash = self.hash
         aggregate.last_occurred_at = self.occurred_at
         return aggregate
+
+    def model_copy(self, *, update: dict[str, Any] | None = None, deep: bool = False) -> Any:
+        """A copy; one with changed fields forgets the stored JSON kept by ``hash_in_place``
+        (it would no longer be this event's)."""
+        copied = super().model_copy(update=update, deep=deep)
+        if update:
+            copied.__dict__.pop(STORED_JSON, None)
+        return copied
+
+
+_UNHASHED = b'"hash":"' + GENESIS_HASH.encode() + b'"'
+
+
+def hash_in_place(event: TicketEvent) -> None:
+    """Sets the chain hash of an event just built with ``GENESIS_HASH`` as its hash, and keeps its
+    stored JSON (``domain.serialization.stored_json``), serialising it once: the stored JSON with the
+    placeholder gives the public form the hash is computed over (decoded, three names renamed), and
+    the hash then takes the placeholder's place in those bytes. Only for an event nobody holds yet
+    (it is changed in place: ``model_copy`` would copy every field to change one)."""
+    unhashed = event.__pydantic_serializer__.to_json(event)
+    public = with_public_names(orjson.loads(unhashed))
+    del public["hash"]
+    digest = chain_hash(public)
+    event.__dict__["hash"] = digest
+    at = unhashed.find(_UNHASHED)  # the envelope's field: no other key of an event is "hash"…
+    if at < 0 or unhashed.find(_UNHASHED, at + 1) >= 0:  # … else (never so far) serialise again
+        event.__dict__[STORED_JSON] = event.__pydantic_serializer__.to_json(event)
+        return
+    event.__dict__[STORED_JSON] = b"".join((unhashed[:at], b'"hash":"', digest.encode(), b'"',
+                                            unhashed[at + len(_UNHASHED):]))
 
 
 class RecordEvent(BaseModel, CanMutateAggregate[UUID]):

@@ -3,6 +3,10 @@
 The library's default mapper walks ``vars(event)`` through its transcoder; our events are pydantic
 models, so pydantic's serializer (in Rust) writes and validates them directly. Stored JSON uses the
 internal field names; the public form (``TicketEvent.public_dict``) renames three of them.
+
+An event is serialised once: a ticket event computes its stored JSON while hashing itself
+(``domain.events.hash_in_place``) and keeps the bytes beside its fields (``STORED_JSON``); the
+mapper stores those bytes instead of serialising the event again.
 """
 
 from __future__ import annotations
@@ -11,29 +15,50 @@ import json
 from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
+from uuid import UUID
 
 from eventsourcing.persistence import Mapper, StoredEvent
 from eventsourcing.utils import get_topic, resolve_topic
 from pydantic import BaseModel, ValidationError
 
 
+# Where an event keeps its stored JSON once made (a key of the model's ``__dict__`` that is not a
+# field: pydantic neither serialises nor compares it; ``TicketEvent.model_copy`` drops it).
+STORED_JSON = "_stored_json"
+
+
+def stored_json(event: BaseModel) -> bytes:
+    """The event's JSON as stored (internal names): the bytes it kept when it was made, else
+    ``model_dump_json()`` as bytes (without its decode and our encode)."""
+    kept = event.__dict__.get(STORED_JSON)
+    return kept if kept is not None else event.__pydantic_serializer__.to_json(event)
+
+
 class PydanticMapper(Mapper):
     def to_stored_event(self, domain_event: Any) -> StoredEvent:
-        if not isinstance(domain_event, BaseModel):
-            raise TypeError(f"{type(domain_event).__name__} is not an event of ours (every one is a pydantic model)")
-        # ``model_dump_json()`` as bytes, without its decode and our encode (an import stores every
-        # event through here).
-        state = domain_event.__pydantic_serializer__.to_json(domain_event)
-        if self.compressor:
-            state = self.compressor.compress(state)
-        if self.cipher:
-            state = self.cipher.encrypt(state)
         return StoredEvent(
             originator_id=domain_event.originator_id,
             originator_version=domain_event.originator_version,
             topic=_topic(type(domain_event)),
-            state=state,
+            state=self.stored_state(domain_event),
         )
+
+    def stored_row(self, domain_event: Any) -> tuple[str, int, str, bytes]:
+        """What ``to_stored_event`` stores, as a plain row (the id as 32 hex digits), without the
+        ``StoredEvent`` object: a bulk append's rows (``consumers.importers.bulk_write``)."""
+        originator_id = domain_event.originator_id
+        return (originator_id.hex if isinstance(originator_id, UUID) else originator_id,
+                domain_event.originator_version, _topic(type(domain_event)), self.stored_state(domain_event))
+
+    def stored_state(self, domain_event: Any) -> bytes:
+        if not isinstance(domain_event, BaseModel):
+            raise TypeError(f"{type(domain_event).__name__} is not an event of ours (every one is a pydantic model)")
+        state = stored_json(domain_event)
+        if self.compressor:
+            state = self.compressor.compress(state)
+        if self.cipher:
+            state = self.cipher.encrypt(state)
+        return state
 
     def to_domain_event(self, stored_event: StoredEvent) -> Any:
         return decode_event(stored_event.topic, self.decrypt_and_decompress(stored_event.state))

@@ -20,8 +20,8 @@ from domain.errors import (
     OccurredBeforeOpeningError,
     TransitionNotAllowedError,
 )
-from domain.events import TicketEvent, event_id_for, started_by
-from domain.hashing import GENESIS_HASH, chain_hash
+from domain.events import TicketEvent, event_id_for, hash_in_place, started_by
+from domain.hashing import GENESIS_HASH
 from domain.serialization import upcaster
 from domain.values import (
     ESCALATION_LEVELS,
@@ -544,11 +544,9 @@ class Ticket(BaseAggregate[UUID]):
             error = invalid.errors()[0]
             field = ".".join(str(part) for part in error["loc"]) or "body"
             raise InvalidCommandError(field, f"{field}: {error['msg']}") from None
-        # The event was built here and nobody holds it yet: set its hash in place (``model_copy``
-        # would copy every field to change one).
-        # (``unhashed.public_dict()``, straight from the serializer: one call less per event.)
-        public = unhashed.__pydantic_serializer__.to_python(unhashed, mode="json", by_alias=True)
-        unhashed.__dict__["hash"] = chain_hash(public)
+        # The event was built here and nobody holds it yet: its hash is set in place, and its
+        # stored JSON kept (serialised once for both).
+        hash_in_place(unhashed)
         return unhashed
 
 

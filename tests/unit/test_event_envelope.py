@@ -81,3 +81,28 @@ def test_the_canonical_encoding_refuses_non_finite_numbers():
         with pytest.raises(NonCanonicalValueError, match="non-finite"):
             chain_hash({"type": "ticket.interaction_recorded", "duration_seconds": number})
     assert canonical_bytes({"b": 1.5, "a": None}) == b'{"a":null,"b":1.5}'
+
+
+def test_an_event_is_serialised_once_and_keeps_the_bytes_pydantic_writes():
+    """``hash_in_place`` computes the hash from the stored JSON it keeps; the mapper stores those
+    bytes: the very bytes ``model_dump_json`` writes (non-ASCII, escapes and numbers included)."""
+    from domain.serialization import STORED_JSON, PydanticMapper, stored_json
+    from domain.values import Author, Direction
+
+    t0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    stamp = Stamp(t0, t0, "agent:a-1")
+    ticket = Ticket.open(uuid4(), stamp, customer_id="c", channel=None, category="账单 \"quoted\" \\ \x01",
+                         subject='{"hash":"' + GENESIS_HASH + '"}', sub_category="é")
+    ticket.record_interaction(stamp, channel=Channel.CHAT, direction=Direction.OUTBOUND, author=Author.AGENT,
+                              agent_id="a-1", body="hash", duration_seconds=12.5e-3)
+    ticket.resolve(stamp, code="ok", summary="done")
+    mapper = PydanticMapper(transcoder=None)
+    for event in ticket.collect_events():
+        pydantic_bytes = event.model_dump_json().encode()
+        assert event.__dict__[STORED_JSON] == stored_json(event) == pydantic_bytes
+        assert mapper.to_stored_event(event).state == pydantic_bytes
+        assert chain_hash(event.public_dict()) == event.hash
+        assert mapper.to_domain_event(mapper.to_stored_event(event)) == event
+    changed = event.model_copy(update={"summary": "other"})
+    assert STORED_JSON not in changed.__dict__ and b'"other"' in stored_json(changed)
+
