@@ -13,6 +13,9 @@ import asyncio
 from typing import Any
 
 
+YOUNG_COLLECTION_EVERY = 20_000  # allocations (CPython's default: 700); see ``tune_collector``
+
+
 def with_header_timeout(base: type[asyncio.Protocol], seconds: float) -> type[asyncio.Protocol]:
     """``base`` (uvicorn's h11 or httptools protocol) with the head deadline of the module docstring.
 
@@ -56,3 +59,16 @@ def http_protocol(header_timeout: float) -> type[asyncio.Protocol]:
     from uvicorn.protocols.http.auto import AutoHTTPProtocol
 
     return with_header_timeout(AutoHTTPProtocol, header_timeout)
+
+
+def tune_collector() -> None:
+    """Before serving: the objects of start-up (modules, routes, schemas: a few hundred thousand, alive
+    for the process's life) leave the collector's generations (``gc.freeze``), and young collections
+    run every 20,000 allocations instead of 700. A request allocates a few hundred short-lived
+    containers; with the defaults a young collection ran every few requests and each full one walked
+    every start-up object again (profiled: about a tenth of the event loop's CPU, and pauses in the tail)."""
+    import gc
+
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(YOUNG_COLLECTION_EVERY, 20, 20)
