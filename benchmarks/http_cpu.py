@@ -79,9 +79,16 @@ def _group(name: str) -> str:
     return "other threads" if name else "unnamed threads"
 
 
-def snapshot(root: int, names: dict[int, dict[int, str]]) -> dict[tuple[int, str], float]:
-    """CPU seconds by (process, thread group), for every process of the tree under ``root``."""
+def snapshot(root: int, names: dict[int, dict[int, str]], database: int | None = None) -> dict[tuple[int, str], float]:
+    """CPU seconds by (process, thread group), for every process of the tree under ``root``; and
+    of PostgreSQL's processes (the tree under its postmaster, ``database``) as one line."""
     usage: dict[tuple[int, str], float] = defaultdict(float)
+    if database is not None:
+        for pid in _descendants(database):
+            try:
+                usage[(database, "PostgreSQL (every backend)")] += _cpu(Path(f"/proc/{pid}/stat"))
+            except OSError:
+                continue
     for pid in _descendants(root):
         if pid not in names:
             names[pid] = _thread_names(pid)
@@ -99,11 +106,11 @@ def snapshot(root: int, names: dict[int, dict[int, str]]) -> dict[tuple[int, str
 
 
 def measure(port: int, key: str, root: int, rate: float, seconds: float, profile: Path | None,
-            scenario: str = "open") -> dict:
+            scenario: str = "open", database: int | None = None) -> dict:
     names: dict[int, dict[int, str]] = {}
     load(port, key, scenario, rate=rate, seconds=3)  # warm-up (and every process's threads started)
     time.sleep(1.0)
-    before = snapshot(root, names)
+    before = snapshot(root, names, database)
     recorders = []
     if profile is not None and PY_SPY is not None:
         profile.mkdir(parents=True, exist_ok=True)
@@ -115,7 +122,7 @@ def measure(port: int, key: str, root: int, rate: float, seconds: float, profile
     loadavg_before = Path("/proc/loadavg").read_text().split()[:3]
     measured = load(port, key, scenario, rate=rate, seconds=seconds)
     time.sleep(0.5)  # the consumers' last batch
-    after = snapshot(root, names)
+    after = snapshot(root, names, database)
     for recorder in recorders:
         recorder.wait()
     accepted = max(1, measured["answered_ok"])
@@ -140,14 +147,27 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--consumers", default="in-process", help="in-process | none")
     parser.add_argument("--store-url", help="default: a fresh SQLite file")
+    parser.add_argument("--postgres", action="store_true",
+                        help="a throwaway PostgreSQL cluster (tests.support.postgres) as the store; its CPU is counted")
     parser.add_argument("--profile", type=Path, help="folder for py-spy profiles of the server processes")
     parser.add_argument("--scenario", default="open", help="open (POST /v1/tickets) | health (the trivial endpoint)")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="servicetrail-http-cpu-") as folder, \
-            server(Path(folder), store_url=args.store_url, workers=args.workers, consumers=args.consumers,
-                   with_process=True) as (port, key, process):
-        result = measure(port, key, process.pid, args.rate, args.seconds, args.profile, args.scenario)
+    cluster, database, store_url = None, None, args.store_url
+    if args.postgres:
+        from tests.support.postgres import start_cluster
+
+        cluster = start_cluster()
+        store_url = cluster.url
+        database = int((cluster.datadir / "postmaster.pid").read_text().split()[0])
+    try:
+        with tempfile.TemporaryDirectory(prefix="servicetrail-http-cpu-") as folder, \
+                server(Path(folder), store_url=store_url, workers=args.workers, consumers=args.consumers,
+                       with_process=True) as (port, key, process):
+            result = measure(port, key, process.pid, args.rate, args.seconds, args.profile, args.scenario, database)
+    finally:
+        if cluster is not None:
+            cluster.stop()
     if args.json:
         print(json.dumps(result, indent=1))
         return
