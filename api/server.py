@@ -5,6 +5,8 @@ arrives, and a fresh connection has no deadline at all: a client that trickles a
 at a time holds a connection (and its memory) for as long as it likes, and a few hundred such
 clients exhaust the server. Here every connection must deliver a complete request head within
 ``header_timeout`` seconds of being opened, and again after each response; otherwise it is closed.
+
+Before serving, the garbage collector is tuned for a long-lived server (``tune_collector``).
 """
 
 from __future__ import annotations

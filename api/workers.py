@@ -208,8 +208,11 @@ def app_from_environment():
     from api.middleware import RateLimiter
     from api.settings import load_settings
 
+    from api.server import tune_collector
+
     settings = load_settings()
     services = bootstrap(settings)
     app = create_app(services, run_consumers=False)
     app.state.rate_limiter = RateLimiter(rate_limit_share(settings.rate_limit_per_minute, settings.workers))
+    tune_collector()
     return app
