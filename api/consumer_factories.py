@@ -56,13 +56,20 @@ class ConsumerFactories:
     def watcher(self):
         from consumers.sla_watcher import SlaWatcher
 
-        return SlaWatcher(self.app, self.embedded_source(), self.policy, self.clock,
-                          grace=timedelta(seconds=self.settings.sla_action_grace_seconds),
-                          idle_sleep=self.settings.poll_interval_ms / 1000)
+        return self._lingering(SlaWatcher(self.app, self.embedded_source(), self.policy, self.clock,
+                                          grace=timedelta(seconds=self.settings.sla_action_grace_seconds),
+                                          idle_sleep=self.settings.poll_interval_ms / 1000))
 
     def checkpointer(self) -> ConsumerRuntime:
-        return ConsumerRuntime(AuditCheckpointer(self.settings.audit_checkpoint_interval), self.embedded_source(),
-                               self.state, idle_sleep=self.settings.poll_interval_ms / 1000)
+        return self._lingering(ConsumerRuntime(AuditCheckpointer(self.settings.audit_checkpoint_interval),
+                                               self.embedded_source(), self.state,
+                                               idle_sleep=self.settings.poll_interval_ms / 1000))
+
+    def _lingering(self, consumer: Any) -> Any:
+        """A consumer of the embedded log batches a steady stream (``PollingLoop.linger``): polled at
+        once after each command, it would spend a transaction and a commit on every event."""
+        consumer.linger = self.settings.consumer_linger_ms / 1000
+        return consumer
 
     def embedded_source(self) -> EmbeddedLogSource:
         return EmbeddedLogSource(self.app.recorder, self.app.mapper)
@@ -79,8 +86,9 @@ class ConsumerFactories:
     def projector(self, handler: Handler, *, source: str | None = None) -> ConsumerRuntime:
         use_kafka = self.settings.uses_kafka_source if source is None else source == "kafka"
         chosen = self.kafka_source(handler.name) if use_kafka else self.embedded_source()
-        return ConsumerRuntime(handler, chosen, self.state, idle_sleep=self.settings.poll_interval_ms / 1000,
-                               catch_up_batch_size=None if use_kafka else CATCH_UP_BATCH)
+        runtime = ConsumerRuntime(handler, chosen, self.state, idle_sleep=self.settings.poll_interval_ms / 1000,
+                                  catch_up_batch_size=None if use_kafka else CATCH_UP_BATCH)
+        return runtime if use_kafka else self._lingering(runtime)
 
     def relay(self, **producer_overrides: Any):
         from consumers.kafka import idempotent_producer

@@ -11,6 +11,7 @@ from fastapi import Depends, FastAPI
 
 from api.auth import authorize
 from api.bootstrap import Services
+from api.command_route import CommandRoute, CommandShortcut
 from api.middleware import RateLimiter, RequestGuard
 from api.lifecycle import BackgroundConsumers
 from api.metrics import Metrics
@@ -59,5 +60,7 @@ def create_app(services: Services, *, run_consumers: bool | None = None) -> Fast
     app.include_router(audit.router)
     app.include_router(reports.router)
     app.include_router(policies.router)
+    # inside the guard (added first): commands skip the router, still logged, measured and size-limited
+    app.add_middleware(CommandShortcut, routes=[r for r in tickets.router.routes if isinstance(r, CommandRoute)])
     app.add_middleware(RequestGuard, max_body_bytes=services.settings.max_body_bytes, metrics=app.state.metrics)
     return app

@@ -5,12 +5,17 @@ arrives, and a fresh connection has no deadline at all: a client that trickles a
 at a time holds a connection (and its memory) for as long as it likes, and a few hundred such
 clients exhaust the server. Here every connection must deliver a complete request head within
 ``header_timeout`` seconds of being opened, and again after each response; otherwise it is closed.
+
+Before serving, the garbage collector is tuned for a long-lived server (``tune_collector``).
 """
 
 from __future__ import annotations
 
 import asyncio
 from typing import Any
+
+
+YOUNG_COLLECTION_EVERY = 20_000  # allocations (CPython's default: 700); see ``tune_collector``
 
 
 def with_header_timeout(base: type[asyncio.Protocol], seconds: float) -> type[asyncio.Protocol]:
@@ -56,3 +61,16 @@ def http_protocol(header_timeout: float) -> type[asyncio.Protocol]:
     from uvicorn.protocols.http.auto import AutoHTTPProtocol
 
     return with_header_timeout(AutoHTTPProtocol, header_timeout)
+
+
+def tune_collector() -> None:
+    """Before serving: the objects of start-up (modules, routes, schemas: a few hundred thousand, alive
+    for the process's life) leave the collector's generations (``gc.freeze``), and young collections
+    run every 20,000 allocations instead of 700. A request allocates a few hundred short-lived
+    containers; with the defaults a young collection ran every few requests and each full one walked
+    every start-up object again (profiled: about a tenth of the event loop's CPU, and pauses in the tail)."""
+    import gc
+
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(YOUNG_COLLECTION_EVERY, 20, 20)

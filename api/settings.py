@@ -84,6 +84,10 @@ class Settings(BaseSettings):
         default=5, ge=1, le=300,
         description="How long a request waits for an unreachable PostgreSQL store before a 503.")
     poll_interval_ms: int = Field(default=100, ge=1, le=60_000)
+    consumer_linger_ms: int = Field(
+        default=50, ge=0, le=10_000,
+        description="How long an embedded-log consumer that caught up waits before its next batch, so that a steady "
+                    "stream is handled in batches (0 = at once).")
     sla_action_grace_seconds: float = Field(
         default=60, ge=0, le=86_400,
         description="Channel delay the SLA watcher allows for: it judges each warning or due time this long after "

@@ -92,7 +92,7 @@ def run_api_worker(settings: Settings, workers: int) -> None:
     from api.bootstrap import bootstrap
     from api.http import create_app
     from api.middleware import RateLimiter
-    from api.server import http_protocol
+    from api.server import http_protocol, tune_collector
 
     sock = listening_socket(settings.host, settings.port)
     services = bootstrap(settings)
@@ -101,6 +101,7 @@ def run_api_worker(settings: Settings, workers: int) -> None:
         app.state.rate_limiter = RateLimiter(rate_limit_share(settings.rate_limit_per_minute, workers))
         config = uvicorn.Config(app, log_level=settings.log_level, access_log=False,
                                 http=http_protocol(settings.header_timeout_seconds))
+        tune_collector()
         uvicorn.Server(config).run(sockets=[sock])
     finally:
         services.close()
@@ -207,8 +208,11 @@ def app_from_environment():
     from api.middleware import RateLimiter
     from api.settings import load_settings
 
+    from api.server import tune_collector
+
     settings = load_settings()
     services = bootstrap(settings)
     app = create_app(services, run_consumers=False)
     app.state.rate_limiter = RateLimiter(rate_limit_share(settings.rate_limit_per_minute, settings.workers))
+    tune_collector()
     return app

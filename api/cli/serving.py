@@ -29,7 +29,7 @@ def serve(
     import uvicorn
 
     from api.http import create_app
-    from api.server import http_protocol
+    from api.server import http_protocol, tune_collector
 
     settings = settings_or_exit(host=host, port=port, store_url=store_url,
                                 kafka_bootstrap=kafka_bootstrap, consumers=consumers, policy_file=policy_file,
@@ -46,6 +46,8 @@ def serve(
             from api.workers import serve as serve_workers
 
             return serve_workers(settings)
-        uvicorn.run(create_app(services), host=settings.host, port=settings.port,
+        app = create_app(services)
+        tune_collector()
+        uvicorn.run(app, host=settings.host, port=settings.port,
                     log_level=settings.log_level, access_log=False,
                     http=http_protocol(settings.header_timeout_seconds))

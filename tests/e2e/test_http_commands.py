@@ -189,6 +189,29 @@ def test_future_occurred_at_is_refused(client, services, ticket, clock):
     assert event_count(services) == before
 
 
+def test_command_requests_are_measured_by_route_template_and_near_misses_answer_as_the_router_does(
+        client, services, ticket):
+    """Commands skip FastAPI's router (``api.command_route.CommandShortcut``): what the router
+    would do for paths and methods around them must not change."""
+    assert client.post(f"/v1/tickets/{ticket}/triage", json={"priority": "P2"}).status_code == 200
+    metrics = client.get("/metrics").text
+    assert ('servicetrail_http_request_duration_seconds_count{method="POST",'
+            'route="/v1/tickets/{ticket_id}/triage",status="200"} 1.0') in metrics
+    assert ticket not in metrics
+    before = event_count(services)
+    for method, path, status in (("POST", f"/v1/tickets/{ticket}/no-such-command", 404),
+                                 ("POST", f"/v1/tickets/{ticket}/triage/more", 404),
+                                 ("POST", f"/v1/tickets/{ticket}", 405),
+                                 ("GET", f"/v1/tickets/{ticket}/triage", 405)):
+        response = client.request(method, path, json={"priority": "P1"})
+        assert response.status_code == status, (method, path, response.text)
+        assert response.headers["content-type"] == "application/problem+json"
+    malformed = client.post("/v1/tickets/not-a-uuid/triage", json={"priority": "P1"})
+    assert malformed.status_code == 422 and malformed.headers["content-type"] == "application/problem+json"
+    assert "ticket_id" in malformed.text
+    assert event_count(services) == before
+
+
 def test_unknown_route_is_problem_json(client):
     response = client.get("/v1/nothing-here")
     assert response.status_code == 404
