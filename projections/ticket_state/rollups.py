@@ -74,29 +74,48 @@ class RollupChanges:
 
     def __init__(self, calendar: Calendar) -> None:
         self.calendar = calendar
-        self.stamps: dict[tuple[str, str], list[str]] = {}
         self.backlog: dict[tuple[str, str, str, str], int] = {}  # BACKLOG_KEY: began less ended
         self._net: dict[Fact, int] = {}
+        # the latest instants of the changes per minute of the facts' ``at``: placed in periods
+        # once per minute (``stamps``), not once per change
+        self._minutes: dict[str, list[str]] = {}
         self._expanded: tuple[dict, dict] | None = None
 
     def add(self, fact: Fact, sign: int, occurred: str, recorded: str) -> None:
-        if fact.kind == "open":
+        kind = fact.kind
+        if kind == "open":
             self._open_changed(fact, sign, occurred, recorded)
             return
-        if fact.kind not in COUNTED_KINDS:
+        if kind not in COUNTED_KINDS:
             return
         self._expanded = None
         self._net[fact] = self._net.get(fact, 0) + sign
-        day, month = self.calendar.periods(fact.at)
-        for period in (("day", day), ("month", month)):
-            stamp = self.stamps.get(period)
-            if stamp is None:
-                self.stamps[period] = [occurred, recorded]
-            else:
-                if occurred > stamp[0]:
-                    stamp[0] = occurred
-                if recorded > stamp[1]:
-                    stamp[1] = recorded
+        minute = fact.at[:16]  # every zone's periods are whole minutes (``Calendar.periods``)
+        stamp = self._minutes.get(minute)
+        if stamp is None:
+            self._minutes[minute] = [occurred, recorded]
+        else:
+            if occurred > stamp[0]:
+                stamp[0] = occurred
+            if recorded > stamp[1]:
+                stamp[1] = recorded
+
+    @property
+    def stamps(self) -> dict[tuple[str, str], list[str]]:
+        """Per period (grain, period), the latest business and record instants of the batch's
+        changes to its facts."""
+        stamps: dict[tuple[str, str], list[str]] = {}
+        for minute, (occurred, recorded) in self._minutes.items():
+            for period in zip(GRAINS, self.calendar.periods(minute)):
+                stamp = stamps.get(period)
+                if stamp is None:
+                    stamps[period] = [occurred, recorded]
+                else:
+                    if occurred > stamp[0]:
+                        stamp[0] = occurred
+                    if recorded > stamp[1]:
+                        stamp[1] = recorded
+        return stamps
 
     @property
     def cells(self) -> dict[tuple[str, ...], list[int]]:
