@@ -128,11 +128,16 @@ class RollupChanges:
         return self._expand()[1]
 
     def _expand(self) -> tuple[dict, dict]:
+        """Each fact whose net count is not zero is added to the day cells of its slices; each
+        month cell is then the sum of its days' cells (a local day lies in one local month), so a
+        fact is expanded into half the cells, and the month sums add far fewer day cells."""
         if self._expanded is not None:
             return self._expanded
-        cells: dict[tuple[str, ...], list[int]] = {}
-        bins: dict[tuple[str, ...], dict[int, int]] = {}
+        days: dict[tuple[str, ...], list[int]] = {}
+        day_bins: dict[tuple[str, ...], dict[int, int]] = {}
+        month_of: dict[str, str] = {}
         width = len(TOTALS)
+        periods = self.calendar.periods
         for fact, count in self._net.items():
             if not count:
                 continue
@@ -141,21 +146,39 @@ class RollupChanges:
             sketched = [(measure, bin_of(seconds))
                         for measure, seconds in (("s", fact.seconds), ("b", fact.business_seconds))
                         if seconds is not None] if kind in SKETCHED_KINDS else []
-            slices = slices_of(fact)
-            for grain, period in zip(GRAINS, self.calendar.periods(fact.at)):
-                for scope, value in slices:
-                    key = (grain, period, scope, value, kind, detail)
-                    cell = cells.get(key)
-                    if cell is None:
-                        cell = cells[key] = [0] * width
-                    for index, amount in amounts:
-                        cell[index] += amount
-                    for measure, bin_ in sketched:
-                        sketch_key = (grain, period, scope, value, kind, measure)
-                        sketch = bins.get(sketch_key)
-                        if sketch is None:
-                            sketch = bins[sketch_key] = {}
-                        sketch[bin_] = sketch.get(bin_, 0) + count
+            day, month = periods(fact.at)
+            month_of[day] = month
+            for scope, value in slices_of(fact):
+                key = (day, scope, value, kind, detail)
+                cell = days.get(key)
+                if cell is None:
+                    cell = days[key] = [0] * width
+                for index, amount in amounts:
+                    cell[index] += amount
+                for measure, bin_ in sketched:
+                    sketch_key = (day, scope, value, kind, measure)
+                    sketch = day_bins.get(sketch_key)
+                    if sketch is None:
+                        sketch = day_bins[sketch_key] = {}
+                    sketch[bin_] = sketch.get(bin_, 0) + count
+        cells: dict[tuple[str, ...], list[int]] = {}
+        for (day, *rest), totals in days.items():
+            cells[("day", day, *rest)] = totals
+            month = cells.get(key := ("month", month_of[day], *rest))
+            if month is None:
+                cells[key] = list(totals)
+            else:
+                for index, amount in enumerate(totals):
+                    month[index] += amount
+        bins: dict[tuple[str, ...], dict[int, int]] = {}
+        for (day, *rest), counts in day_bins.items():
+            bins[("day", day, *rest)] = counts
+            month = bins.get(key := ("month", month_of[day], *rest))
+            if month is None:
+                bins[key] = dict(counts)
+            else:
+                for bin_, count in counts.items():
+                    month[bin_] = month.get(bin_, 0) + count
         self._expanded = (cells, bins)
         return self._expanded
 
