@@ -89,9 +89,9 @@ def facts_of(row: TicketRow, judge: SlaFacts | None, calendar: Calendar = UTC) -
     if row.first_responder and first_response is not None:
         found["first_response"] = _new(Fact, ("first_response", first_response, row.first_responder, *dims, frt,
                                               frt_business, None, 0, None, None, None))
-    # Histories are unpacked by position in the field order of ``domain.ticket_history``'s named
-    # tuples (``Resolution``, ``Reopen``, ``Assignment``, ``Escalation``): building a named tuple
-    # per item (``_make``) cost more than the facts built from them.
+    # Histories are unpacked into the fields of ``domain.ticket_history``'s named tuples, in their
+    # order (``UNPACKED``, held to them by a test): a named tuple per item (``_make``) cost more
+    # than the facts built from it, and this runs at every version of every ticket.
     for number, (at, _resolver) in enumerate(row.resolutions):
         found[f"resolution#{number}"] = _new(Fact, ("resolution", at, None, *dims, *_NO_VALUES))
     for number, (at, undone_resolver) in enumerate(row.reopens):
@@ -122,4 +122,8 @@ def facts_of(row: TicketRow, judge: SlaFacts | None, calendar: Calendar = UTC) -
 
 
 _new = tuple.__new__
+# The histories ``facts_of`` unpacks by position, and the fields it expects, in order
+# (``tests/unit/test_history_unpacking.py`` holds them equal to the named tuples').
+UNPACKED = {"resolutions": ("at", "resolver"), "reopens": ("at", "undone_resolver"), "assignments": ("agent_id", "at"),
+            "escalations": ("to_level", "at", "automatic", "version", "reason", "deadline")}
 _NO_VALUES = (None, None, None, 0, None, None, None)  # seconds … detail of a fact without values
