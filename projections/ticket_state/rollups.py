@@ -68,9 +68,10 @@ class RollupChanges:
 
     A batch opens and closes many facts that cancel (a ticket's ``open`` fact, its first-response
     times, … change at several of its versions), and each fact counts in up to 14 cells. So
-    ``add`` only nets each fact's count (and stamps its periods); ``cells`` and ``bins`` are
-    expanded from the facts whose net count is not zero, once per batch, each fact's totals and
-    sketch bins computed once for all its cells (before: per cell, the projector's largest single cost)."""
+    ``add`` only nets each fact's count (and stamps the minute of its instant); ``cells`` and
+    ``bins`` are expanded from the facts whose net count is not zero, once per batch, each fact's
+    totals and sketch bins computed once for all its day cells, and the month cells summed from
+    the day cells (before: per fact and cell, the projector's largest single cost)."""
 
     def __init__(self, calendar: Calendar) -> None:
         self.calendar = calendar
@@ -164,21 +165,21 @@ class RollupChanges:
         cells: dict[tuple[str, ...], list[int]] = {}
         for (day, *rest), totals in days.items():
             cells[("day", day, *rest)] = totals
-            month = cells.get(key := ("month", month_of[day], *rest))
-            if month is None:
+            month_cell = cells.get(key := ("month", month_of[day], *rest))
+            if month_cell is None:
                 cells[key] = list(totals)
             else:
                 for index, amount in enumerate(totals):
-                    month[index] += amount
+                    month_cell[index] += amount
         bins: dict[tuple[str, ...], dict[int, int]] = {}
         for (day, *rest), counts in day_bins.items():
             bins[("day", day, *rest)] = counts
-            month = bins.get(key := ("month", month_of[day], *rest))
-            if month is None:
+            month_sketch = bins.get(key := ("month", month_of[day], *rest))
+            if month_sketch is None:
                 bins[key] = dict(counts)
             else:
                 for bin_, count in counts.items():
-                    month[bin_] = month.get(bin_, 0) + count
+                    month_sketch[bin_] = month_sketch.get(bin_, 0) + count
         self._expanded = (cells, bins)
         return self._expanded
 
