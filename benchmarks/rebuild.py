@@ -53,8 +53,10 @@ print(json.dumps({"events": decoded, "bare_rate": bare, "rebuild_rate": total / 
 # (a rate per event, so a prefix stands for the whole): the projector's own read + decode of the
 # event table (``log_page``, decrypt, decompress, orjson, public names, upcast); the fold with the
 # SLA judge; the facts of every version; and writing the version and fact rows into unindexed
-# tables, committed every 5,000 events. What a rebuild does beyond them: roll-ups, current rows,
-# SLA inputs, closing superseded versions and facts, arrivals, the swap's index builds.
+# tables, committed every 5,000 events. Beside them (since 2026-11-28 09:00): the facts' opening and
+# closing between versions with their roll-up deltas (``FactChanges.follow``, the facts included),
+# and the roll-up cells expanded from them. What a rebuild does beyond these: writing the roll-ups,
+# current rows, SLA inputs, closing superseded versions and facts, arrivals, the swap's index builds.
 PART_EVENTS = 200_000
 PARTS = """
 import json, sys, time
@@ -101,16 +103,24 @@ for batch in folded:
         for row in found:
             facts_of(row, judge, calendar)
 rates["facts"] = events / (time.perf_counter() - started)
-writes = []
+writes, follow_seconds, expand_seconds = [], 0.0, 0.0
 for batch in folded:
     changes, version_rows = FactChanges(RollupChanges(calendar)), []
+    started = time.perf_counter()
     for ticket_id, found in batch:
         changes.follow(ticket_id, None, found, judge, calendar)
+    follow_seconds += time.perf_counter() - started
+    started = time.perf_counter()
+    changes.rollups.cells
+    expand_seconds += time.perf_counter() - started
+    for ticket_id, found in batch:
         for row, following in zip(found, [*found[1:], None]):
             version_rows.append((ticket_id, row.version, row.last_occurred_at, row.last_recorded_at,
                                  None if following is None else following.last_occurred_at,
                                  None if following is None else following.last_recorded_at, *_row_values(row)))
     writes.append((version_rows, changes.opened))
+rates["follow"] = events / follow_seconds
+rates["rollups"] = events / expand_seconds
 target = StateStore(f"sqlite:///{state}")
 projection = TicketStateProjection("ticket_state__parts", indexed=False)
 with target.transaction() as tx:
@@ -169,7 +179,8 @@ def run(events: int = 1_000_000, repeats: int = 1) -> list[Result]:
     found = parts(store)
     print(f"  parts alone, first {found['events']:,} events: read + decode {found['read_decode']:,.0f}/s, "
           f"fold + SLA judge {found['fold_judge']:,.0f}/s, facts of every version {found['facts']:,.0f}/s, "
-          f"inserts of versions and facts {found['inserts']:,.0f}/s", flush=True)
+          f"inserts of versions and facts {found['inserts']:,.0f}/s; facts followed between versions "
+          f"{found['follow']:,.0f}/s, roll-up cells expanded {found['rollups']:,.0f}/s", flush=True)
     largest = rows[-1]
     rss = ", ".join(f"{r['events'] // 1000}k: {r['peak_rss_mb']:.0f} MB" for r in rows)
     bounded = rows[-1]["peak_rss_mb"] <= 1.5 * rows[0]["peak_rss_mb"]
@@ -185,5 +196,7 @@ def run(events: int = 1_000_000, repeats: int = 1) -> list[Result]:
                  "events/s", "what 100,000 events/s would need of every part", None)
           for key, label in (("read_decode", "projector's read + decode of the event table"),
                              ("fold_judge", "fold with the SLA judge"), ("facts", "facts of every version"),
-                             ("inserts", "inserts of version and fact rows")))
+                             ("inserts", "inserts of version and fact rows"),
+                             ("follow", "facts opened and closed between versions, with roll-up deltas"),
+                             ("rollups", "roll-up cells expanded from a batch's net facts")))
     ]

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from domain.ticket_history import Assignment, Escalation, Reopen, Resolution
 from projections import measures as m
 from projections.local_periods import UTC, Calendar
 from projections.ticket_state.facts import SlaFacts, deadline_kind
@@ -90,26 +89,26 @@ def facts_of(row: TicketRow, judge: SlaFacts | None, calendar: Calendar = UTC) -
     if row.first_responder and first_response is not None:
         found["first_response"] = _new(Fact, ("first_response", first_response, row.first_responder, *dims, frt,
                                               frt_business, None, 0, None, None, None))
-    for number, resolution in enumerate(map(Resolution._make, row.resolutions)):
-        found[f"resolution#{number}"] = _new(Fact, ("resolution", resolution.at, None, *dims, *_NO_VALUES))
-    for number, reopen in enumerate(map(Reopen._make, row.reopens)):
-        found[f"reopen#{number}"] = _new(Fact, ("reopen", reopen.at, reopen.undone_resolver, *dims, *_NO_VALUES))
-    for number, assignment in enumerate(map(Assignment._make, row.assignments)):
-        found[f"assigned#{number}"] = _new(Fact, ("assigned", assignment.at, assignment.agent_id, *dims,
-                                                      *_NO_VALUES))
+    # Histories are unpacked into the fields of ``domain.ticket_history``'s named tuples, in their
+    # order (``UNPACKED``, held to them by a test): a named tuple per item (``_make``) cost more
+    # than the facts built from it, and this runs at every version of every ticket.
+    for number, (at, _resolver) in enumerate(row.resolutions):
+        found[f"resolution#{number}"] = _new(Fact, ("resolution", at, None, *dims, *_NO_VALUES))
+    for number, (at, undone_resolver) in enumerate(row.reopens):
+        found[f"reopen#{number}"] = _new(Fact, ("reopen", at, undone_resolver, *dims, *_NO_VALUES))
     handled: dict[tuple[str, str], str] = {}
-    for assignment in map(Assignment._make, row.assignments):
-        if not assignment.agent_id:
+    for number, (agent_id, at) in enumerate(row.assignments):
+        found[f"assigned#{number}"] = _new(Fact, ("assigned", at, agent_id, *dims, *_NO_VALUES))
+        if not agent_id:
             continue
-        month = (assignment.agent_id, calendar.periods(assignment.at)[1])
-        if month not in handled or assignment.at < handled[month]:
-            handled[month] = assignment.at
+        month = (agent_id, calendar.periods(at)[1])
+        if month not in handled or at < handled[month]:
+            handled[month] = at
     for (agent, month), at in handled.items():
         found[f"handled:{agent}:{month}"] = _new(Fact, ("handled", at, agent, *dims, None, None, None, 0, None, None,
                                                         month))
-    for number, escalation in enumerate(map(Escalation._make, row.escalations)):
-        found[f"escalation#{number}"] = _new(Fact, ("escalation", escalation.at,
-                                                    m.assignee_at(row, escalation.at, escalation.version), *dims,
+    for number, (_level, at, _automatic, version, _reason, _deadline) in enumerate(row.escalations):
+        found[f"escalation#{number}"] = _new(Fact, ("escalation", at, m.assignee_at(row, at, version), *dims,
                                                     *_NO_VALUES))
     if row.complaint_at is not None:
         found["complaint"] = _new(Fact, ("complaint", row.complaint_at,
@@ -123,4 +122,8 @@ def facts_of(row: TicketRow, judge: SlaFacts | None, calendar: Calendar = UTC) -
 
 
 _new = tuple.__new__
+# The histories ``facts_of`` unpacks by position, and the fields it expects, in order
+# (``tests/unit/test_history_unpacking.py`` holds them equal to the named tuples').
+UNPACKED = {"resolutions": ("at", "resolver"), "reopens": ("at", "undone_resolver"), "assignments": ("agent_id", "at"),
+            "escalations": ("to_level", "at", "automatic", "version", "reason", "deadline")}
 _NO_VALUES = (None, None, None, 0, None, None, None)  # seconds … detail of a fact without values

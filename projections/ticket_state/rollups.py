@@ -71,35 +71,55 @@ class RollupChanges:
 
     A batch opens and closes many facts that cancel (a ticket's ``open`` fact, its first-response
     times, … change at several of its versions), and each fact counts in up to 14 cells. So
-    ``add`` only nets each fact's count (and stamps its periods); ``cells`` and ``bins`` are
-    expanded from the facts whose net count is not zero, once per batch, each fact's totals and
-    sketch bins computed once for all its cells (before: per cell, the projector's largest single cost)."""
+    ``add`` only nets each fact's count (and stamps the minute of its instant); ``cells`` and
+    ``bins`` are expanded from the facts whose net count is not zero, once per batch, each fact's
+    totals and sketch bins computed once for all its day cells, and the month cells summed from
+    the day cells (before: per fact and cell, the projector's largest single cost)."""
 
     def __init__(self, calendar: Calendar) -> None:
         self.calendar = calendar
-        self.stamps: dict[tuple[str, str], list[str]] = {}
         self.backlog: dict[tuple[str, str, str, str], int] = {}  # BACKLOG_KEY: began less ended
         self._net: dict[Fact, int] = {}
+        # the latest instants of the changes per minute of the facts' ``at``: placed in periods
+        # once per minute (``stamps``), not once per change
+        self._minutes: dict[str, list[str]] = {}
         self._expanded: tuple[dict, dict] | None = None
 
     def add(self, fact: Fact, sign: int, occurred: str, recorded: str) -> None:
-        if fact.kind == "open":
+        kind = fact.kind
+        if kind == "open":
             self._open_changed(fact, sign, occurred, recorded)
             return
-        if fact.kind not in COUNTED_KINDS:
+        if kind not in COUNTED_KINDS:
             return
         self._expanded = None
         self._net[fact] = self._net.get(fact, 0) + sign
-        day, month = self.calendar.periods(fact.at)
-        for period in (("day", day), ("month", month)):
-            stamp = self.stamps.get(period)
-            if stamp is None:
-                self.stamps[period] = [occurred, recorded]
-            else:
-                if occurred > stamp[0]:
-                    stamp[0] = occurred
-                if recorded > stamp[1]:
-                    stamp[1] = recorded
+        minute = fact.at[:16]  # every zone's periods are whole minutes (``Calendar.periods``)
+        stamp = self._minutes.get(minute)
+        if stamp is None:
+            self._minutes[minute] = [occurred, recorded]
+        else:
+            if occurred > stamp[0]:
+                stamp[0] = occurred
+            if recorded > stamp[1]:
+                stamp[1] = recorded
+
+    @property
+    def stamps(self) -> dict[tuple[str, str], list[str]]:
+        """Per period (grain, period), the latest business and record instants of the batch's
+        changes to its facts."""
+        stamps: dict[tuple[str, str], list[str]] = {}
+        for minute, (occurred, recorded) in self._minutes.items():
+            for period in zip(GRAINS, self.calendar.periods(minute)):
+                stamp = stamps.get(period)
+                if stamp is None:
+                    stamps[period] = [occurred, recorded]
+                else:
+                    if occurred > stamp[0]:
+                        stamp[0] = occurred
+                    if recorded > stamp[1]:
+                        stamp[1] = recorded
+        return stamps
 
     @property
     def cells(self) -> dict[tuple[str, ...], list[int]]:
@@ -112,11 +132,16 @@ class RollupChanges:
         return self._expand()[1]
 
     def _expand(self) -> tuple[dict, dict]:
+        """Each fact whose net count is not zero is added to the day cells of its slices; each
+        month cell is then the sum of its days' cells (a local day lies in one local month), so a
+        fact is expanded into half the cells, and the month sums add far fewer day cells."""
         if self._expanded is not None:
             return self._expanded
-        cells: dict[tuple[str, ...], list[int]] = {}
-        bins: dict[tuple[str, ...], dict[int, int]] = {}
+        days: dict[tuple[str, ...], list[int]] = {}
+        day_bins: dict[tuple[str, ...], dict[int, int]] = {}
+        month_of: dict[str, str] = {}
         width = len(TOTALS)
+        periods = self.calendar.periods
         for fact, count in self._net.items():
             if not count:
                 continue
@@ -125,21 +150,39 @@ class RollupChanges:
             sketched = [(measure, bin_of(seconds))
                         for measure, seconds in (("s", fact.seconds), ("b", fact.business_seconds))
                         if seconds is not None] if kind in SKETCHED_KINDS else []
-            slices = slices_of(fact)
-            for grain, period in zip(GRAINS, self.calendar.periods(fact.at)):
-                for scope, value in slices:
-                    key = (grain, period, scope, value, kind, detail)
-                    cell = cells.get(key)
-                    if cell is None:
-                        cell = cells[key] = [0] * width
-                    for index, amount in amounts:
-                        cell[index] += amount
-                    for measure, bin_ in sketched:
-                        sketch_key = (grain, period, scope, value, kind, measure)
-                        sketch = bins.get(sketch_key)
-                        if sketch is None:
-                            sketch = bins[sketch_key] = {}
-                        sketch[bin_] = sketch.get(bin_, 0) + count
+            day, month = periods(fact.at)
+            month_of[day] = month
+            for scope, value in slices_of(fact):
+                key = (day, scope, value, kind, detail)
+                cell = days.get(key)
+                if cell is None:
+                    cell = days[key] = [0] * width
+                for index, amount in amounts:
+                    cell[index] += amount
+                for measure, bin_ in sketched:
+                    sketch_key = (day, scope, value, kind, measure)
+                    sketch = day_bins.get(sketch_key)
+                    if sketch is None:
+                        sketch = day_bins[sketch_key] = {}
+                    sketch[bin_] = sketch.get(bin_, 0) + count
+        cells: dict[tuple[str, ...], list[int]] = {}
+        for (day, *rest), totals in days.items():
+            cells[("day", day, *rest)] = totals
+            month_cell = cells.get(key := ("month", month_of[day], *rest))
+            if month_cell is None:
+                cells[key] = list(totals)
+            else:
+                for index, amount in enumerate(totals):
+                    month_cell[index] += amount
+        bins: dict[tuple[str, ...], dict[int, int]] = {}
+        for (day, *rest), counts in day_bins.items():
+            bins[("day", day, *rest)] = counts
+            month_sketch = bins.get(key := ("month", month_of[day], *rest))
+            if month_sketch is None:
+                bins[key] = dict(counts)
+            else:
+                for bin_, count in counts.items():
+                    month_sketch[bin_] = month_sketch.get(bin_, 0) + count
         self._expanded = (cells, bins)
         return self._expanded
 
