@@ -211,30 +211,44 @@ def range_cells(view: ReadView, ranges: list[tuple[str, str]], scope: str, kinds
                     sketch = sketches.setdefault((value, kind, measure), {})
                     sketch[bin_] = sketch.get(bin_, 0) + sums[0]
 
+    def select(spans: list[tuple[str, str]], *args: Any, **options: Any) -> list[tuple]:
+        # One query per span: ranges OR-ed in one statement are read as a scan of the whole kind.
+        return [row for span in spans for row in view.select_facts(*args, ranges=[span], **options).rows]
+
     others = tuple(kind for kind in kinds if kind != "deadline")
-    changes = [(cell.start, cell.end) for cell in undone]
+    changes = _joined(undone)
     if others and ranges:
-        add(view.select_facts(f"{keys}, {bins}, {sql_totals(dialect)}", others, ranges=ranges, fold_late=False,
-                              group_by=_first_columns(column, 5)).rows, signed=False, binned=True)
+        add(select(ranges, f"{keys}, {bins}, {sql_totals(dialect)}", others, fold_late=False,
+                   group_by=_first_columns(column, 5)), signed=False, binned=True)
     if others and changes:
-        add(view.select_facts(f"{keys}, {bins}, {CHANGE_SIGN}, {sql_totals(dialect)}", others, ranges=changes,
-                              fold_late=False, changed=True, group_by=_first_columns(column, 6)).rows,
-            signed=True, binned=True)
+        add(select(changes, f"{keys}, {bins}, {CHANGE_SIGN}, {sql_totals(dialect)}", others, fold_late=False,
+                   changed=True, group_by=_first_columns(column, 6)), signed=True, binned=True)
     if "deadline" in kinds:
         counted = sql_totals(dialect, "CASE WHEN (flags & 1) = 1 OR at <= ? THEN 1 ELSE 0 END")
         held, plain = _deadline_ranges(view, ranges, described)
         for spans, only, index in ((held, DEADLINE_HELD, "deadline_held"), (plain, "", "")):
             if spans:
-                add(view.select_facts(
-                    f"{keys}, {counted}", ("deadline",), select_params=(described or FOREVER,), ranges=spans,
-                    fold_late=False, group_by=_first_columns(column, 3), only=only, index=index).rows,
+                add(select(spans, f"{keys}, {counted}", ("deadline",), select_params=(described or FOREVER,),
+                           fold_late=False, group_by=_first_columns(column, 3), only=only, index=index),
                     signed=False, binned=False)
         if changes:  # an undone day ends by the moment: its changed deadline rows are all held (``_stable``)
-            add(view.select_facts(
-                f"{keys}, {CHANGE_SIGN}, {counted}", ("deadline",), select_params=(described or FOREVER,),
-                ranges=changes, fold_late=False, changed=True, group_by=_first_columns(column, 4),
-                only=DEADLINE_HELD, index="deadline_held").rows, signed=True, binned=False)
+            add(select(changes, f"{keys}, {CHANGE_SIGN}, {counted}", ("deadline",),
+                       select_params=(described or FOREVER,), fold_late=False, changed=True,
+                       group_by=_first_columns(column, 4), only=DEADLINE_HELD, index="deadline_held"),
+                signed=True, binned=False)
     return [(*key, *sums) for key, sums in totals.items()], [(*key, bins_) for key, bins_ in sketches.items()]
+
+
+def _joined(cells: list[Cell] | tuple[Cell, ...]) -> list[tuple[str, str]]:
+    """The spans of these cells, adjacent ones joined: one index range for a run of days (a list
+    of ranges OR-ed in SQL is not read as ranges of an index, but as a scan of the whole kind)."""
+    spans: list[tuple[str, str]] = []
+    for cell in sorted(cells, key=lambda cell: cell.start):
+        if spans and spans[-1][1] == cell.start:
+            spans[-1] = (spans[-1][0], cell.end)
+        else:
+            spans.append((cell.start, cell.end))
+    return spans
 
 
 def _deadline_ranges(view: ReadView, ranges: list[tuple[str, str]],
