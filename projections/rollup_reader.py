@@ -298,6 +298,31 @@ def late_facts_in_cells(view: ReadView, coverage: Coverage, kinds: tuple[str, ..
             if coverage.covers(fact.at)]
 
 
+def _late_in_its_day(view: ReadView, known_at: str) -> bool:
+    """Whether more ``open`` facts began on ``known_at``'s (UTC) day before it than after it, as
+    far as the day's first and last beginning tell (the record instants of a day are spread
+    evenly enough: a day of live work, or an import's minutes). The record-day edge of the
+    backlog is then read backwards: the day's cells less the facts that began or ended on it
+    after ``known_at``. Either way the count is exact; only the rows read differ."""
+    day = known_at[:10]
+    following = (date.fromisoformat(day) + timedelta(days=1)).isoformat()
+    indexed = " INDEXED BY ticket_facts_open_from_recorded" if view.tx.dialect == "sqlite" else ""
+    bounds = []
+    for edge in ("min", "max"):
+        bounds.append(view.tx.fetchall(
+            f"SELECT {edge}(from_recorded) FROM ticket_facts{indexed} WHERE kind = 'open' "
+            "AND from_recorded >= ? AND from_recorded < ?", (day, following))[0][0])
+    first, last = bounds
+    if first is None or known_at <= first:
+        return False  # nothing began on the day by then: forwards reads nothing
+    if last <= known_at:
+        return True  # everything that began on the day did so by then: backwards reads nothing
+
+    def instant(text: str) -> datetime:
+        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return instant(known_at) - instant(first) > instant(last) - instant(known_at)
+
+
 # The ``open`` fact rows that began or ended on the day of T (business time) or of K (record
 # time), by that day's index (``ticket_state.store.OPEN_FACT_EDGES``): +1 for a beginning, −1 for
 # an end, each read once (the first two and the last two are disjoint: before T's day or on it).
@@ -319,14 +344,21 @@ def backlog(view: ReadView, at: str, known_at: str | None, group_by: str | None)
     day_t, day_k = at[:10], known[:10]
     scope = group_by or "all"
     found: dict[str, int] = {}
+    after_k = known_at is not None and _late_in_its_day(view, known_at)
     for value, number in view.tx.fetchall(
             "SELECT value, CAST(sum(net) AS BIGINT) FROM ticket_rollup_backlog "
-            "WHERE scope = ? AND occurred_day < ? AND recorded_day < ? GROUP BY value", (scope, day_t, day_k)):
+            f"WHERE scope = ? AND occurred_day < ? AND recorded_day {'<=' if after_k else '<'} ? GROUP BY value",
+            (scope, day_t, day_k)):
         found[value] = found.get(value, 0) + number
     column = group_by or "NULL"  # a name from measures.DIMENSIONS (checked by the caller)
+    next_k = (date.fromisoformat(day_k) + timedelta(days=1)).isoformat() if after_k else ""
     for sign, index, where, axis in _EDGES:
         indexed = f" INDEXED BY ticket_facts_open_{index}" if view.tx.dialect == "sqlite" else ""
         bounds = (day_t, at, known) if axis == "t" else (day_t, day_k, known)
+        if axis == "k" and after_k:
+            # K's day from the cells, less what began or ended on it after K (``_late_in_its_day``)
+            sign, bounds = -sign, (day_t, known, next_k)
+            where = where.replace(">= ?", "> ?").replace("<= ?", "< ?")
         grouped = f" GROUP BY {column}" if group_by else ""
         for value, number in view.tx.fetchall(
                 f"SELECT {column}, count(*) FROM ticket_facts{indexed} WHERE kind = 'open' AND {where}{grouped}",
