@@ -41,9 +41,14 @@ EventsOf = Callable[[str], Iterable[Any]]
 ROW_COLUMNS = frozenset({"ticket_id", "version", *FILTERED} & set(FIELDS))
 
 
+def instant(text: str) -> datetime:
+    """A stored instant (canonical text, ``…Z``) as an aware datetime."""
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
 def iso_after(text: str) -> str:
     """The canonical instant one microsecond after ``text``: ``at < iso_after(t)`` is ``at <= t``."""
-    return iso(datetime.fromisoformat(text.replace("Z", "+00:00")) + timedelta(microseconds=1))
+    return iso(instant(text) + timedelta(microseconds=1))
 
 
 @dataclass(frozen=True)

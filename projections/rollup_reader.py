@@ -21,7 +21,7 @@ from typing import Any, NamedTuple
 
 from projections.distribution import sql_bin
 from projections.fact_totals import TOTALS, sql_totals
-from projections.read_side import CHANGE_SIGN, FOREVER, ReadView, iso_after
+from projections.read_side import CHANGE_SIGN, FOREVER, ReadView, instant, iso_after
 from projections.ticket_state.fact_rows import COLUMNS
 from projections.ticket_state.fold import iso
 from projections.ticket_state.store import DEADLINE_HELD
@@ -141,7 +141,7 @@ def _stable(view: ReadView, candidates: list[Cell], start: datetime, limit: date
 
 
 def _midpoint(cell: Cell) -> str:
-    start, end = (datetime.fromisoformat(bound.replace("Z", "+00:00")) for bound in (cell.start, cell.end))
+    start, end = instant(cell.start), instant(cell.end)
     return iso(start + (end - start) / 2)
 
 
@@ -317,9 +317,6 @@ def _late_in_its_day(view: ReadView, known_at: str) -> bool:
         return False  # nothing began on the day by then: forwards reads nothing
     if last <= known_at:
         return True  # everything that began on the day did so by then: backwards reads nothing
-
-    def instant(text: str) -> datetime:
-        return datetime.fromisoformat(text.replace("Z", "+00:00"))
     return instant(known_at) - instant(first) > instant(last) - instant(known_at)
 
 
